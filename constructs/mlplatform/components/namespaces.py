@@ -1,0 +1,85 @@
+"""Component `namespaces`: one namespace per platform component and per team.
+
+Each namespace gets Pod Security Admission labels, a LimitRange with container defaults (so a
+pod that declares no resources is admitted under a quota instead of rejected), a
+ResourceQuota for teams, and ingress NetworkPolicies: deny everything, then admit the same
+namespace, the monitoring namespace (scrapes) and -- where the namespace serves traffic from the
+shared ALB (ip targets) or EKS control-plane webhooks -- the VPC CIDR.
+"""
+from __future__ import annotations
+
+from ..config.models import ContainerDefaults, Env, Team
+from ..kit import k8s
+from ..kit.meta import LABEL_TEAM, Obj
+
+NAME = "namespaces"
+
+
+def _quota_hard(team: Team) -> dict[str, str]:
+    q = team.quota
+    from ..kit.quantity import parse
+    limits_cpu = q.limits_cpu or _fmt(parse(q.cpu) * 2)
+    hard = {
+        "requests.cpu": q.cpu,
+        "requests.memory": q.memory,
+        "limits.cpu": limits_cpu,
+        "limits.memory": q.limits_memory or q.memory,
+        "pods": str(q.pods),
+        "persistentvolumeclaims": str(q.persistent_volume_claims),
+        "requests.storage": q.storage,
+        # Extended resources can only be quota'd on requests (requests == limits for GPUs).
+        "requests.nvidia.com/gpu": str(q.gpus),
+    }
+    return hard
+
+
+def _fmt(d) -> str:
+    s = format(d.normalize(), "f")
+    return s
+
+
+def _namespace_set(env: Env, ns: str, *, pod_security: str, defaults: ContainerDefaults,
+                   allow_from_vpc: bool, allow_from_namespaces: list[str],
+                   extra_labels: dict[str, str] | None = None, annotations: dict[str, str] | None = None) -> list[Obj]:
+    c, e = NAME, env.name
+    objs = [
+        k8s.namespace(ns, component=c, env=e, pod_security=pod_security, extra_labels=extra_labels,
+                      annotations=annotations),
+        k8s.limit_range(f"{ns}-container-defaults", namespace=ns, component=c, env=e,
+                        default_request={"cpu": defaults.cpu_request, "memory": defaults.memory_request},
+                        default_limit={"cpu": defaults.cpu_limit, "memory": defaults.memory_limit}),
+        k8s.network_policy(f"{ns}-default-deny-ingress", namespace=ns, component=c, env=e, deny_all_ingress=True),
+        k8s.network_policy(f"{ns}-allow-same-namespace", namespace=ns, component=c, env=e,
+                           ingress_from=[k8s.peer_same_namespace()]),
+    ]
+    mon = env.namespaces.monitoring_namespace
+    if ns != mon:
+        objs.append(k8s.network_policy(f"{ns}-allow-monitoring", namespace=ns, component=c, env=e,
+                                       ingress_from=[k8s.peer_namespace(mon)]))
+    if allow_from_vpc:
+        objs.append(k8s.network_policy(f"{ns}-allow-vpc", namespace=ns, component=c, env=e,
+                                       ingress_from=[k8s.peer_cidr(env.infrastructure.vpc_cidr)]))
+    peers = [k8s.peer_namespace(n) for n in sorted(set(allow_from_namespaces))]
+    if peers:
+        objs.append(k8s.network_policy(f"{ns}-allow-platform-clients", namespace=ns, component=c, env=e,
+                                       ingress_from=peers))
+    return objs
+
+
+def build(env: Env) -> list[Obj]:
+    objs: list[Obj] = []
+    for p in env.namespaces.platform:
+        ann = {"platform.mlops.io/pod-security-reason": p.pod_security_reason} if p.pod_security_reason else None
+        objs += _namespace_set(env, p.name, pod_security=p.pod_security, defaults=p.container_defaults,
+                               allow_from_vpc=p.allow_from_vpc, allow_from_namespaces=p.allow_from_namespaces,
+                               extra_labels={"platform.mlops.io/owner-component": p.component}, annotations=ann)
+    for team in env.teams:
+        ns = env.team_namespace(team)
+        ann = {"platform.mlops.io/description": team.description} if team.description else None
+        # Tenants: restricted PSA; the ALB reaches team endpoints (ip targets) from the VPC.
+        objs += _namespace_set(env, ns, pod_security="restricted", defaults=team.container_defaults,
+                               allow_from_vpc=True, allow_from_namespaces=[],
+                               extra_labels={LABEL_TEAM: team.name}, annotations=ann)
+        objs.append(k8s.resource_quota(f"{ns}-quota", namespace=ns, component=NAME, env=env.name,
+                                       hard=_quota_hard(team)))
+    return objs

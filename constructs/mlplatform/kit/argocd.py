@@ -1,0 +1,131 @@
+"""Argo CD objects, typed with pydantic (the fields we use; unknown fields are errors) and then
+validated again against the pinned Argo CD CRDs like every other custom resource."""
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from . import versions
+from .meta import Obj, SYNC_WAVE, metadata
+
+API_VERSION = "argoproj.io/v1alpha1"
+# Argo CD's own API: its CRDs come with the Argo CD installation (bootstrap), not from a component.
+BOOTSTRAP_CRDS = frozenset({("argoproj.io", "Application"), ("argoproj.io", "AppProject"),
+                            ("argoproj.io", "ApplicationSet")})
+
+
+class _M(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    def dump(self) -> Obj:
+        return self.model_dump(by_alias=True, exclude_none=True)
+
+
+class Helm(_M):
+    release_name: str = Field(alias="releaseName")
+    values_object: dict[str, Any] = Field(alias="valuesObject")
+    skip_crds: bool | None = Field(default=None, alias="skipCrds")
+
+
+class Source(_M):
+    repo_url: str = Field(alias="repoURL")
+    target_revision: str = Field(alias="targetRevision")
+    path: str | None = None
+    chart: str | None = None
+    helm: Helm | None = None
+
+
+class Destination(_M):
+    server: str
+    namespace: str | None = None
+
+
+class Backoff(_M):
+    duration: str
+    factor: int
+    max_duration: str = Field(alias="maxDuration")
+
+
+class Retry(_M):
+    limit: int
+    backoff: Backoff
+
+
+class Automated(_M):
+    prune: bool = True
+    self_heal: bool = Field(default=True, alias="selfHeal")
+
+
+class SyncPolicy(_M):
+    automated: Automated
+    sync_options: list[str] = Field(alias="syncOptions")
+    retry: Retry
+
+
+class ApplicationSpec(_M):
+    project: str
+    source: Source
+    destination: Destination
+    sync_policy: SyncPolicy = Field(alias="syncPolicy")
+
+
+class GroupKind(_M):
+    group: str
+    kind: str
+
+
+class ProjectDestination(_M):
+    server: str
+    namespace: str
+    name: str | None = None
+
+
+class AppProjectSpec(_M):
+    description: str
+    source_repos: list[str] = Field(alias="sourceRepos")
+    destinations: list[ProjectDestination]
+    cluster_resource_whitelist: list[GroupKind] = Field(alias="clusterResourceWhitelist")
+    namespace_resource_blacklist: list[GroupKind] = Field(default_factory=list, alias="namespaceResourceBlacklist")
+
+
+def application(name: str, *, namespace: str, env: str, component: str, spec: ApplicationSpec,
+                wave: int | None = None, finalizer: bool = True) -> Obj:
+    md = metadata(name, component=component, env=env, namespace=namespace,
+                  annotations={SYNC_WAVE: str(wave)} if wave is not None else None)
+    if finalizer:
+        # Deleting the Application removes what it deployed (cascading), deliberately.
+        md["finalizers"] = ["resources-finalizer.argocd.argoproj.io"]
+    return {"apiVersion": API_VERSION, "kind": "Application", "metadata": md, "spec": spec.dump()}
+
+
+def app_project(name: str, *, namespace: str, env: str, spec: AppProjectSpec) -> Obj:
+    return {"apiVersion": API_VERSION, "kind": "AppProject",
+            "metadata": metadata(name, component="argocd", env=env, namespace=namespace),
+            "spec": spec.dump()}
+
+
+def chart_source(chart: str, *, release: str, values: dict) -> Source:
+    c = versions.CHARTS[chart]
+    return Source(repo_url=c.repo_url, chart=c.name, target_revision=c.version,
+                  helm=Helm(release_name=release, values_object=values))
+
+
+# argo-cd#3781: since Argo CD 1.8 an Application has no health of its own, so app-of-apps sync
+# waves don't wait for the previous wave. This health check restores that, and treats a
+# Healthy-but-OutOfSync child as still progressing (argo-cd#10550).
+APPLICATION_HEALTH_LUA = """\
+local hs = {status = "Progressing", message = "waiting for the application to report health"}
+if obj.status ~= nil and obj.status.health ~= nil and obj.status.health.status ~= nil then
+  hs.status = obj.status.health.status
+  hs.message = obj.status.health.message or ""
+  local sync = obj.status.sync
+  if hs.status == "Healthy" and (sync == nil or sync.status ~= "Synced") then
+    hs.status = "Progressing"
+    hs.message = "healthy but not yet synced"
+  end
+end
+return hs
+"""
+
+HealthKey = Literal["resource.customizations.health.argoproj.io_Application"]

@@ -1,0 +1,88 @@
+"""Typed builders for the core Kubernetes objects the platform emits.
+
+Keyword-only signatures make a misspelt argument a TypeError at build time; the returned dicts
+are validated against the target minor's strict OpenAPI schema before anything is written.
+(We deliberately don't instantiate cdk8s-plus-27's `Kube*` classes per object: they encode the
+frozen Kubernetes 1.27 API, not the env's target minor, and each costs a jsii round trip.)
+"""
+from __future__ import annotations
+
+from .meta import Obj, metadata
+
+PSA_VERSION = "latest"
+
+
+def namespace(name: str, *, component: str, env: str, pod_security: str,
+              extra_labels: dict[str, str] | None = None, annotations: dict[str, str] | None = None) -> Obj:
+    """A Namespace with Pod Security Admission labels: `enforce` at the chosen level and
+    `warn`/`audit` always at `restricted`, so drift towards privilege is visible even where
+    it is allowed."""
+    psa = {
+        "pod-security.kubernetes.io/enforce": pod_security,
+        "pod-security.kubernetes.io/enforce-version": PSA_VERSION,
+        "pod-security.kubernetes.io/warn": "restricted",
+        "pod-security.kubernetes.io/warn-version": PSA_VERSION,
+        "pod-security.kubernetes.io/audit": "restricted",
+        "pod-security.kubernetes.io/audit-version": PSA_VERSION,
+    }
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": metadata(name, component=component, env=env,
+                             extra_labels={**psa, **(extra_labels or {})}, annotations=annotations),
+    }
+
+
+def resource_quota(name: str, *, namespace: str, component: str, env: str, hard: dict[str, str]) -> Obj:
+    return {
+        "apiVersion": "v1",
+        "kind": "ResourceQuota",
+        "metadata": metadata(name, component=component, env=env, namespace=namespace),
+        "spec": {"hard": dict(hard)},
+    }
+
+
+def limit_range(name: str, *, namespace: str, component: str, env: str, default_request: dict[str, str],
+                default_limit: dict[str, str]) -> Obj:
+    """Container defaults only (no `max`): a `max` below what platform pods request is how the
+    book's example rejects Spark drivers and notebook profiles."""
+    return {
+        "apiVersion": "v1",
+        "kind": "LimitRange",
+        "metadata": metadata(name, component=component, env=env, namespace=namespace),
+        "spec": {"limits": [{"type": "Container", "defaultRequest": dict(default_request),
+                             "default": dict(default_limit)}]},
+    }
+
+
+def network_policy(name: str, *, namespace: str, component: str, env: str, pod_selector: dict | None = None,
+                   ingress_from: list[dict] | None = None, deny_all_ingress: bool = False) -> Obj:
+    """An ingress NetworkPolicy. `deny_all_ingress=True` selects every pod and admits nothing;
+    otherwise the policy admits `ingress_from` peers (additive to the default deny)."""
+    spec: Obj = {"podSelector": dict(pod_selector or {}), "policyTypes": ["Ingress"]}
+    if deny_all_ingress:
+        if ingress_from:
+            raise ValueError("a deny-all policy takes no ingress peers")
+    else:
+        if not ingress_from:
+            raise ValueError(f"NetworkPolicy {name}: an allow policy needs at least one peer")
+        spec["ingress"] = [{"from": list(ingress_from)}]
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": metadata(name, component=component, env=env, namespace=namespace),
+        "spec": spec,
+    }
+
+
+def peer_namespace(name: str) -> dict:
+    """A NetworkPolicy peer: every pod in namespace `name` (by its immutable name label)."""
+    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": name}}}
+
+
+def peer_same_namespace() -> dict:
+    return {"podSelector": {}}
+
+
+def peer_cidr(cidr: str) -> dict:
+    return {"ipBlock": {"cidr": cidr}}

@@ -1,0 +1,292 @@
+"""The platform's bill of materials: the one versions table for every chart, image and CRD.
+
+Nothing else in the code base names a chart version, an image tag or a CRD URL; builders ask
+this module. `python app.py bom` prints it. Pinned upstream files (CRDs, chart values and
+values schemas) are declared here by URL/coordinates + sha256 and fetched at setup into the
+ignored cache `imports/upstream/` (see `kit/upstream.py`); they are never committed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class HelmChart:
+    """A third-party chart that an Argo CD Application installs (Helm source + valuesObject)."""
+
+    name: str
+    repo_url: str  # Argo CD `repoURL` (OCI registries without the oci:// prefix)
+    version: str
+    app_version: str
+    oci: bool = False
+    # At least one CRD shipped by the chart is above the 256 KiB client-side-apply annotation
+    # limit, so Argo CD must apply it server-side (shared/versions.md, "Argo CD notes").
+    crds_need_server_side_apply: bool = False
+    values_schema: bool = False  # the chart ships values.schema.json
+    # Cluster-scoped kinds the chart installs: feeds the AppProject's clusterResourceWhitelist.
+    cluster_kinds: tuple[tuple[str, str], ...] = ()
+    # Value paths the chart treats as free-form maps although their defaults are not empty.
+    free_form_values: tuple[str, ...] = ()
+    # "Kind.group" of the CRDs the chart installs (custom resources of these kinds depend on it).
+    provides_crds: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CrdPin:
+    kind: str
+    group: str
+    version: str  # the served+storage version we emit
+    namespaced: bool
+    url: str
+    sha256: str
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}"
+
+
+@dataclass(frozen=True)
+class ChartFile:
+    chart: str
+    version: str
+    file: str  # values.yaml | values.schema.json
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Image:
+    name: str
+    repository: str
+    tag: str
+    source: str = field(default="", compare=False)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.repository}:{self.tag}"
+
+
+# Kubernetes minors the generator can validate against (kubernetes-validate ships their
+# OpenAPI schemas). An env's `kubernetes_version` must be one of these.
+SUPPORTED_KUBERNETES_MINORS: tuple[str, ...] = (
+    "1.29", "1.30", "1.31", "1.32", "1.33", "1.34", "1.35",
+)
+
+_CRB = ("rbac.authorization.k8s.io", "ClusterRole"), ("rbac.authorization.k8s.io", "ClusterRoleBinding")
+_CRD = (("apiextensions.k8s.io", "CustomResourceDefinition"),)
+_HOOKS = (("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+          ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"))
+
+CHARTS: dict[str, HelmChart] = {c.name: c for c in (
+    HelmChart("argo-cd", "https://argoproj.github.io/argo-helm", "10.1.1", "v3.4.4",
+              crds_need_server_side_apply=True, cluster_kinds=_CRB + _CRD,
+              free_form_values=("configs.cm", "configs.params", "configs.rbac")),
+    HelmChart("aws-load-balancer-controller", "https://aws.github.io/eks-charts", "3.5.0", "v3.5.0",
+              cluster_kinds=_CRB + _CRD + _HOOKS + (("networking.k8s.io", "IngressClass"),)),
+    HelmChart("external-dns", "https://kubernetes-sigs.github.io/external-dns/", "1.21.1", "0.21.0",
+              values_schema=True, cluster_kinds=_CRB),
+    HelmChart("external-secrets", "https://charts.external-secrets.io", "2.9.0", "v2.9.0",
+              crds_need_server_side_apply=True, values_schema=True, cluster_kinds=_CRB + _CRD + _HOOKS),
+    HelmChart("karpenter", "public.ecr.aws/karpenter", "1.14.1", "1.14.1", oci=True,
+              cluster_kinds=_CRB + _CRD + _HOOKS),
+    HelmChart("gpu-operator", "https://helm.ngc.nvidia.com/nvidia", "v26.7.0", "v26.7.0",
+              cluster_kinds=_CRB + _CRD + (("node.k8s.io", "RuntimeClass"),)),
+    HelmChart("jupyterhub", "https://hub.jupyter.org/helm-chart/", "4.4.0", "5.5.0",
+              values_schema=True, cluster_kinds=_CRB + (("scheduling.k8s.io", "PriorityClass"),)),
+    HelmChart("airflow", "https://airflow.apache.org", "1.21.0", "3.2.0", values_schema=True,
+              cluster_kinds=_CRB),
+    HelmChart("spark-operator", "https://kubeflow.github.io/spark-operator", "2.5.2", "2.5.2",
+              crds_need_server_side_apply=True, cluster_kinds=_CRB + _CRD + _HOOKS),
+    HelmChart("volcano", "https://volcano-sh.github.io/helm-charts", "1.15.1", "1.15.1",
+              cluster_kinds=_CRB + _CRD + _HOOKS + (("scheduling.volcano.sh", "Queue"),)),
+    HelmChart("kubeflow-trainer", "ghcr.io/kubeflow/charts", "2.3.0", "v2.3.0", oci=True,
+              crds_need_server_side_apply=True, cluster_kinds=_CRB + _CRD + _HOOKS),
+    HelmChart("kuberay-operator", "https://ray-project.github.io/kuberay-helm/", "1.7.0", "v1.7.0",
+              crds_need_server_side_apply=True, cluster_kinds=_CRB + _CRD),
+    HelmChart("mlflow", "https://community-charts.github.io/helm-charts", "1.11.5", "3.15.1",
+              values_schema=True),
+    HelmChart("kube-prometheus-stack", "https://prometheus-community.github.io/helm-charts", "88.5.3",
+              "v0.93.1", crds_need_server_side_apply=True, cluster_kinds=_CRB + _CRD + _HOOKS),
+    HelmChart("prometheus-adapter", "https://prometheus-community.github.io/helm-charts", "5.3.0", "v0.12.0",
+              cluster_kinds=_CRB + (("apiregistration.k8s.io", "APIService"),)),
+    HelmChart("lws", "registry.k8s.io/lws/charts", "0.10.0", "v0.10.0", oci=True,
+              crds_need_server_side_apply=True, cluster_kinds=_CRB + _CRD + _HOOKS),
+    HelmChart("vllm-stack", "https://vllm-project.github.io/production-stack", "0.1.12", "",
+              values_schema=True, cluster_kinds=_CRB + _CRD),
+)}
+
+# Every CRD whose custom resources the platform may emit, pinned by raw URL + sha256.
+CRDS: tuple[CrdPin, ...] = (
+    CrdPin("AppProject", "argoproj.io", "v1alpha1", namespaced=True,
+           url="https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.1/manifests/crds/appproject-crd.yaml",
+           sha256="ab225266944322750136f1198d93786e4a79a0e43c8d149abfba44da30a3eac8"),
+    CrdPin("Application", "argoproj.io", "v1alpha1", namespaced=True,
+           url="https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.1/manifests/crds/application-crd.yaml",
+           sha256="5dde0e229249b6b707beb98674c1deae3949d5c319a6c45b9f5a80c99618e40c"),
+    CrdPin("ApplicationSet", "argoproj.io", "v1alpha1", namespaced=True,
+           url="https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.1/manifests/crds/applicationset-crd.yaml",
+           sha256="7d282054f41ca2b71a22bab04a8caf0000e07e53a62432e6ea292dae5ab4f07d"),
+    CrdPin("Job", "batch.volcano.sh", "v1alpha1", namespaced=True,
+           url="https://raw.githubusercontent.com/volcano-sh/volcano/v1.15.1/config/crd/volcano/bases/batch.volcano.sh_jobs.yaml",
+           sha256="a03feedc265bc8c9d71240063a37e0e818fa70fcad7b8a113b0875dc53fffa90"),
+    CrdPin("ClusterSecretStore", "external-secrets.io", "v1", namespaced=False,
+           url="https://raw.githubusercontent.com/external-secrets/external-secrets/v2.9.0/config/crds/bases/external-secrets.io_clustersecretstores.yaml",
+           sha256="f847c69ae317a76527fc37c163ddfe15d9026e14eb47dd325319e914e0433c2a"),
+    CrdPin("ExternalSecret", "external-secrets.io", "v1", namespaced=True,
+           url="https://raw.githubusercontent.com/external-secrets/external-secrets/v2.9.0/config/crds/bases/external-secrets.io_externalsecrets.yaml",
+           sha256="5044be5a610ca90a075f34f03ed20b462695c43387ba9410db7f4250e47b1e2f"),
+    CrdPin("SecretStore", "external-secrets.io", "v1", namespaced=True,
+           url="https://raw.githubusercontent.com/external-secrets/external-secrets/v2.9.0/config/crds/bases/external-secrets.io_secretstores.yaml",
+           sha256="7f750858d393913915a2f15daff9e1d2f56ca207c09920c055d7a68cceacb641"),
+    CrdPin("Keycloak", "k8s.keycloak.org", "v2alpha1", namespaced=True,
+           url="https://raw.githubusercontent.com/keycloak/keycloak-k8s-resources/26.0.0/kubernetes/keycloaks.k8s.keycloak.org-v1.yml",
+           sha256="f8cf7e76df7ae348aa01ed834adf0e84922d56f71aa4260c4a895cd550833a11"),
+    CrdPin("KeycloakRealmImport", "k8s.keycloak.org", "v2alpha1", namespaced=True,
+           url="https://raw.githubusercontent.com/keycloak/keycloak-k8s-resources/26.0.0/kubernetes/keycloakrealmimports.k8s.keycloak.org-v1.yml",
+           sha256="7d6bf2d033b33253743a5ba8a5de96d21a1a9bf4fc0f9fd2c3d8729c49f93c5e"),
+    CrdPin("EC2NodeClass", "karpenter.k8s.aws", "v1", namespaced=False,
+           url="https://raw.githubusercontent.com/aws/karpenter-provider-aws/v1.14.1/pkg/apis/crds/karpenter.k8s.aws_ec2nodeclasses.yaml",
+           sha256="62dec59f01c0972d4503ca3ed25f243ba9c2f561be0d964ce7a14c8df406132f"),
+    CrdPin("NodeClaim", "karpenter.sh", "v1", namespaced=False,
+           url="https://raw.githubusercontent.com/aws/karpenter-provider-aws/v1.14.1/pkg/apis/crds/karpenter.sh_nodeclaims.yaml",
+           sha256="96037dc241031fe0f7a09ddf78183d885ce6a1dfe115f7b3fbf8a12c564be694"),
+    CrdPin("NodePool", "karpenter.sh", "v1", namespaced=False,
+           url="https://raw.githubusercontent.com/aws/karpenter-provider-aws/v1.14.1/pkg/apis/crds/karpenter.sh_nodepools.yaml",
+           sha256="3bb64a20c80776b77aa19a699ebdaf34480a7b2e7ec4ef890b43225b3517f878"),
+    CrdPin("ScaledObject", "keda.sh", "v1alpha1", namespaced=True,
+           url="https://raw.githubusercontent.com/kedacore/keda/v2.20.2/config/crd/bases/keda.sh_scaledobjects.yaml",
+           sha256="af35555862a83933b074af14ad439c4b4ceabaf4daa3e9338e9b23e36d308d80"),
+    CrdPin("LeaderWorkerSet", "leaderworkerset.x-k8s.io", "v1", namespaced=True,
+           url="https://raw.githubusercontent.com/kubernetes-sigs/lws/v0.10.0/config/crd/bases/leaderworkerset.x-k8s.io_leaderworkersets.yaml",
+           sha256="c5dcad8ed943e495490241f00b9a1b45d51203b6d484020db3636d5bf553568e"),
+    CrdPin("PodMonitor", "monitoring.coreos.com", "v1", namespaced=True,
+           url="https://raw.githubusercontent.com/prometheus-operator/prometheus-operator/v0.93.0/example/prometheus-operator-crd/monitoring.coreos.com_podmonitors.yaml",
+           sha256="45a93443daa687d3654f7e9631909ff7edcdf3ec09c5e60251b74aa2722aee5d"),
+    CrdPin("PrometheusRule", "monitoring.coreos.com", "v1", namespaced=True,
+           url="https://raw.githubusercontent.com/prometheus-operator/prometheus-operator/v0.93.0/example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml",
+           sha256="78be98554b9c8506ab2b4f4feb91c5f3a56e536a0a510f3a8e876a459970d56d"),
+    CrdPin("ServiceMonitor", "monitoring.coreos.com", "v1", namespaced=True,
+           url="https://raw.githubusercontent.com/prometheus-operator/prometheus-operator/v0.93.0/example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml",
+           sha256="a99047972c9dd7679ce2050b9968e8a08773492e671b3e17abd476d42aa78a32"),
+    CrdPin("ClusterPolicy", "nvidia.com", "v1", namespaced=False,
+           url="https://raw.githubusercontent.com/NVIDIA/gpu-operator/v26.7.0/config/crd/bases/nvidia.com_clusterpolicies.yaml",
+           sha256="fcece7d07504e57fd5815525b3baa1eccc659a2f3b48895578be731dcde4042a"),
+    CrdPin("RayCluster", "ray.io", "v1", namespaced=True,
+           url="https://raw.githubusercontent.com/ray-project/kuberay/v1.7.0/ray-operator/config/crd/bases/ray.io_rayclusters.yaml",
+           sha256="c44704442eef0c6721ad40c1d66782c8bd3fdab9d3344306a5820910a679baa1"),
+    CrdPin("RayJob", "ray.io", "v1", namespaced=True,
+           url="https://raw.githubusercontent.com/ray-project/kuberay/v1.7.0/ray-operator/config/crd/bases/ray.io_rayjobs.yaml",
+           sha256="01a5cf3b17c1769fda44af7e82debcd98722f0c27b9ab84d084681c6649121f5"),
+    CrdPin("RayService", "ray.io", "v1", namespaced=True,
+           url="https://raw.githubusercontent.com/ray-project/kuberay/v1.7.0/ray-operator/config/crd/bases/ray.io_rayservices.yaml",
+           sha256="0a8fc325e6e22b9231c1f282b309555e2ecf94227ca20a03df3d1d9a403907ab"),
+    CrdPin("PodGroup", "scheduling.volcano.sh", "v1beta1", namespaced=True,
+           url="https://raw.githubusercontent.com/volcano-sh/volcano/v1.15.1/config/crd/volcano/bases/scheduling.volcano.sh_podgroups.yaml",
+           sha256="c297c0fdcf00cea6a35daa2b6153a8590b56df0e22a96dbfa44f773814685017"),
+    CrdPin("Queue", "scheduling.volcano.sh", "v1beta1", namespaced=False,
+           url="https://raw.githubusercontent.com/volcano-sh/volcano/v1.15.1/config/crd/volcano/bases/scheduling.volcano.sh_queues.yaml",
+           sha256="92203dee889b6d3bb628f96d27779e98967d8ba21e58c425c7379bcbcee8b482"),
+    CrdPin("SparkApplication", "sparkoperator.k8s.io", "v1beta2", namespaced=True,
+           url="https://raw.githubusercontent.com/kubeflow/spark-operator/v2.5.2/config/crd/bases/sparkoperator.k8s.io_sparkapplications.yaml",
+           sha256="ecd9c14fcadb9d5f8ced4c4ee31920548ea53a892e0a69c3e43aa758bfca6d94"),
+    CrdPin("ClusterTrainingRuntime", "trainer.kubeflow.org", "v1alpha1", namespaced=False,
+           url="https://raw.githubusercontent.com/kubeflow/trainer/v2.3.0/manifests/base/crds/trainer.kubeflow.org_clustertrainingruntimes.yaml",
+           sha256="ec84dc3388fcdbe8c61d3c247a773d14458dd9438e995bea8e50d2a18080eef9"),
+    CrdPin("TrainJob", "trainer.kubeflow.org", "v1alpha1", namespaced=True,
+           url="https://raw.githubusercontent.com/kubeflow/trainer/v2.3.0/manifests/base/crds/trainer.kubeflow.org_trainjobs.yaml",
+           sha256="a742cafc5b5582640c7e0b7467c024fc237256fbca5ba0a9f0531dfb66d64416"),
+    CrdPin("TrainingRuntime", "trainer.kubeflow.org", "v1alpha1", namespaced=True,
+           url="https://raw.githubusercontent.com/kubeflow/trainer/v2.3.0/manifests/base/crds/trainer.kubeflow.org_trainingruntimes.yaml",
+           sha256="69b8dbdf60a18e28cddcc2b8dfc4ce72a943e14b531b9389d593118faee4919f"),
+    CrdPin("ALBTargetControlConfig", "elbv2.k8s.aws", "v1beta1", namespaced=True,
+           url="https://raw.githubusercontent.com/kubernetes-sigs/aws-load-balancer-controller/v3.5.0/helm/aws-load-balancer-controller/crds/crds.yaml",
+           sha256="cb00e9a8ee22cc51307bbed799faff306ab4d23a9fd201d26fcd53ab035777d9"),
+    CrdPin("GlobalAccelerator", "aga.k8s.aws", "v1beta1", namespaced=True,
+           url="https://raw.githubusercontent.com/kubernetes-sigs/aws-load-balancer-controller/v3.5.0/helm/aws-load-balancer-controller/crds/crds.yaml",
+           sha256="cb00e9a8ee22cc51307bbed799faff306ab4d23a9fd201d26fcd53ab035777d9"),
+    CrdPin("IngressClassParams", "elbv2.k8s.aws", "v1beta1", namespaced=False,
+           url="https://raw.githubusercontent.com/kubernetes-sigs/aws-load-balancer-controller/v3.5.0/helm/aws-load-balancer-controller/crds/crds.yaml",
+           sha256="cb00e9a8ee22cc51307bbed799faff306ab4d23a9fd201d26fcd53ab035777d9"),
+    CrdPin("TargetGroupBinding", "elbv2.k8s.aws", "v1beta1", namespaced=True,
+           url="https://raw.githubusercontent.com/kubernetes-sigs/aws-load-balancer-controller/v3.5.0/helm/aws-load-balancer-controller/crds/crds.yaml",
+           sha256="cb00e9a8ee22cc51307bbed799faff306ab4d23a9fd201d26fcd53ab035777d9"),)
+
+# Chart default values and values schemas, pinned by (chart, version, file) + sha256. The
+# mirror layout is `<chart>/<version>/<file>`.
+CHART_FILES: tuple[ChartFile, ...] = (
+    ChartFile("airflow", "1.21.0", "values.schema.json", "ea9f12c04abc787f5e5d2882626371d7e64e516a90129d692f3efbc93bf373d4"),
+    ChartFile("airflow", "1.21.0", "values.yaml", "e203f9665e0b93d0e47efd5541f08485d05f09246e226ab1d7fa14768c7b811c"),
+    ChartFile("argo-cd", "10.1.1", "values.yaml", "8ee687712e738650ab9e7f3e2d1f4fb4ad877e26a8eaed539f957e1d66872086"),
+    ChartFile("aws-load-balancer-controller", "3.5.0", "values.yaml", "c330e0b3aaeed9d6b75e70564563dcdb231ee970db587f23eff5c013461f2dd4"),
+    ChartFile("external-dns", "1.21.1", "values.schema.json", "fd180b628a5d0e565a5469ef5b37e58dd661176092b5e2cb1059b210b4afa1a4"),
+    ChartFile("external-dns", "1.21.1", "values.yaml", "3769875a194421f7f0dfd8aab1c23f08da3b61a47b574214a2aa197f7b277810"),
+    ChartFile("external-secrets", "2.9.0", "values.schema.json", "a6cdce7b4f5ca9debdbf4164816daedc41d71589cf7d90bb513159603ed81312"),
+    ChartFile("external-secrets", "2.9.0", "values.yaml", "13811e7dd028c69c933d299728181f5b094bcab03de0cea26a8a020b2c7d402d"),
+    ChartFile("gpu-operator", "v26.7.0", "values.yaml", "21ebfaa82dbfb6ad92b3c0ff33d7c891c7e66c9a0b008ce1c60a1897bae34418"),
+    ChartFile("jupyterhub", "4.4.0", "values.schema.json", "b5ccea97dd6d8f4fcf0504b76c84aa38a1f92de08351ff280a2d11858655cf05"),
+    ChartFile("jupyterhub", "4.4.0", "values.schema.yaml", "1d9d48ee343efda1140edfc3de4d8ec4113ae9173bf9e44b83f19c2ca335a0dc"),
+    ChartFile("jupyterhub", "4.4.0", "values.yaml", "d61742ce43e33262bb8fa0d68b6b9e7a7b229a3c7ce6d5a08cf97788c0ba796b"),
+    ChartFile("karpenter", "1.14.1", "values.yaml", "18813aba28c48fd65d76007e8919d355acc3583d82c6c14ea797c8cd5bf09437"),
+    ChartFile("kube-prometheus-stack", "88.5.3", "values.yaml", "659289e3cc0ff503db75dd2969c8fe7295657357b82ff085d0b2a824d68b7755"),
+    ChartFile("kubeflow-trainer", "2.3.0", "values.yaml", "c39674ed9687980266c75bd92bcc552e6eb68692733a5e370be59027e02ccb8e"),
+    ChartFile("kuberay-operator", "1.7.0", "values.yaml", "09cd34d266a18f0c22ea6a804c310496e5b61a99861b35334a7877b1b0f35bf4"),
+    ChartFile("lws", "0.10.0", "values.yaml", "1c4ec6d776f99f0b5eb41b0aabfd0f2d49e891469ad64f47c0ed34c629508985"),
+    ChartFile("mlflow", "1.11.5", "values.schema.json", "71c6a883fac3e537c4ec4a77b9b18b967e1f922e3776eecb17a703bc0d9c181c"),
+    ChartFile("mlflow", "1.11.5", "values.yaml", "fdf4291811bc4e5a793d0a750eedfb394626797dadeb9cb23fc34c029488fbcb"),
+    ChartFile("prometheus-adapter", "5.3.0", "values.yaml", "2a3bbea6bc4f75c9f7b69f9a6b75fc1d1a73e7c04a3c687c74131694088ed23b"),
+    ChartFile("spark-operator", "2.5.2", "values.yaml", "4cb87a38d9b13a936b6a066685c6e5107d27164db46976fc8a5b5fa3af9123c3"),
+    ChartFile("vllm-stack", "0.1.12", "values.schema.json", "3dac4e2d1bd64a018e2b1a4fc10990d0d2be7d6599f5764019d2d32424f5a9ae"),
+    ChartFile("vllm-stack", "0.1.12", "values.yaml", "7c0ecffba2ab78c6fe76e780304deee7713f2f4450523452297f101d12687a5d"),
+    ChartFile("volcano", "1.15.1", "values.yaml", "f7039aa4da7bc4f4090c55540e1339c5aef5b9a63c8ac164d9b3ac015190bd88"),)
+
+IMAGES: dict[str, Image] = {i.name: i for i in (
+    Image("vllm", "vllm/vllm-openai", "v0.15.1"),
+    Image("ray", "rayproject/ray", "2.52.0"),
+    Image("ray-llm", "rayproject/ray-llm", "2.52.0-py311-cu128"),
+    Image("kuberay-operator", "quay.io/kuberay/operator", "v1.7.0"),
+    Image("notebook-scipy", "quay.io/jupyter/scipy-notebook", "2026-07-28"),
+    Image("notebook-datascience", "quay.io/jupyter/datascience-notebook", "2026-07-28"),
+    Image("notebook-base", "quay.io/jupyter/base-notebook", "2026-07-28"),
+    Image("notebook-pytorch-cuda", "quay.io/jupyter/pytorch-notebook", "cuda12-python-3.13.14"),
+    Image("jupyterhub-hub", "quay.io/jupyterhub/k8s-hub", "4.4.0"),
+    Image("airflow", "apache/airflow", "3.2.0"),
+    Image("mlflow", "burakince/mlflow", "3.15.1"),
+    Image("keycloak", "quay.io/keycloak/keycloak", "26.0.0"),
+    Image("keycloak-operator", "quay.io/keycloak/keycloak-operator", "26.0.0"),
+)}
+
+
+def crd(kind: str, group: str | None = None) -> CrdPin:
+    """The pin for a custom resource kind (optionally disambiguated by API group)."""
+    hits = [c for c in CRDS if c.kind == kind and (group is None or c.group == group)]
+    if len(hits) != 1:
+        raise KeyError(f"no single pinned CRD for kind {kind!r} (group {group!r})")
+    return hits[0]
+
+
+def crd_for(api_version: str, kind: str) -> CrdPin | None:
+    group, _, version = api_version.rpartition("/")
+    for c in CRDS:
+        if c.kind == kind and c.group == group:
+            return c
+    return None
+
+
+def chart_file(chart: str, file: str) -> ChartFile | None:
+    c = CHARTS[chart]
+    for f in CHART_FILES:
+        if f.chart == chart and f.version == c.version and f.file == file:
+            return f
+    return None
+
+
+def bom_rows() -> list[tuple[str, str, str, str]]:
+    """(type, name, version, source) rows, sorted: what `python app.py bom` prints."""
+    rows: list[tuple[str, str, str, str]] = []
+    for c in CHARTS.values():
+        rows.append(("chart", c.name, c.version, ("oci://" if c.oci else "") + c.repo_url))
+    for p in CRDS:
+        rows.append(("crd", f"{p.kind}.{p.group}", p.version, p.url))
+    for i in IMAGES.values():
+        rows.append(("image", i.name, i.tag, i.repository))
+    rows.append(("kubernetes", "supported minors", ",".join(SUPPORTED_KUBERNETES_MINORS), "kubernetes-validate schemas"))
+    return sorted(rows)

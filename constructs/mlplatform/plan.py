@@ -1,0 +1,197 @@
+"""Render one env: build every component, wire the Argo CD app-of-apps, compute sync waves.
+
+Pure: config in, objects out. Dependencies are read off the emitted objects (a namespaced
+object depends on the component that creates its namespace; a custom resource depends on the
+component that installs its CRD), never hand-declared, so waves can't drift from reality.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from .components import APPS_FOLDER, COMPONENTS
+from .config.models import Env
+from .kit import argocd, versions
+from .kit.component import Component, HelmRelease
+from .kit.meta import SYNC_OPTIONS, Obj, add_annotation, group_of
+from .kit.scope import is_cluster_scoped
+
+ANNOTATION_LIMIT = 262144  # bytes of last-applied-configuration for client-side apply
+
+
+@dataclass
+class Rendered:
+    env: Env
+    components: dict[str, list[Obj]] = field(default_factory=dict)  # dist/<env>/<component>/
+    helm: dict[str, HelmRelease] = field(default_factory=dict)
+    waves: dict[str, int] = field(default_factory=dict)
+    bootstrap: list[Obj] = field(default_factory=list)  # argocd/<env>/
+    argocd_values: dict = field(default_factory=dict)  # argocd/<env>/argo-cd.values.yaml
+    problems: list[str] = field(default_factory=list)
+
+    def where(self, component: str) -> str:
+        return f"{self.env.name}/{component}"
+
+
+def _namespace_owner(objs_by_comp: dict[str, list[Obj]]) -> dict[str, str]:
+    owner: dict[str, str] = {}
+    for comp, objs in objs_by_comp.items():
+        for o in objs:
+            if o.get("kind") == "Namespace" and o.get("apiVersion") == "v1":
+                owner[o["metadata"]["name"]] = comp
+    return owner
+
+
+def _crd_providers(r: Rendered) -> dict[tuple[str, str], str]:
+    prov: dict[tuple[str, str], str] = {}
+    for comp, objs in r.components.items():
+        for o in objs:
+            if o.get("kind") == "CustomResourceDefinition":
+                spec = o.get("spec", {})
+                prov[(spec.get("group", ""), spec.get("names", {}).get("kind", ""))] = comp
+    for comp, rel in r.helm.items():
+        for gk in versions.CHARTS[rel.chart].provides_crds:
+            kind, _, group = gk.partition(".")
+            prov[(group, kind)] = comp
+    return prov
+
+
+def _is_custom(o: Obj) -> bool:
+    return versions.crd_for(o.get("apiVersion", ""), o.get("kind", "")) is not None
+
+
+def _waves(r: Rendered, deps: dict[str, set[str]]) -> dict[str, int]:
+    waves: dict[str, int] = {}
+    visiting: list[str] = []
+
+    def depth(c: str) -> int:
+        if c in waves:
+            return waves[c]
+        if c in visiting:
+            cycle = " -> ".join(visiting[visiting.index(c):] + [c])
+            raise ValueError(f"dependency cycle between components: {cycle}")
+        visiting.append(c)
+        d = 0 if not deps.get(c) else 1 + max(depth(x) for x in sorted(deps[c]))
+        visiting.pop()
+        waves[c] = d
+        return d
+
+    for c in sorted(deps):
+        depth(c)
+    return waves
+
+
+def _sync_options(r: Rendered, comp: Component) -> list[str]:
+    opts = {"PruneLast=true", "FailOnSharedResource=true", "CreateNamespace=false"}
+    rel = r.helm.get(comp.name)
+    big_crd = any(o.get("kind") == "CustomResourceDefinition"
+                  and len(json.dumps(o, separators=(",", ":"))) > ANNOTATION_LIMIT
+                  for o in r.components.get(comp.name, []))
+    if big_crd or (rel is not None and versions.CHARTS[rel.chart].crds_need_server_side_apply):
+        opts.add("ServerSideApply=true")
+    return sorted(opts)
+
+
+def render(env: Env, components: tuple[Component, ...] = COMPONENTS) -> Rendered:
+    r = Rendered(env)
+    for comp in components:
+        try:
+            objs = comp.build(env)
+            rel = comp.helm(env) if comp.helm else None
+        except Exception as e:  # a builder bug must still read as a problem, not a traceback
+            r.problems.append(f"{r.where(comp.name)}: build failed: {type(e).__name__}: {e}")
+            continue
+        if objs:
+            r.components[comp.name] = objs
+        if rel is not None:
+            r.helm[comp.name] = rel
+    by_name = {c.name: c for c in components}
+    ns_owner = _namespace_owner(r.components)
+    crd_prov = _crd_providers(r)
+    deps: dict[str, set[str]] = {c: set() for c in list(r.components) + list(r.helm)}
+    for comp, objs in r.components.items():
+        for o in objs:
+            ns = (o.get("metadata") or {}).get("namespace")
+            if ns and ns_owner.get(ns) not in (None, comp):
+                deps[comp].add(ns_owner[ns])
+            if _is_custom(o):
+                key = (group_of(o["apiVersion"]), o["kind"])
+                prov = crd_prov.get(key)
+                if prov and prov != comp:
+                    deps[comp].add(prov)
+                    # The CRD arrives with another Application: don't fail the dry run before it exists.
+                    add_annotation(o, SYNC_OPTIONS, "SkipDryRunOnMissingResource=true")
+                elif prov is None and key not in argocd.BOOTSTRAP_CRDS:
+                    r.problems.append(f"{r.where(comp)}/{o['kind']}/{o['metadata'].get('name')}: no component "
+                                      f"in this env installs the CRD for {o['kind']}.{key[0]}")
+    for comp, rel in r.helm.items():
+        if ns_owner.get(rel.namespace) not in (None, comp):
+            deps[comp].add(ns_owner[rel.namespace])
+    try:
+        r.waves = _waves(r, deps)
+    except ValueError as e:
+        r.problems.append(f"{env.name}: {e}")
+        return r
+    _wire_argocd(r, by_name)
+    return r
+
+
+def _wire_argocd(r: Rendered, by_name: dict[str, Component]) -> None:
+    env, g = r.env, r.env.gitops
+    retry = argocd.Retry(limit=g.retry.limit, backoff=argocd.Backoff(
+        duration=g.retry.backoff_duration, factor=g.retry.backoff_factor, max_duration=g.retry.backoff_max_duration))
+    apps: list[Obj] = []
+    for name in sorted(r.waves, key=lambda c: (r.waves[c], c)):
+        comp = by_name[name]
+        rel = r.helm.get(name)
+        if rel is not None:
+            source = argocd.chart_source(rel.chart, release=rel.release, values=rel.values)
+            dest = argocd.Destination(server=g.destination_server, namespace=rel.namespace)
+        else:
+            source = argocd.Source(repo_url=g.repo_url, target_revision=g.revision, path=f"dist/{env.name}/{name}")
+            dest = argocd.Destination(server=g.destination_server)
+        spec = argocd.ApplicationSpec(
+            project=env.project, source=source, destination=dest,
+            sync_policy=argocd.SyncPolicy(automated=argocd.Automated(prune=comp.prune, self_heal=True),
+                                          sync_options=_sync_options(r, comp), retry=retry))
+        apps.append(argocd.application(f"{env.name}-{name}", namespace=g.argocd_namespace, env=env.name,
+                                       component=name, spec=spec, wave=r.waves[name]))
+    r.components[APPS_FOLDER] = apps
+
+    root_spec = argocd.ApplicationSpec(
+        project=env.project,
+        source=argocd.Source(repo_url=g.repo_url, target_revision=g.revision, path=f"dist/{env.name}/{APPS_FOLDER}"),
+        destination=argocd.Destination(server=g.destination_server, namespace=g.argocd_namespace),
+        sync_policy=argocd.SyncPolicy(automated=argocd.Automated(), retry=retry,
+                                      sync_options=["FailOnSharedResource=true", "PruneLast=true"]))
+    root = argocd.application(f"{env.name}-root", namespace=g.argocd_namespace, env=env.name,
+                              component=APPS_FOLDER, spec=root_spec, finalizer=False)
+
+    namespaces = {g.argocd_namespace}
+    cluster_kinds: set[tuple[str, str]] = set()
+    repos = {g.repo_url}
+    for comp, objs in r.components.items():
+        for o in objs:
+            ns = (o.get("metadata") or {}).get("namespace")
+            if ns:
+                namespaces.add(ns)
+            if o.get("kind") == "Namespace":
+                namespaces.add(o["metadata"]["name"])
+            av, kind = o.get("apiVersion", ""), o.get("kind", "")
+            pin = versions.crd_for(av, kind)
+            if (pin is not None and not pin.namespaced) or (pin is None and is_cluster_scoped(av, kind)):
+                cluster_kinds.add((group_of(av), kind))
+    for rel in r.helm.values():
+        namespaces.add(rel.namespace)
+        c = versions.CHARTS[rel.chart]
+        repos.add(c.repo_url)
+        cluster_kinds.update(c.cluster_kinds)
+    project_spec = argocd.AppProjectSpec(
+        description=f"ML platform, {env.name}: only what this generator emits for this env",
+        source_repos=sorted(repos),
+        destinations=[argocd.ProjectDestination(server=g.destination_server, namespace=n) for n in sorted(namespaces)],
+        cluster_resource_whitelist=[argocd.GroupKind(group=gr, kind=k) for gr, k in sorted(cluster_kinds)],
+    )
+    r.bootstrap = [argocd.app_project(env.project, namespace=g.argocd_namespace, env=env.name, spec=project_spec), root]
+    r.argocd_values = {"configs": {"cm": {
+        "resource.customizations.health.argoproj.io_Application": argocd.APPLICATION_HEALTH_LUA}}}

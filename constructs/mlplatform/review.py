@@ -1,0 +1,128 @@
+"""Review tools: `diff` (field-level, env -> component -> resource) and `check` (the PR gate)."""
+from __future__ import annotations
+
+import filecmp
+import io
+import subprocess
+import tarfile
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+try:
+    _Loader = yaml.CSafeLoader  # type: ignore[attr-defined]
+except AttributeError:  # pragma: no cover
+    _Loader = yaml.SafeLoader
+
+Tree = dict[str, dict[str, dict[str, Any]]]  # env -> component -> "Kind/ns/name" -> object
+
+
+def load_tree(root: Path) -> Tree:
+    tree: Tree = {}
+    if not root.exists():
+        return tree
+    for f in sorted(root.rglob("*.yaml")):
+        rel = f.relative_to(root).parts
+        if len(rel) < 2:
+            continue
+        env, comp = rel[0], ("/".join(rel[1:-1]) or "(bootstrap)")
+        for doc in yaml.load_all(f.read_text(encoding="utf-8"), Loader=_Loader):
+            if not isinstance(doc, dict):
+                continue
+            if "kind" in doc and "metadata" in doc:
+                md = doc.get("metadata") or {}
+                key = f"{doc['kind']}/{md.get('namespace') + '/' if md.get('namespace') else ''}{md.get('name')}"
+            else:
+                key = f"file/{f.name}"
+            tree.setdefault(env, {}).setdefault(comp, {})[key] = doc
+    return tree
+
+
+def field_diff(a: Any, b: Any, path: str = "") -> Iterable[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b), key=str):
+            p = f"{path}.{k}" if path else str(k)
+            if k not in a:
+                yield f"+ {p}: {_short(b[k])}"
+            elif k not in b:
+                yield f"- {p}: {_short(a[k])}"
+            else:
+                yield from field_diff(a[k], b[k], p)
+    elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b)):
+            yield from field_diff(x, y, f"{path}[{i}]")
+    elif a != b:
+        yield f"~ {path or '(root)'}: {_short(a)} -> {_short(b)}"
+
+
+def _short(v: Any, limit: int = 120) -> str:
+    s = yaml.safe_dump(v, default_flow_style=True, width=10_000).strip() if isinstance(v, (dict, list)) else repr(v)
+    if s.endswith("\n..."):
+        s = s[:-4]
+    return s if len(s) <= limit else s[: limit - 3] + "..."
+
+
+def diff_trees(old: Tree, new: Tree, envs: list[str] | None = None) -> list[str]:
+    lines: list[str] = []
+    for env in sorted(set(old) | set(new)):
+        if envs and env not in envs:
+            continue
+        o_env, n_env = old.get(env, {}), new.get(env, {})
+        env_lines: list[str] = []
+        for comp in sorted(set(o_env) | set(n_env)):
+            o, n = o_env.get(comp, {}), n_env.get(comp, {})
+            comp_lines: list[str] = []
+            for key in sorted(set(o) | set(n)):
+                if key not in o:
+                    comp_lines.append(f"    added   {key}")
+                elif key not in n:
+                    comp_lines.append(f"    removed {key}")
+                elif o[key] != n[key]:
+                    comp_lines.append(f"    changed {key}")
+                    comp_lines += [f"        {d}" for d in field_diff(o[key], n[key])]
+            if comp_lines:
+                env_lines += [f"  {comp}"] + comp_lines
+        if env_lines:
+            lines += [env] + env_lines
+    return lines
+
+
+def git_tree(ref: str, repo: Path, paths: tuple[str, ...] = ("dist", "argocd")) -> Path:
+    """Extract `paths` at git `ref` into a temp folder (the caller deletes it)."""
+    dest = Path(tempfile.mkdtemp(prefix="mlp-ref-"))
+    present = [p for p in paths if subprocess.run(["git", "cat-file", "-e", f"{ref}:{p}"], cwd=repo,
+                                                  capture_output=True).returncode == 0]
+    if present:
+        data = subprocess.run(["git", "archive", "--format=tar", ref, *present], cwd=repo,
+                              capture_output=True, check=True).stdout
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            tar.extractall(dest, filter="data")
+    return dest
+
+
+def default_base(repo: Path) -> str:
+    for cand in (["git", "merge-base", "HEAD", "origin/main"], ["git", "merge-base", "HEAD", "main"]):
+        p = subprocess.run(cand, cwd=repo, capture_output=True, text=True)
+        if p.returncode == 0 and p.stdout.strip():
+            return p.stdout.strip()
+    return "HEAD"
+
+
+def compare_dirs(a: Path, b: Path) -> list[str]:
+    """Byte-level differences between two folders, as relative paths."""
+    out: list[str] = []
+
+    def walk(cmp: filecmp.dircmp, prefix: str) -> None:
+        out.extend(f"only in committed: {prefix}{n}" for n in cmp.left_only)
+        out.extend(f"only in fresh synth: {prefix}{n}" for n in cmp.right_only)
+        _, mismatch, errors = filecmp.cmpfiles(cmp.left, cmp.right, cmp.common_files, shallow=False)
+        out.extend(f"differs: {prefix}{n}" for n in mismatch + errors)
+        for name, sub in sorted(cmp.subdirs.items()):
+            walk(sub, f"{prefix}{name}/")
+
+    if not a.exists() or not b.exists():
+        return [f"missing: {a if not a.exists() else b}"]
+    walk(filecmp.dircmp(a, b, ignore=[]), "")
+    return sorted(out)

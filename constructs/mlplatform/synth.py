@@ -1,0 +1,94 @@
+"""The pipeline: load env -> render -> validate -> (only if clean) write. No tracebacks for users."""
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .config.loader import ENV_DIR, EnvError, env_names, load_env
+from .plan import Rendered, render
+from .validate import validate
+from .write import write_envs
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class EnvOutcome:
+    name: str
+    rendered: Rendered | None
+    problems: list[str]
+    objects: int = 0
+    seconds: float = 0.0
+
+
+def prepare(names: list[str], env_dir: Path = ENV_DIR) -> list[EnvOutcome]:
+    out = []
+    for name in names:
+        t = time.perf_counter()
+        try:
+            env = load_env(name, env_dir)
+        except EnvError as e:
+            out.append(EnvOutcome(name, None, e.problems))
+            continue
+        r = render(env)
+        problems = validate(r)
+        n = sum(len(v) for v in r.components.values()) + len(r.bootstrap)
+        out.append(EnvOutcome(name, r, problems, n, time.perf_counter() - t))
+    return out
+
+
+def default_dirs(out: Path | None) -> tuple[Path, Path]:
+    """(dist, argocd). With the default dist/, bootstrap goes to argocd/ beside it; with any other
+    output dir (e.g. the CLI's --stdout temp dir) it goes inside, under _argocd/."""
+    import os
+    dist = Path(out or os.environ.get("CDK8S_OUTDIR") or ROOT / "dist")
+    if not dist.is_absolute():
+        dist = (Path.cwd() / dist).resolve()
+    if dist == (ROOT / "dist").resolve():
+        return dist, ROOT / "argocd"
+    return dist, dist / "_argocd"
+
+
+def synth(names: list[str] | None, out: Path | None = None, *, dry_run: bool = False,
+          env_dir: Path = ENV_DIR, log: Callable[[str], None] = lambda m: print(m, file=sys.stderr)) -> int:
+    all_envs = env_names(env_dir)
+    if not all_envs:
+        log(f"no environments found in {env_dir}")
+        return 2
+    names = names or all_envs
+    unknown = [n for n in names if n not in all_envs]
+    if unknown:
+        log(f"unknown env(s): {', '.join(unknown)} (have: {', '.join(all_envs)})")
+        return 2
+    t0 = time.perf_counter()
+    outcomes = prepare(names, env_dir)
+    ok = [o for o in outcomes if not o.problems]
+    bad = [o for o in outcomes if o.problems]
+    for o in outcomes:
+        state = "ok" if not o.problems else f"FAILED ({len(o.problems)} problem{'s' if len(o.problems) != 1 else ''})"
+        comps = len(o.rendered.components) if o.rendered else 0
+        log(f"  {o.name:<10} {comps} components, {o.objects} objects validated in {o.seconds:.2f}s: {state}")
+    for o in bad:
+        for p in o.problems:
+            log(f"    {p}" if p.startswith(o.name + "/") or ":" in p.split(" ")[0] else f"    {o.name}: {p}")
+    dist, argocd_dir = default_dirs(out)
+    if dry_run:
+        log(f"dry run: nothing written ({time.perf_counter() - t0:.2f}s)")
+        return 1 if bad else 0
+    write_envs([o.rendered for o in ok if o.rendered is not None], dist, argocd_dir)
+    if ok:
+        log(f"wrote {', '.join(str(dist / o.name) for o in ok)} and {argocd_dir}/ "
+            f"({time.perf_counter() - t0:.2f}s)")
+    if set(names) == set(all_envs) and not bad:
+        for stale in sorted(p for p in dist.iterdir() if p.is_dir() and p.name not in all_envs
+                            and not p.name.startswith((".", "_"))) if dist.exists() else []:
+            log(f"removing {stale}: no environments/{stale.name}.yaml any more")
+            shutil.rmtree(stale)
+    if bad:
+        log(f"{len(bad)} env(s) failed validation; their dist/ folders were left untouched")
+        return 1
+    return 0

@@ -1,0 +1,85 @@
+"""Validation of a rendered env, before anything is written.
+
+Every object is checked against the exact API it targets -- core kinds against the env's
+Kubernetes minor (strict), custom resources against the pinned CRD's served version -- and
+against the platform rules. A kind with no schema is an error. Problems read
+`env/component/Kind/name: message`.
+"""
+from __future__ import annotations
+
+from ..kit import versions
+from ..kit.meta import Obj, group_of
+from ..plan import Rendered
+from . import charts, core, crd, rules
+
+MAX_ERRORS_PER_OBJECT = 8
+BOOTSTRAP = "argocd-bootstrap"
+
+
+def _schema_problems(obj: Obj, cs: core.CoreSchemas) -> tuple[list[str], bool | None]:
+    """(problems, namespaced?) -- namespaced is None when the kind is unknown."""
+    av, kind = obj.get("apiVersion"), obj.get("kind")
+    if not isinstance(av, str) or not isinstance(kind, str):
+        return ["object has no apiVersion/kind"], None
+    v = cs.validator(av, kind)
+    if v is not None:
+        errs = sorted(v.iter_errors(obj), key=lambda e: e.json_path)
+        return [f"{e.json_path[2:] or '(root)'}: {e.message}" for e in errs], not core.is_cluster_scoped(av, kind)
+    s = crd.schema_for(av, kind)
+    if s is None:
+        pin = versions.crd_for(av, kind)
+        if pin is not None:
+            return [f"{av} is not the pinned version of {kind} ({pin.api_version})"], None
+        return [f"unknown kind {kind} in {av}: not a Kubernetes {cs.minor} core kind and no pinned CRD "
+                f"(add it to kit/versions.py CRDS)"], None
+    out = [f"{e.json_path[2:] or '(root)'}: {e.message}"
+           for e in sorted(s.validator.iter_errors(obj), key=lambda e: e.json_path)]
+    out += [f"metadata{e.json_path[1:]}: {e.message}"
+            for e in cs.object_meta.iter_errors(obj.get("metadata") or {})]
+    if s.deprecated:
+        out.append(f"{av} {kind} is deprecated in the pinned CRD; emit the storage version")
+    return out, s.namespaced
+
+
+def validate(r: Rendered) -> list[str]:
+    env = r.env
+    cs = core.schemas(env.kubernetes_version)
+    problems: list[str] = list(r.problems)
+    created = {o["metadata"]["name"] for objs in r.components.values() for o in objs
+               if o.get("kind") == "Namespace" and o.get("apiVersion") == "v1"}
+    allowed_ns = created | set(env.namespaces.external) | {env.gitops.argocd_namespace}
+    seen_ids: dict[tuple, str] = {}
+    groups = [(c, objs) for c, objs in sorted(r.components.items())] + [(BOOTSTRAP, r.bootstrap)]
+    for comp, objs in groups:
+        files: dict[str, str] = {}
+        for obj in objs:
+            md = obj.get("metadata") or {}
+            name = md.get("name", "?")
+            where = f"{env.name}/{comp}/{obj.get('kind')}/{name}"
+            found, namespaced = _schema_problems(obj, cs)
+            found = found[:MAX_ERRORS_PER_OBJECT]
+            ns = md.get("namespace")
+            if namespaced is False and ns is not None:
+                found.append(f"cluster-scoped {obj.get('kind')} must not set metadata.namespace ({ns!r})")
+            if namespaced is True:
+                if not ns:
+                    found.append("namespaced object without metadata.namespace")
+                elif ns not in allowed_ns:
+                    found.append(f"namespace {ns!r} is not created in env {env.name} (nor declared external)")
+            found += rules.check_object(obj)
+            # cdk8s writes one file per Kind.name per component folder: two objects must not collide.
+            fname = f"{obj.get('kind')}.{name}"
+            if fname in files:
+                found.append(f"same kind and name as {files[fname]} in this component: the second would "
+                             f"overwrite the first in dist/ (give one an explicit distinct name)")
+            files[fname] = where
+            ident = (group_of(str(obj.get("apiVersion", ""))), obj.get("kind"), ns, name)
+            if ident in seen_ids and seen_ids[ident] != where:
+                found.append(f"also emitted by {seen_ids[ident]}: one object, one owner")
+            seen_ids.setdefault(ident, where)
+            problems += [f"{where}: {m}" for m in found]
+    for comp, rel in sorted(r.helm.items()):
+        problems += [f"{env.name}/{comp}/HelmRelease/{rel.release}: {m}" for m in charts.check_values(rel.chart, rel.values)]
+    if r.argocd_values:
+        problems += [f"{env.name}/{BOOTSTRAP}/argo-cd.values: {m}" for m in charts.check_values("argo-cd", r.argocd_values)]
+    return problems

@@ -1,0 +1,46 @@
+"""Chart values: check a generated `valuesObject` before Argo CD renders it.
+
+Charts that ship `values.schema.json` are validated against it (what `helm template` would
+reject, we reject first). For charts without one, every key we set must exist in the chart's
+pinned default `values.yaml`, except below maps that default to `{}` (free-form maps such as
+`podAnnotations`) -- so a typo can't be silently ignored by the chart.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, Iterable
+
+import jsonschema
+
+from ..kit import upstream, versions
+
+
+@lru_cache(maxsize=None)
+def _schema_validator(chart: str):
+    schema = upstream.chart_values_schema(chart)
+    if schema is None:
+        return None
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
+    return cls(schema)
+
+
+def _unknown_keys(values: Any, defaults: Any, path: str, free: tuple[str, ...] = ()) -> Iterable[str]:
+    if not isinstance(values, dict) or not isinstance(defaults, dict):
+        return
+    if not defaults or path in free:  # free-form map in the chart (e.g. nodeSelector: {})
+        return
+    for k, v in values.items():
+        p = f"{path}.{k}" if path else str(k)
+        if k not in defaults:
+            yield f"{p}: not a value of this chart (no such key in its default values.yaml)"
+        else:
+            yield from _unknown_keys(v, defaults[k], p, free)
+
+
+def check_values(chart: str, values: dict) -> list[str]:
+    v = _schema_validator(chart)
+    if v is not None:
+        return [f"values.{e.json_path[2:] or '(root)'}: {e.message}"
+                for e in sorted(v.iter_errors(values), key=lambda e: e.json_path)]
+    free = versions.CHARTS[chart].free_form_values
+    return list(_unknown_keys(values, upstream.chart_values(chart), "", free))

@@ -1,0 +1,110 @@
+"""Write validated envs through cdk8s, atomically.
+
+One cdk8s `App` per env writes `dist/<env>/<component>/<Kind>.<name>.k8s.yaml` (one chart per
+component = one folder per Argo CD Application; one file per object so review diffs stay
+small). To keep jsii round trips per env constant instead of per object, each chart includes
+its validated objects from one JSON file (cdk8s `Include`), which cdk8s turns into ApiObjects
+on the Node side. Everything is rendered into a staging directory on the same filesystem and
+swapped in only after cdk8s finished, so a failed or killed synth leaves `dist/` as it was.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Iterable
+
+import yaml
+
+from .plan import Rendered
+
+OLD_SUFFIX = ".replaced"
+
+
+def _cdk8s():
+    import cdk8s  # imported lazily: the jsii runtime starts on first use
+
+    return cdk8s
+
+
+def _include_all(cdk8s, scope, chart_id: str, objs: list[dict], scratch: Path) -> None:
+    chart = cdk8s.Chart(scope, chart_id, disable_resource_name_hashes=True)
+    scratch.mkdir(parents=True, exist_ok=True)
+    src = scratch / f"{chart_id}.json"
+    # one JSON document per line is valid multi-document YAML for cdk8s' loader
+    src.write_text("\n---\n".join(json.dumps(o, sort_keys=True) for o in objs) + "\n", encoding="utf-8")
+    cdk8s.Include(chart, "objects", url=str(src))
+
+
+def _dump_yaml(data: dict) -> str:
+    class _Dumper(yaml.SafeDumper):
+        pass
+
+    def _str(dumper, value: str):
+        style = "|" if "\n" in value else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    _Dumper.add_representer(str, _str)
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=True, default_flow_style=False, width=10_000)
+
+
+def recover(targets: Iterable[Path]) -> None:
+    """Undo a swap interrupted between its two renames (restore `<dir>.replaced`)."""
+    for t in targets:
+        old = t.with_name(t.name + OLD_SUFFIX)
+        if old.exists():
+            if t.exists():
+                shutil.rmtree(old)
+            else:
+                os.replace(old, t)
+
+
+def _swap(new: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    old = target.with_name(target.name + OLD_SUFFIX)
+    if target.exists():
+        os.replace(target, old)
+    os.replace(new, target)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def write_envs(rendered: list[Rendered], dist: Path, argocd_dir: Path) -> None:
+    """Synthesize every (already validated) env and swap it into place."""
+    if not rendered:
+        return
+    cdk8s = _cdk8s()
+    dist.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".synth-tmp-", dir=dist.parent))
+    try:
+        scratch = staging / "_scratch"
+        scratch.mkdir()
+        apps = []
+        for r in rendered:
+            name = r.env.name
+            app = cdk8s.App(outdir=str(staging / "dist" / name),
+                            yaml_output_type=cdk8s.YamlOutputType.FOLDER_PER_CHART_FILE_PER_RESOURCE,
+                            record_construct_metadata=False)
+            for comp in sorted(r.components):
+                _include_all(cdk8s, app, comp, r.components[comp], scratch / name)
+            boot = cdk8s.App(outdir=str(staging / "argocd" / name),
+                             yaml_output_type=cdk8s.YamlOutputType.FILE_PER_RESOURCE,
+                             record_construct_metadata=False)
+            _include_all(cdk8s, boot, "bootstrap", r.bootstrap, scratch / name)
+            apps += [app, boot]
+        for app in apps:
+            app.synth()
+        for r in rendered:
+            name = r.env.name
+            (staging / "argocd" / name / "argo-cd.values.yaml").write_text(
+                "# Values for the pinned argo-cd chart (bootstrap; see argocd/README.md).\n"
+                + _dump_yaml(r.argocd_values), encoding="utf-8")
+        for r in rendered:
+            name = r.env.name
+            recover([dist / name, argocd_dir / name])
+            _swap(staging / "dist" / name, dist / name)
+            _swap(staging / "argocd" / name, argocd_dir / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
