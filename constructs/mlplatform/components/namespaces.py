@@ -11,13 +11,13 @@ from __future__ import annotations
 from ..config.models import ContainerDefaults, Env, Team
 from ..kit import k8s
 from ..kit.meta import LABEL_TEAM, Obj
+from ..kit.quantity import parse
 
 NAME = "namespaces"
 
 
 def _quota_hard(team: Team) -> dict[str, str]:
     q = team.quota
-    from ..kit.quantity import parse
     limits_cpu = q.limits_cpu or _fmt(parse(q.cpu) * 2)
     hard = {
         "requests.cpu": q.cpu,
@@ -34,8 +34,7 @@ def _quota_hard(team: Team) -> dict[str, str]:
 
 
 def _fmt(d) -> str:
-    s = format(d.normalize(), "f")
-    return s
+    return format(d.normalize(), "f")
 
 
 def _namespace_set(env: Env, ns: str, *, pod_security: str, defaults: ContainerDefaults,
@@ -49,20 +48,17 @@ def _namespace_set(env: Env, ns: str, *, pod_security: str, defaults: ContainerD
                         default_request={"cpu": defaults.cpu_request, "memory": defaults.memory_request},
                         default_limit={"cpu": defaults.cpu_limit, "memory": defaults.memory_limit}),
         k8s.network_policy(f"{ns}-default-deny-ingress", namespace=ns, component=c, env=e, deny_all_ingress=True),
-        k8s.network_policy(f"{ns}-allow-same-namespace", namespace=ns, component=c, env=e,
-                           ingress_from=[k8s.peer_same_namespace()]),
     ]
+    # One allow policy per namespace, its peers in a fixed order: same namespace, monitoring
+    # scrapes, the VPC (ALB ip targets, EKS control-plane webhooks), named platform clients.
+    peers = [k8s.peer_same_namespace()]
     mon = env.namespaces.monitoring_namespace
     if ns != mon:
-        objs.append(k8s.network_policy(f"{ns}-allow-monitoring", namespace=ns, component=c, env=e,
-                                       ingress_from=[k8s.peer_namespace(mon)]))
+        peers.append(k8s.peer_namespace(mon))
     if allow_from_vpc:
-        objs.append(k8s.network_policy(f"{ns}-allow-vpc", namespace=ns, component=c, env=e,
-                                       ingress_from=[k8s.peer_cidr(env.infrastructure.vpc_cidr)]))
-    peers = [k8s.peer_namespace(n) for n in sorted(set(allow_from_namespaces))]
-    if peers:
-        objs.append(k8s.network_policy(f"{ns}-allow-platform-clients", namespace=ns, component=c, env=e,
-                                       ingress_from=peers))
+        peers.append(k8s.peer_cidr(env.infrastructure.vpc_cidr))
+    peers += [k8s.peer_namespace(n) for n in sorted(set(allow_from_namespaces) - {ns, mon})]
+    objs.append(k8s.network_policy(f"{ns}-allow-ingress", namespace=ns, component=c, env=e, ingress_from=peers))
     return objs
 
 

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The whole test suite, offline: sets up what it needs (same as ./setup.sh without the synth),
+# then runs pytest. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")"
+SETUP_ONLY=1 ./setup.sh
+exec .venv/bin/python -m pytest "$@"
