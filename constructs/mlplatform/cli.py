@@ -34,23 +34,33 @@ def _err(msg: str) -> None:
 
 def cmd_synth(a: argparse.Namespace) -> int:
     from .synth import synth
+    from .config.loader import ENV_DIR
     out = Path(a.out) if a.out else None
-    return synth(a.env or None, out, dry_run=a.dry_run)
+    return synth(a.env or None, out, dry_run=a.dry_run, env_dir=Path(a.env_dir) if a.env_dir else ENV_DIR)
 
 
-def cmd_check(a: argparse.Namespace) -> int:
+def check(dist: Path = ROOT / "dist", argocd: Path = ROOT / "argocd") -> list[str] | None:
+    """Differences between committed output and a fresh synth; None if the synth itself fails."""
     from .review import compare_dirs
     from .synth import synth
     tmp = Path(tempfile.mkdtemp(prefix="mlp-check-"))
     try:
-        rc = synth(None, tmp / "dist", log=lambda m: None)
-        if rc != 0:
-            _err("check: synth failed; run `python app.py synth` to see the problems")
-            return rc
-        problems = compare_dirs(ROOT / "dist", tmp / "dist")
-        problems += compare_dirs(ROOT / "argocd", tmp / "dist" / "_argocd") if (ROOT / "argocd").exists() else [
-            "missing: argocd/"]
-        problems = [p for p in problems if "README.md" not in p]
+        if synth(None, tmp / "dist", log=lambda m: None) != 0:
+            return None
+        fresh_boot = tmp / "dist" / "_argocd"
+        problems = [f"dist/{p}" for p in compare_dirs(dist, tmp / "dist") if "_argocd" not in p]
+        problems += [f"argocd/{p}" for p in compare_dirs(argocd, fresh_boot) if not p.endswith("README.md")]
+        return problems
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def cmd_check(a: argparse.Namespace) -> int:
+    problems = check()
+    if problems is None:
+        _err("check: synth failed; run `python app.py synth` to see the problems")
+        return 1
+    if True:
         if problems:
             _err("check: committed output is stale; run `python app.py synth` and commit dist/ and argocd/:")
             for p in problems:
@@ -58,8 +68,6 @@ def cmd_check(a: argparse.Namespace) -> int:
             return 1
         _err("check: committed dist/ and argocd/ match a fresh synth")
         return 0
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def cmd_diff(a: argparse.Namespace) -> int:
@@ -144,7 +152,7 @@ def bench(reps: int) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="mlp-bench-"))
     try:
         floor_cmd = [sys.executable, "-c",
-                     "import mlplatform, cdk8s, cdk8s_plus_27, sys; cdk8s.App(outdir=sys.argv[1]).synth()",
+                     "import cdk8s, cdk8s_plus_27, sys; cdk8s.App(outdir=sys.argv[1]).synth()",
                      str(tmp / "floor")]
         full_cmd = [sys.executable, str(ROOT / "app.py"), "synth", "--out", str(tmp / "dist")]
         _time(full_cmd)  # warm the parsed-schema cache and the OS page cache once
@@ -177,6 +185,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--env", action="append", metavar="ENV", help="only this env (repeatable)")
     s.add_argument("--out", help="output root (default: $CDK8S_OUTDIR or dist/)")
     s.add_argument("--dry-run", action="store_true", help="validate only, write nothing")
+    s.add_argument("--env-dir", help="folder of env files (default: environments/)")
     s.set_defaults(func=cmd_synth)
     s = sub.add_parser("check", help="fail if committed dist/ differs from a fresh synth")
     s.set_defaults(func=cmd_check)

@@ -1,0 +1,39 @@
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "constructs"))
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
+
+from mlplatform.config.loader import env_names, load_env  # noqa: E402
+from mlplatform.plan import render  # noqa: E402
+
+ENVS = env_names()
+
+
+@pytest.fixture(scope="session")
+def envs():
+    return {n: load_env(n) for n in ENVS}
+
+
+@pytest.fixture(scope="session")
+def rendered(envs):
+    return {n: render(e) for n, e in envs.items()}
+
+
+@pytest.fixture
+def env_dir(tmp_path):
+    """A writable copy of environments/ for bad-input tests."""
+    d = tmp_path / "environments"
+    shutil.copytree(ROOT / "environments", d)
+    return d
+
+
+def find(objs, kind, name):
+    hits = [o for o in objs if o["kind"] == kind and o["metadata"]["name"] == name]
+    assert len(hits) == 1, f"{kind}/{name}: {len(hits)} found"
+    return hits[0]
