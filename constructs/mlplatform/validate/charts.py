@@ -24,23 +24,33 @@ def _schema_validator(chart: str):
     return cls(schema)
 
 
-def _unknown_keys(values: Any, defaults: Any, path: str, free: tuple[str, ...] = ()) -> Iterable[str]:
-    if not isinstance(values, dict) or not isinstance(defaults, dict):
+def _unknown_keys(values: Any, defaults: Any, schema: Any, path: str, free: tuple[str, ...] = ()) -> Iterable[str]:
+    """Keys we set that neither the default values nor the schema's `properties` know."""
+    if not isinstance(values, dict):
         return
-    if not defaults or path in free:  # free-form map in the chart (e.g. nodeSelector: {})
+    defaults = defaults if isinstance(defaults, dict) else {}
+    schema = schema if isinstance(schema, dict) else {}
+    props = schema.get("properties") or {}
+    free_form = (path in free or (not defaults and not props)
+                 or isinstance(schema.get("additionalProperties"), dict) or "patternProperties" in schema)
+    if free_form:
         return
     for k, v in values.items():
         p = f"{path}.{k}" if path else str(k)
-        if k not in defaults:
+        if k not in defaults and k not in props:
             yield f"{p}: not a value of this chart (no such key in its default values.yaml)"
         else:
-            yield from _unknown_keys(v, defaults[k], p, free)
+            yield from _unknown_keys(v, defaults.get(k), props.get(k), p, free)
 
 
 def check_values(chart: str, values: dict) -> list[str]:
+    """Schema errors (where the chart ships a schema) plus keys the chart doesn't know: charts
+    whose schema allows unknown keys would otherwise ignore a typo silently."""
+    out: list[str] = []
     v = _schema_validator(chart)
     if v is not None:
-        return [f"values.{e.json_path[2:] or '(root)'}: {e.message}"
+        out += [f"values.{e.json_path[2:] or '(root)'}: {e.message}"
                 for e in sorted(v.iter_errors(values), key=lambda e: e.json_path)]
     free = versions.CHARTS[chart].free_form_values
-    return list(_unknown_keys(values, upstream.chart_values(chart), "", free))
+    out += list(_unknown_keys(values, upstream.chart_values(chart), upstream.chart_values_schema(chart) or {}, "", free))
+    return out
