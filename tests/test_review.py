@@ -1,0 +1,56 @@
+"""Review tools: field-level diff and the stale-output gate."""
+import shutil
+import subprocess
+import sys
+
+from conftest import ROOT
+from mlplatform.cli import check
+from mlplatform.review import diff_trees, load_tree
+from mlplatform.synth import synth
+
+
+def test_diff_names_env_component_resource_and_field(tmp_path, env_dir):
+    old, new = tmp_path / "old", tmp_path / "new"
+    assert synth(None, old, env_dir=env_dir, log=lambda m: None) == 0
+    text = (env_dir / "prod.yaml").read_text()
+    (env_dir / "prod.yaml").write_text(text.replace("gpus: 16, pods: 500", "gpus: 24, pods: 500").replace(
+        "  - name: vision\n    description: Computer vision training pipelines\n"
+        "    quota: {cpu: \"128\", memory: 512Gi, limits_cpu: \"256\", limits_memory: 1Ti, gpus: 8, pods: 300, storage: 5Ti}\n", ""))
+    assert synth(None, new, env_dir=env_dir, log=lambda m: None) == 0
+    lines = diff_trees(load_tree(old), load_tree(new), ["dev", "staging", "prod"])
+    assert lines[0] == "prod" and "  namespaces" in lines
+    assert "    changed ResourceQuota/team-nlp/team-nlp-quota" in lines
+    assert "        ~ spec.hard.requests.nvidia.com/gpu: '16' -> '24'" in lines
+    assert "    removed Namespace/team-vision" in lines
+    assert not any(line in ("dev", "staging") for line in lines)
+    assert diff_trees(load_tree(old), load_tree(old)) == []
+
+
+def test_diff_cli_exit_codes(tmp_path):
+    a = tmp_path / "a"
+    shutil.copytree(ROOT / "dist", a)
+    app = [sys.executable, str(ROOT / "app.py"), "diff", "--dirs", str(a), str(ROOT / "dist")]
+    p = subprocess.run(app, capture_output=True, text=True)
+    assert p.returncode == 0 and "no changes" in p.stdout
+    (a / "dev/namespaces/Namespace.mlflow.k8s.yaml").unlink()
+    p = subprocess.run(app, capture_output=True, text=True)
+    assert p.returncode == 1 and "added   Namespace/mlflow" in p.stdout
+
+
+def test_diff_against_git_ref_runs():
+    p = subprocess.run([sys.executable, str(ROOT / "app.py"), "diff", "--base", "HEAD"], capture_output=True,
+                       text=True, cwd=ROOT)
+    assert p.returncode in (0, 1), p.stderr
+    assert p.stdout.startswith("diff HEAD -> working tree")
+
+
+def test_check_fails_on_stale_output(tmp_path):
+    dist, boot = tmp_path / "dist", tmp_path / "argocd"
+    shutil.copytree(ROOT / "dist", dist)
+    shutil.copytree(ROOT / "argocd", boot)
+    assert check(dist, boot) == []
+    f = dist / "prod/namespaces/ResourceQuota.team-nlp-quota.k8s.yaml"
+    f.write_text(f.read_text().replace("pods: \"500\"", "pods: \"5000\""))
+    (boot / "dev/argo-cd.values.yaml").unlink()
+    assert check(dist, boot) == ["dist/differs: prod/namespaces/ResourceQuota.team-nlp-quota.k8s.yaml",
+                                 "argocd/only in fresh synth: dev/argo-cd.values.yaml"]
