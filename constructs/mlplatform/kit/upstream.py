@@ -69,8 +69,12 @@ def chart_cache_path(f: versions.ChartFile) -> Path:
 
 
 def _download(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=60) as resp:  # noqa: S310 - pinned https URLs
-        return resp.read()
+    try:
+        with urllib.request.urlopen(url, timeout=60) as resp:  # noqa: S310 - pinned https URLs
+            return resp.read()
+    except OSError as e:  # URLError, timeouts, DNS
+        raise UpstreamError(f"cannot download {url}: {getattr(e, 'reason', e)}; offline? set UPSTREAM_MIRROR "
+                            "and CHART_MIRROR to local mirrors of the pinned files") from None
 
 
 def _fetch_chart_file_from_repo(f: versions.ChartFile) -> bytes:
