@@ -2,12 +2,22 @@
 """Entry point for `cdk8s synth` (cdk8s.yaml: `app: python app.py`) and `python app.py <command>`.
 
 The project's package lives under constructs/ (a source root, not a package: a top-level
-package named `constructs` would shadow the `constructs` library cdk8s needs).
+package named `constructs` would shadow the `constructs` library cdk8s needs). When started by
+an interpreter other than the project's .venv (e.g. `python` on PATH via the cdk8s CLI), it
+re-executes itself with .venv/bin/python so the pinned dependencies are used.
 """
+import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "constructs"))
+HERE = Path(__file__).resolve().parent
+VENV_PY = HERE / ".venv" / "bin" / "python"
+
+if VENV_PY.exists() and Path(sys.prefix).resolve() != (HERE / ".venv").resolve() \
+        and not os.environ.get("MLP_NO_REEXEC"):
+    os.execv(str(VENV_PY), [str(VENV_PY), str(Path(__file__).resolve()), *sys.argv[1:]])
+
+sys.path.insert(0, str(HERE / "constructs"))
 
 from mlplatform.cli import main  # noqa: E402
 

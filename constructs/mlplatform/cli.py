@@ -222,3 +222,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _err("interrupted; dist/ was left as it was")
         return 130
+    except BrokenPipeError:  # e.g. `python app.py bom | head`
+        sys.stderr.close()
+        return 0
