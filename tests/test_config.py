@@ -109,3 +109,9 @@ def test_cli_reports_without_traceback(env_dir, tmp_path):
     assert "Traceback" not in p.stderr
     assert "staging.yaml:4: kubernetes_version: Input should be" in p.stderr
     assert not (out / "staging").exists()
+
+
+def test_duplicate_teams_and_namespace_clashes(env_dir):
+    _edit(env_dir / "staging.yaml", "  - name: vision", "  - name: nlp")
+    (p,) = _problems(env_dir, "staging")
+    assert "teams listed twice: nlp" in p

@@ -86,8 +86,9 @@ def synth(names: list[str] | None, out: Path | None = None, *, dry_run: bool = F
     if set(names) == set(all_envs) and not bad:
         for stale in sorted(p for p in dist.iterdir() if p.is_dir() and p.name not in all_envs
                             and not p.name.startswith((".", "_"))) if dist.exists() else []:
-            log(f"removing {stale}: no environments/{stale.name}.yaml any more")
+            log(f"removing {stale} and {argocd_dir / stale.name}: no environments/{stale.name}.yaml any more")
             shutil.rmtree(stale)
+            shutil.rmtree(argocd_dir / stale.name, ignore_errors=True)
     if bad:
         log(f"{len(bad)} env(s) failed validation; their dist/ folders were left untouched")
         return 1

@@ -22,6 +22,15 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _twice(names: list[str]) -> set[str]:
+    return {n for n in names if names.count(n) > 1}
+
+
+def _refuse(what: str, names: set[str]) -> None:
+    if names:
+        raise ValueError(f"{what}: {', '.join(sorted(names))}")
+
+
 def _quantity(v: str) -> str:
     quantity.parse(v)
     return v
@@ -185,12 +194,8 @@ class NamespacesConfig(Model):
     @model_validator(mode="after")
     def _unique(self) -> "NamespacesConfig":
         names = [p.name for p in self.platform]
-        dup = sorted({n for n in names if names.count(n) > 1})
-        if dup:
-            raise ValueError(f"platform namespaces listed twice: {', '.join(dup)}")
-        clash = sorted(set(names) & set(self.external))
-        if clash:
-            raise ValueError(f"namespaces both platform-owned and external: {', '.join(clash)}")
+        _refuse("platform namespaces listed twice", _twice(names))
+        _refuse("namespaces both platform-owned and external", set(names) & set(self.external))
         return self
 
 
@@ -236,14 +241,10 @@ class Env(Model):
 
     @model_validator(mode="after")
     def _teams(self) -> "Env":
-        names = [t.name for t in self.teams]
-        dup = sorted({n for n in names if names.count(n) > 1})
-        if dup:
-            raise ValueError(f"teams listed twice: {', '.join(dup)}")
+        _refuse("teams listed twice", _twice([t.name for t in self.teams]))
         platform = {p.name for p in self.namespaces.platform} | set(self.namespaces.external)
-        clash = sorted({self.team_namespace(t) for t in self.teams} & platform)
-        if clash:
-            raise ValueError(f"team namespaces clash with platform namespaces: {', '.join(clash)}")
+        _refuse("team namespaces clash with platform namespaces",
+                {self.team_namespace(t) for t in self.teams} & platform)
         return self
 
     def team_namespace(self, team: Team) -> str:
