@@ -68,7 +68,7 @@ class Image:
 # Kubernetes minors the generator can validate against (kubernetes-validate ships their
 # OpenAPI schemas). An env's `kubernetes_version` must be one of these.
 SUPPORTED_KUBERNETES_MINORS: tuple[str, ...] = (
-    "1.29", "1.30", "1.31", "1.32", "1.33", "1.34", "1.35",
+    "1.29", "1.30", "1.31", "1.32", "1.33", "1.34", "1.35", "1.36", "1.37",
 )
 
 _CRB = ("rbac.authorization.k8s.io", "ClusterRole"), ("rbac.authorization.k8s.io", "ClusterRoleBinding")
