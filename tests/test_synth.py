@@ -1,10 +1,8 @@
 """End to end: every env synthesizes, validates and equals committed dist/; runs are byte-stable;
 a failed synth leaves dist/ untouched; both entry points (python app.py, cdk8s synth) work."""
 import os
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import yaml
@@ -31,7 +29,7 @@ def fresh(tmp_path_factory):
 
 def test_committed_output_equals_a_fresh_synth(fresh):
     out, _ = fresh
-    assert compare_dirs(ROOT / "dist", out) == [f"only in fresh synth: _argocd"]
+    assert compare_dirs(ROOT / "dist", out) == ["only in fresh synth: _argocd"]
     assert compare_dirs(ROOT / "argocd", out / "_argocd") == ["only in committed: README.md"]
     assert check() == []
 

@@ -1,10 +1,8 @@
 """Validation: every object against its exact API, platform rules on top, unknown kinds fail."""
 import copy
 
-import pytest
 
 from conftest import find
-from mlplatform.kit import argocd
 from mlplatform.kit.meta import metadata
 from mlplatform.plan import render
 from mlplatform.validate import validate

@@ -7,7 +7,6 @@ The exported JSON Schema (`environments/env.schema.json`) is generated from thes
 from __future__ import annotations
 
 import ipaddress
-import re
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator

@@ -2,7 +2,7 @@
 validated again against the pinned Argo CD CRDs like every other custom resource."""
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -127,5 +127,3 @@ if obj.status ~= nil and obj.status.health ~= nil and obj.status.health.status ~
 end
 return hs
 """
-
-HealthKey = Literal["resource.customizations.health.argoproj.io_Application"]
