@@ -74,7 +74,7 @@ def synth(names: list[str] | None, out: Path | None = None, *, dry_run: bool = F
         log(f"  {o.name:<10} {comps} components, {o.objects} objects validated in {o.seconds:.2f}s: {state}")
     for o in bad:
         for p in o.problems:
-            log(f"    {p}" if p.startswith(o.name + "/") or ":" in p.split(" ")[0] else f"    {o.name}: {p}")
+            log(f"    {p}")  # already `env/component/Kind/name: ...` or `file:line: field: ...`
     dist, argocd_dir = default_dirs(out)
     if dry_run:
         log(f"dry run: nothing written ({time.perf_counter() - t0:.2f}s)")

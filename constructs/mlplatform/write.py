@@ -70,15 +70,18 @@ def _add_chart(cdk8s, scope, chart_id: str, objs: list[dict], scratch: Path, *, 
             api.add_json_patch(*patches)
 
 
+class _Dumper(yaml.SafeDumper):
+    """Sorted keys, multi-line strings (e.g. the Lua health check) as literal blocks."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str):
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
 def _dump_yaml(data: dict) -> str:
-    class _Dumper(yaml.SafeDumper):
-        pass
-
-    def _str(dumper, value: str):
-        style = "|" if "\n" in value else None
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-    _Dumper.add_representer(str, _str)
     return yaml.dump(data, Dumper=_Dumper, sort_keys=True, default_flow_style=False, width=10_000)
 
 
