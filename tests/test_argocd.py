@@ -14,14 +14,22 @@ from mlplatform.validate.charts import check_values
 def test_every_component_is_an_automated_application(rendered):
     for name, r in rendered.items():
         apps = r.components[APPS_FOLDER]
-        comps = sorted(c for c in r.components if c != APPS_FOLDER)
+        comps = sorted({c for c in r.components if c != APPS_FOLDER} | set(r.helm) | set(r.upstream))
         assert sorted(a["metadata"]["name"] for a in apps) == [f"{name}-{c}" for c in comps]
+        by_name = {c.name: c for c in COMPONENTS}
         for app in apps:
             spec = app["spec"]
             comp = app["metadata"]["name"][len(name) + 1:]
-            assert spec["source"]["path"] == f"dist/{name}/{comp}"
-            assert (ROOT / spec["source"]["path"]).is_dir()
-            assert spec["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
+            if comp in r.helm:  # a pinned chart with typed values
+                rel = r.helm[comp]
+                assert spec["source"]["chart"] == rel.chart and spec["source"]["helm"]["valuesObject"] == rel.values
+                assert spec["destination"]["namespace"] == rel.namespace
+            elif comp in r.upstream:  # pinned upstream manifests at a release tag
+                assert spec["source"]["directory"]["include"] and not spec["source"]["targetRevision"].startswith("main")
+            else:
+                assert spec["source"]["path"] == f"dist/{name}/{comp}"
+                assert (ROOT / spec["source"]["path"]).is_dir()
+            assert spec["syncPolicy"]["automated"] == {"prune": by_name[comp].prune, "selfHeal": True}
             assert spec["syncPolicy"]["retry"]["limit"] == r.env.gitops.retry.limit
             assert spec["project"] == r.env.project
             assert app["metadata"]["annotations"][SYNC_WAVE] == str(r.waves[comp])
@@ -39,7 +47,10 @@ def test_root_app_and_project(rendered):
         dests = {d["namespace"] for d in project["spec"]["destinations"]}
         used = {o["metadata"].get("namespace") for objs in r.components.values() for o in objs} - {None}
         assert used <= dests and "*" not in dests
-        assert project["spec"]["sourceRepos"] == [r.env.gitops.repo_url]
+        from mlplatform.kit import versions
+        assert project["spec"]["sourceRepos"] == sorted(
+            {r.env.gitops.repo_url} | {versions.CHARTS[h.chart].repo_url for h in r.helm.values()}
+            | {versions.MANIFESTS[u.source].repo_url for u in r.upstream.values()})
 
 
 def test_application_health_check_is_part_of_bootstrap(rendered):
@@ -67,7 +78,8 @@ def test_waves_and_dry_run_come_from_the_objects(envs):
     )
     r = render(env, comps)
     assert r.problems == [] and validate(r) == []
-    assert r.waves == {"namespaces": 0, "volcano": 1, "kuberay": 1, "queues": 2}
+    assert {k: r.waves[k] for k in ("namespaces", "volcano", "kuberay", "queues")} == {
+        "namespaces": 0, "volcano": 1, "kuberay": 1, "queues": 2}
     (queue,) = r.components["queues"]
     assert queue["metadata"]["annotations"][SYNC_OPTIONS] == "SkipDryRunOnMissingResource=true"
     apps = {a["metadata"]["name"]: a for a in r.components[APPS_FOLDER]}

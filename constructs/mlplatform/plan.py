@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 from .components import APPS_FOLDER, COMPONENTS
 from .config.models import Env
-from .kit import argocd, versions
-from .kit.component import Component, HelmRelease
+from .kit import argocd, refs, versions
+from .kit.component import Component, HelmRelease, UpstreamManifests
 from .kit.meta import SYNC_OPTIONS, Obj, add_annotation, group_of
 from .kit.scope import is_cluster_scoped
 
@@ -24,6 +24,7 @@ class Rendered:
     env: Env
     components: dict[str, list[Obj]] = field(default_factory=dict)  # dist/<env>/<component>/
     helm: dict[str, HelmRelease] = field(default_factory=dict)
+    upstream: dict[str, UpstreamManifests] = field(default_factory=dict)
     waves: dict[str, int] = field(default_factory=dict)
     bootstrap: list[Obj] = field(default_factory=list)  # argocd/<env>/
     argocd_values: dict = field(default_factory=dict)  # argocd/<env>/argo-cd.values.yaml
@@ -51,9 +52,16 @@ def _crd_providers(r: Rendered) -> dict[tuple[str, str], str]:
                 prov[(spec.get("group", ""), spec.get("names", {}).get("kind", ""))] = comp
     for comp, rel in r.helm.items():
         for gk in versions.CHARTS[rel.chart].provides_crds:
-            kind, _, group = gk.partition(".")
-            prov[(group, kind)] = comp
+            prov[_group_kind(gk)] = comp
+    for comp, up in r.upstream.items():
+        for gk in versions.MANIFESTS[up.source].provides_crds:
+            prov[_group_kind(gk)] = comp
     return prov
+
+
+def _group_kind(gk: str) -> tuple[str, str]:
+    kind, _, group = gk.partition(".")
+    return group, kind
 
 
 def _is_custom(o: Obj) -> bool:
@@ -87,9 +95,26 @@ def _sync_options(r: Rendered, comp: Component) -> list[str]:
     big_crd = any(o.get("kind") == "CustomResourceDefinition"
                   and len(json.dumps(o, separators=(",", ":"))) > ANNOTATION_LIMIT
                   for o in r.components.get(comp.name, []))
-    if big_crd or (rel is not None and versions.CHARTS[rel.chart].crds_need_server_side_apply):
+    up = r.upstream.get(comp.name)
+    if (big_crd or (rel is not None and versions.CHARTS[rel.chart].crds_need_server_side_apply)
+            or (up is not None and versions.MANIFESTS[up.source].server_side_apply)):
         opts.add("ServerSideApply=true")
+    if rel is not None and rel.ignore_differences:
+        opts.add("RespectIgnoreDifferences=true")
     return sorted(opts)
+
+
+def _ignore_differences(rel: HelmRelease | None) -> list[argocd.IgnoreDifference] | None:
+    if rel is None or not rel.ignore_differences:
+        return None
+    out = []
+    for group, kind, name, path in rel.ignore_differences:
+        ns = None if is_cluster_scoped(f"{group}/v1" if group else "v1", kind) else rel.namespace
+        pointer = path.startswith("/")
+        out.append(argocd.IgnoreDifference(group=group, kind=kind, name=name, namespace=ns,
+                                           json_pointers=[path] if pointer else None,
+                                           jq_path_expressions=None if pointer else [path]))
+    return out
 
 
 def render(env: Env, components: tuple[Component, ...] = COMPONENTS) -> Rendered:
@@ -98,6 +123,7 @@ def render(env: Env, components: tuple[Component, ...] = COMPONENTS) -> Rendered
         try:
             objs = comp.build(env)
             rel = comp.helm(env) if comp.helm else None
+            up = comp.upstream(env) if comp.upstream else None
         except Exception as e:  # a builder bug must still read as a problem, not a traceback
             r.problems.append(f"{r.where(comp.name)}: build failed: {type(e).__name__}: {e}")
             continue
@@ -105,15 +131,21 @@ def render(env: Env, components: tuple[Component, ...] = COMPONENTS) -> Rendered
             r.components[comp.name] = objs
         if rel is not None:
             r.helm[comp.name] = rel
+        if up is not None:
+            r.upstream[comp.name] = up
     by_name = {c.name: c for c in components}
     ns_owner = _namespace_owner(r.components)
     crd_prov = _crd_providers(r)
-    deps: dict[str, set[str]] = {c: set() for c in list(r.components) + list(r.helm)}
+    secret_owner = refs.created_secrets(r.components)
+    deps: dict[str, set[str]] = {c: set() for c in list(r.components) + list(r.helm) + list(r.upstream)}
     for comp, objs in r.components.items():
         for o in objs:
             ns = (o.get("metadata") or {}).get("namespace")
             if ns and ns_owner.get(ns) not in (None, comp):
                 deps[comp].add(ns_owner[ns])
+            for name in refs.secret_refs(o):  # a Secret another component's ExternalSecret makes
+                if secret_owner.get((ns, name)) not in (None, comp):
+                    deps[comp].add(secret_owner[(ns, name)])
             if _is_custom(o):
                 key = (group_of(o["apiVersion"]), o["kind"])
                 prov = crd_prov.get(key)
@@ -127,6 +159,19 @@ def render(env: Env, components: tuple[Component, ...] = COMPONENTS) -> Rendered
     for comp, rel in r.helm.items():
         if ns_owner.get(rel.namespace) not in (None, comp):
             deps[comp].add(ns_owner[rel.namespace])
+        for name in refs.value_secret_refs(rel.values):
+            if secret_owner.get((rel.namespace, name)) not in (None, comp):
+                deps[comp].add(secret_owner[(rel.namespace, name)])
+        for gk in rel.requires_crds:
+            prov = crd_prov.get(_group_kind(gk))
+            if prov is None:
+                r.problems.append(f"{r.where(comp)}: chart {rel.chart} renders {gk} objects but no component "
+                                  f"in this env installs that CRD")
+            elif prov != comp:
+                deps[comp].add(prov)
+    for comp, up in r.upstream.items():
+        if up.namespace and ns_owner.get(up.namespace) not in (None, comp):
+            deps[comp].add(ns_owner[up.namespace])
     try:
         r.waves = _waves(r, deps)
     except ValueError as e:
@@ -143,17 +188,21 @@ def _wire_argocd(r: Rendered, by_name: dict[str, Component]) -> None:
     apps: list[Obj] = []
     for name in sorted(r.waves, key=lambda c: (r.waves[c], c)):
         comp = by_name[name]
-        rel = r.helm.get(name)
+        rel, up = r.helm.get(name), r.upstream.get(name)
         if rel is not None:
             source = argocd.chart_source(rel.chart, release=rel.release, values=rel.values)
             dest = argocd.Destination(server=g.destination_server, namespace=rel.namespace)
+        elif up is not None:
+            source = argocd.manifests_source(up.source)
+            dest = argocd.Destination(server=g.destination_server, namespace=up.namespace)
         else:
             source = argocd.Source(repo_url=g.repo_url, target_revision=g.revision, path=f"dist/{env.name}/{name}")
             dest = argocd.Destination(server=g.destination_server)
         spec = argocd.ApplicationSpec(
             project=env.project, source=source, destination=dest,
             sync_policy=argocd.SyncPolicy(automated=argocd.Automated(prune=comp.prune, self_heal=True),
-                                          sync_options=_sync_options(r, comp), retry=retry))
+                                          sync_options=_sync_options(r, comp), retry=retry),
+            ignore_differences=_ignore_differences(rel))
         apps.append(argocd.application(f"{env.name}-{name}", namespace=g.argocd_namespace, env=env.name,
                                        component=name, spec=spec, wave=r.waves[name]))
     r.components[APPS_FOLDER] = apps
@@ -186,6 +235,12 @@ def _wire_argocd(r: Rendered, by_name: dict[str, Component]) -> None:
         c = versions.CHARTS[rel.chart]
         repos.add(c.repo_url)
         cluster_kinds.update(c.cluster_kinds)
+    for up in r.upstream.values():
+        m = versions.MANIFESTS[up.source]
+        if up.namespace:
+            namespaces.add(up.namespace)
+        repos.add(m.repo_url)
+        cluster_kinds.update(m.cluster_kinds)
     project_spec = argocd.AppProjectSpec(
         description=f"ML platform, {env.name}: only what this generator emits for this env",
         source_repos=sorted(repos),

@@ -2,11 +2,43 @@
 from __future__ import annotations
 
 from ..kit.component import Component
-from . import namespaces
+from . import (aws_load_balancer_controller, external_dns, external_secrets, ingress, keycloak,
+               keycloak_operator, namespaces, prometheus_crds, secrets, storage)
+from . import gpu_operator, karpenter, node_pools
+
+
+def _nothing(env) -> list:
+    """`build` of a component that is only a chart or upstream manifests."""
+    return []
+
 
 COMPONENTS: tuple[Component, ...] = (
     Component(namespaces.NAME, "Platform and team namespaces: PSA, quotas, limits, network policies",
               namespaces.build),
+    Component(prometheus_crds.NAME, "Prometheus Operator CRDs (ServiceMonitor, PrometheusRule, ...)",
+              _nothing, upstream=prometheus_crds.upstream),
+    Component(storage.NAME, "StorageClasses gp3 (default) and efs-sc; shared EFS volumes per namespace",
+              storage.build, prune=False),
+    Component(aws_load_balancer_controller.NAME, "AWS Load Balancer Controller (IRSA): the shared ALB",
+              _nothing, helm=aws_load_balancer_controller.helm),
+    Component(ingress.NAME, "The env's IngressClass: one shared internet-facing ALB, TLS with ACM, HTTPS redirect",
+              ingress.build),
+    Component(external_dns.NAME, "external-dns (IRSA): Route 53 records for every Ingress host",
+              _nothing, helm=external_dns.helm),
+    Component(external_secrets.NAME, "External Secrets Operator (IRSA to Secrets Manager)",
+              _nothing, helm=external_secrets.helm),
+    Component(secrets.NAME, "ClusterSecretStore and every ExternalSecret: credentials by reference only",
+              secrets.build),
+    Component(keycloak_operator.NAME, "Keycloak operator from its pinned release manifests",
+              _nothing, upstream=keycloak_operator.upstream),
+    Component(keycloak.NAME, "Keycloak (RDS, ALB), the platform realm and its sync Job",
+              keycloak.build),
+    Component(karpenter.NAME, "Karpenter controller (self-managed, IRSA, interruption queue)",
+              _nothing, helm=karpenter.helm),
+    Component(node_pools.NAME, "Karpenter EC2NodeClass and NodePools: default (CPU) and gpu (tainted)",
+              node_pools.build),
+    Component(gpu_operator.NAME, "NVIDIA GPU operator: device plugin, GFD/NFD, DCGM exporter (AMI ships the driver)",
+              _nothing, helm=gpu_operator.helm),
 )
 
 # The folder (and Argo CD Application) holding the env's component Applications (app-of-apps).

@@ -77,21 +77,30 @@ class IamRoles(Model):
 
 
 class Infrastructure(Model):
-    """Inputs produced by the separate Terraform (`terraform output -json`); never hand-invented."""
+    """Inputs produced by the separate Terraform (`terraform output -json`); never hand-invented.
+
+    `python app.py infra --env <name> --from <terraform-output.json>` writes this file from the
+    outputs declared in `terraform/outputs.tf` (one output per field, same name).
+    """
 
     cluster_name: DnsLabel
     region: AwsRegion
     account_id: AwsAccountId
     vpc_id: Annotated[str, Field(pattern=r"^vpc-[0-9a-f]{8,17}$")]
     vpc_cidr: Cidr
-    private_subnet_tags: dict[str, str] = Field(min_length=1)
-    public_subnet_tags: dict[str, str] = Field(min_length=1)
+    private_subnet_tags: dict[str, str] = Field(min_length=1, description="tags that select the node subnets (Karpenter)")
+    public_subnet_tags: dict[str, str] = Field(min_length=1, description="tags that select the internet-facing ALB subnets")
+    node_security_group_tags: dict[str, str] = Field(min_length=1, description="tags that select the node security group (Karpenter)")
+    system_node_labels: dict[str, str] = Field(min_length=1, description="labels of the managed node group that runs controllers")
     efs: Efs
     certificate_arn: Arn
+    certificate_domains: list[str] = Field(min_length=1, description="the ACM certificate's domain and SANs (e.g. *.dev.example.com)")
     route53_zone_id: Annotated[str, Field(pattern=r"^Z[0-9A-Z]{4,32}$")]
     roles: IamRoles
+    karpenter_node_role: Annotated[str, Field(pattern=r"^[\w+=,.@-]{1,64}$", description="IAM role name of Karpenter-launched nodes")]
+    karpenter_interruption_queue: Annotated[str, Field(min_length=1, description="SQS queue name")]
+    secrets_manager_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9/_+=.@-]+/$", description="every platform secret lives under this Secrets Manager name prefix")]
     databases: dict[DnsLabel, Database] = Field(default_factory=dict)
-    karpenter_interruption_queue: Annotated[str, Field(min_length=1)]
 
 
 # --------------------------------------------------------------------------- tenants
@@ -165,7 +174,9 @@ def _default_platform_namespaces() -> list[PlatformNamespace]:
     return [
         P(name="external-secrets", component="external-secrets", allow_from_vpc=True),
         P(name="external-dns", component="external-dns"),
-        P(name="keycloak", component="keycloak", allow_from_vpc=True),
+        P(name="keycloak", component="keycloak", allow_from_vpc=True, pod_security="baseline",
+          pod_security_reason="the upstream keycloak-operator Deployment is applied unmodified from its release "
+                              "manifests and does not declare the restricted-profile securityContext"),
         P(name="jupyterhub", component="jupyterhub", allow_from_vpc=True),
         P(name="airflow", component="airflow", allow_from_vpc=True),
         P(name="volcano-system", component="volcano", allow_from_vpc=True),
@@ -195,6 +206,301 @@ class NamespacesConfig(Model):
         names = [p.name for p in self.platform]
         _refuse("platform namespaces listed twice", _twice(names))
         _refuse("namespaces both platform-owned and external", set(names) & set(self.external))
+        return self
+
+
+# --------------------------------------------------------------------------- cluster base
+class Hosts(Model):
+    """Host labels under the env domain: the one place every ingress host and OIDC URL comes from."""
+
+    auth: DnsLabel = Field(default="auth", description="Keycloak")
+    platform: DnsLabel = Field(default="platform", description="JupyterHub (/jupyter) and Airflow (/airflow)")
+    argocd: DnsLabel = "argocd"
+    grafana: DnsLabel = "grafana"
+    mlflow: DnsLabel = "mlflow"
+    prometheus: DnsLabel = "prometheus"
+    alertmanager: DnsLabel = "alertmanager"
+    ray: DnsLabel = Field(default="ray", description="Ray dashboards")
+
+    @model_validator(mode="after")
+    def _distinct(self) -> "Hosts":
+        labels = [v for v in self.model_dump().values()]
+        _refuse("host labels used twice", _twice(labels))
+        return self
+
+
+class IngressConfig(Model):
+    """The env's one shared internet-facing ALB (an IngressGroup) and its controller."""
+
+    hosts: Hosts = Hosts()
+    class_name: DnsLabel = Field(default="platform-alb", description="IngressClass every platform Ingress uses")
+    ssl_policy: str = Field(default="ELBSecurityPolicy-TLS13-1-2-2021-06", pattern=r"^ELBSecurityPolicy-[A-Za-z0-9-]+$")
+    inbound_cidrs: list[Cidr] = Field(default_factory=lambda: ["0.0.0.0/0"], min_length=1,
+                                      description="who may reach the ALB at all")
+    idle_timeout_seconds: Annotated[int, Field(ge=1, le=4000)] = 60
+    deletion_protection: bool = False
+    access_logs_bucket: str | None = Field(default=None, description="S3 bucket for ALB access logs (off when unset)")
+    controller_replicas: Annotated[int, Field(ge=1, le=5)] = 2
+
+
+class ExternalDnsConfig(Model):
+    policy: Literal["sync", "upsert-only"] = Field(
+        default="sync", description="sync also deletes records whose Ingress is gone; upsert-only never deletes")
+    interval: Annotated[str, Field(pattern=r"^\d+[smh]$")] = "1m"
+
+
+class EfsMount(Model):
+    """A namespace that mounts the shared EFS file system (one static PV + PVC for it)."""
+
+    namespace: DnsLabel
+    read_only: bool = False
+
+
+class StorageConfig(Model):
+    gp3_iops: Annotated[int, Field(ge=3000, le=16000)] = 3000
+    gp3_throughput_mibps: Annotated[int, Field(ge=125, le=1000)] = 125
+    efs_mounts: list[EfsMount] = Field(default_factory=lambda: [EfsMount(namespace="jupyterhub"),
+                                                                 EfsMount(namespace="airflow")])
+
+    @model_validator(mode="after")
+    def _unique(self) -> "StorageConfig":
+        _refuse("namespaces mounting the EFS share twice", _twice([m.namespace for m in self.efs_mounts]))
+        return self
+
+
+class KeycloakConfig(Model):
+    instances: Annotated[int, Field(ge=1, le=9)] = 1
+    realm: DnsLabel = Field(default="mlplatform", description="the platform realm (never `master`)")
+    public_admin_console: bool = Field(default=False, description="serve /admin on the internet (else the ALB answers 403)")
+    cpu_request: Quantity = "500m"
+    memory_request: Quantity = "1Gi"
+    cpu_limit: Quantity = "2"
+    memory_limit: Quantity = "2Gi"
+    access_token_lifespan_seconds: Annotated[int, Field(ge=60, le=86400)] = 300
+    sso_session_idle_seconds: Annotated[int, Field(ge=300, le=604800)] = 1800
+    sso_session_max_seconds: Annotated[int, Field(ge=600, le=2592000)] = 36000
+
+    @model_validator(mode="after")
+    def _realm(self) -> "KeycloakConfig":
+        if self.realm == "master":
+            raise ValueError("realm must not be `master`: apps get a dedicated realm")
+        return self
+
+
+class SecretsConfig(Model):
+    """External Secrets Operator: Secrets Manager values become Kubernetes Secrets."""
+
+    controller_replicas: Annotated[int, Field(ge=1, le=5)] = 1
+    refresh_interval: Annotated[str, Field(pattern=r"^\d+[smh]$")] = "1h"
+
+
+# --------------------------------------------------------------------------- compute (karpenter, gpu)
+# Durations as Karpenter's NodePool CRD spells them ("30s", "1h30m"; "Never" where allowed).
+KarpenterDuration = Annotated[str, Field(pattern=r"^(([0-9]+(s|m|h))+|Never)$", examples=["30s", "10m", "720h", "Never"])]
+# A budget window: hours and/or minutes only (the CRD's pattern for `budgets[].duration`).
+BudgetDuration = Annotated[str, Field(pattern=r"^((([0-9]+(h|m))|([0-9]+h[0-9]+m))(0s)?)$", examples=["8h", "1h30m"])]
+# EC2 naming as Karpenter labels it: family `g5` = category `g` + generation `5` (+ suffix: `p4d`, `g4dn`).
+InstanceCategory = Annotated[str, Field(pattern=r"^[a-z]{1,8}$", examples=["c", "m", "r", "g", "p"])]
+InstanceFamily = Annotated[str, Field(pattern=r"^[a-z]{1,8}[0-9]{1,2}[a-z-]*$", examples=["g5", "g6e", "p4d", "p5"])]
+InstanceSize = Annotated[str, Field(pattern=r"^(nano|micro|small|medium|large|[0-9]*xlarge|metal(-[0-9]+xl)?)$",
+                                    examples=["xlarge", "2xlarge", "12xlarge", "metal"])]
+# EC2 categories whose instances carry NVIDIA GPUs (g: graphics/inference, p: training).
+GPU_INSTANCE_CATEGORIES = ("g", "p")
+# EC2 tag keys Karpenter refuses on an EC2NodeClass (it sets them itself).
+_RESERVED_NODE_TAGS = ("eks:eks-cluster-name", "karpenter.sh/nodepool", "karpenter.sh/nodeclaim",
+                       "karpenter.k8s.aws/ec2nodeclass")
+
+
+def instance_category(family: str) -> str:
+    """`g4dn` -> `g`, `p5en` -> `p`, `c7gn` -> `c`: the letters before the generation digits."""
+    i = 0
+    while i < len(family) and family[i].isalpha():
+        i += 1
+    return family[:i]
+
+
+def instance_generation(family: str) -> int | None:
+    """`g4dn` -> 4, `p5en` -> 5; None when the name carries no generation."""
+    rest = family[len(instance_category(family)):]
+    digits = ""
+    for ch in rest:
+        if not ch.isdigit():
+            break
+        digits += ch
+    return int(digits) if digits else None
+
+
+class ControllerResources(Model):
+    """Requests and limits of one controller container."""
+
+    cpu_request: Quantity = "250m"
+    memory_request: Quantity = "256Mi"
+    cpu_limit: Quantity = "1"
+    memory_limit: Quantity = "512Mi"
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "ControllerResources":
+        if quantity.parse(self.cpu_request) > quantity.parse(self.cpu_limit):
+            raise ValueError("cpu_request must not exceed cpu_limit")
+        if quantity.parse(self.memory_request) > quantity.parse(self.memory_limit):
+            raise ValueError("memory_request must not exceed memory_limit")
+        return self
+
+    def render(self) -> dict[str, dict[str, str]]:
+        return {"requests": {"cpu": self.cpu_request, "memory": self.memory_request},
+                "limits": {"cpu": self.cpu_limit, "memory": self.memory_limit}}
+
+
+class DisruptionBudget(Model):
+    """At most `nodes` (a count or a percentage of the pool) voluntarily disrupted at once; with
+    `schedule` (cron, UTC) + `duration` the budget applies only inside that window, e.g.
+    `{nodes: "0", schedule: "0 8 * * mon-fri", duration: 10h}` freezes business hours."""
+
+    nodes: Annotated[str, Field(pattern=r"^((100|[0-9]{1,2})%|[0-9]+)$", examples=["10%", "0", "2"])] = "10%"
+    schedule: Annotated[str, Field(pattern=r"^(@(annually|yearly|monthly|weekly|daily|midnight|hourly)|\S+( \S+){4})$")] | None = None
+    duration: BudgetDuration | None = None
+    reasons: list[Literal["Underutilized", "Empty", "Drifted"]] = Field(
+        default_factory=list, description="disruption reasons the budget limits (empty: all)")
+
+    @model_validator(mode="after")
+    def _window(self) -> "DisruptionBudget":
+        if (self.schedule is None) != (self.duration is None):
+            raise ValueError("schedule and duration go together: a budget window needs both")
+        _refuse("reasons listed twice", _twice(list(self.reasons)))
+        return self
+
+
+class _NodePoolBase(Model):
+    instance_categories: list[InstanceCategory] = Field(min_length=1)
+    instance_families: list[InstanceFamily] = Field(
+        default_factory=list, description="narrow the categories to these families (empty: every family)")
+    instance_sizes: list[InstanceSize] = Field(default_factory=list, description="empty: every size")
+    min_generation: Annotated[int, Field(ge=1, le=99)] | None = Field(
+        default=None, description="oldest instance generation allowed (e.g. 5: c5 yes, c4 no)")
+    capacity_types: list[Literal["on-demand", "spot"]] = Field(default_factory=lambda: ["on-demand"], min_length=1)
+    architectures: list[Literal["amd64", "arm64"]] = Field(default_factory=lambda: ["amd64"], min_length=1)
+    cpu_limit: Quantity = Field(description="total CPU of all nodes in the pool")
+    memory_limit: Quantity = Field(description="total memory of all nodes in the pool")
+    consolidation_policy: Literal["WhenEmpty", "WhenEmptyOrUnderutilized"] = "WhenEmptyOrUnderutilized"
+    consolidate_after: KarpenterDuration = Field(default="5m", description="how long a node stays empty/underutilized before it goes")
+    expire_after: KarpenterDuration = Field(default="720h", description="node lifetime (picks up new AMIs); Never to disable")
+    budgets: list[DisruptionBudget] = Field(default_factory=lambda: [DisruptionBudget()], min_length=1, max_length=50)
+    weight: Annotated[int, Field(ge=1, le=100)] | None = Field(
+        default=None, description="preference among pools that fit the same pod (higher first)")
+
+    def _check_role(self) -> None:
+        """What the pool's role (general-purpose or GPU) rules out; checked first."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "_NodePoolBase":
+        self._check_role()
+        for what in ("instance_categories", "instance_families", "instance_sizes", "capacity_types", "architectures"):
+            _refuse(f"{what} listed twice", _twice(list(getattr(self, what))))
+        _refuse("instance_families outside instance_categories "
+                f"({', '.join(self.instance_categories)})",
+                {f for f in self.instance_families if instance_category(f) not in self.instance_categories})
+        if self.min_generation is not None:
+            _refuse(f"instance_families older than min_generation {self.min_generation}",
+                    {f for f in self.instance_families if (instance_generation(f) or 0) < self.min_generation})
+        for what in ("cpu_limit", "memory_limit"):
+            if quantity.parse(getattr(self, what)) <= 0:
+                raise ValueError(f"{what} must be positive (a zero limit launches no node)")
+        return self
+
+
+class NodePoolConfig(_NodePoolBase):
+    """The general-purpose Karpenter NodePool (`default`): CPU instances, no taint."""
+
+    instance_categories: list[InstanceCategory] = Field(default_factory=lambda: ["c", "m", "r"], min_length=1)
+    min_generation: Annotated[int, Field(ge=1, le=99)] | None = 5
+    cpu_limit: Quantity = "200"
+    memory_limit: Quantity = "800Gi"
+    weight: Annotated[int, Field(ge=1, le=100)] | None = 10
+
+    def _check_role(self) -> None:
+        _refuse("GPU instance categories belong in gpu_pool (its nodes carry the nvidia.com/gpu taint)",
+                set(self.instance_categories) & set(GPU_INSTANCE_CATEGORIES))
+
+
+class GpuNodePoolConfig(_NodePoolBase):
+    """The GPU Karpenter NodePool (`gpu`): NVIDIA instances, tainted `nvidia.com/gpu:NoSchedule`
+    so only pods that tolerate it (and ask for GPUs) land there."""
+
+    instance_categories: list[InstanceCategory] = Field(default_factory=lambda: ["g", "p"], min_length=1)
+    cpu_limit: Quantity = "1000"
+    memory_limit: Quantity = "4000Gi"
+    gpu_limit: Annotated[int, Field(ge=1, le=10000)] = Field(
+        default=8, description="total nvidia.com/gpu of all nodes in the pool (the cost ceiling)")
+    max_gpus_per_node: Annotated[int, Field(ge=1, le=16)] | None = Field(
+        default=None, description="largest instance by GPU count (e.g. 1: single-GPU sizes only)")
+    consolidation_policy: Literal["WhenEmpty", "WhenEmptyOrUnderutilized"] = "WhenEmpty"
+    consolidate_after: KarpenterDuration = "10m"
+    weight: Annotated[int, Field(ge=1, le=100)] | None = 20
+
+    def _check_role(self) -> None:
+        _refuse(f"gpu_pool categories without NVIDIA GPUs (use {' or '.join(GPU_INSTANCE_CATEGORIES)})",
+                set(self.instance_categories) - set(GPU_INSTANCE_CATEGORIES))
+        if self.max_gpus_per_node is not None and self.max_gpus_per_node > self.gpu_limit:
+            raise ValueError(f"max_gpus_per_node {self.max_gpus_per_node} exceeds gpu_limit {self.gpu_limit}: "
+                             "no node of that size could ever launch")
+
+
+class KarpenterConfig(Model):
+    """Self-managed Karpenter (Helm, IRSA) and what it launches: one EC2NodeClass, two NodePools."""
+
+    replicas: Annotated[int, Field(ge=1, le=5)] = 2
+    log_level: Literal["debug", "info", "error"] = "info"
+    resources: ControllerResources = ControllerResources(
+        cpu_request="500m", memory_request="1Gi", cpu_limit="1", memory_limit="1Gi")
+    root_volume_gib: Annotated[int, Field(ge=20, le=16384)] = Field(
+        default=100, description="encrypted gp3 root volume of every node (GPU images are large)")
+    node_tags: dict[Annotated[str, Field(min_length=1, max_length=128)], Annotated[str, Field(min_length=1, max_length=256)]] = Field(
+        default_factory=dict, description="extra EC2 tags on launched instances and volumes")
+    default_pool: NodePoolConfig = NodePoolConfig()
+    gpu_pool: GpuNodePoolConfig | None = Field(default_factory=GpuNodePoolConfig,
+                                               description="null: no GPU nodes in this env")
+
+    @model_validator(mode="after")
+    def _tags(self) -> "KarpenterConfig":
+        _refuse("node_tags Karpenter sets itself",
+                {k for k in self.node_tags if k in _RESERVED_NODE_TAGS or k.startswith("kubernetes.io/cluster")})
+        return self
+
+
+class GpuConfig(Model):
+    """The NVIDIA GPU operator: device plugin, GPU feature discovery, DCGM metrics (the node AMI
+    ships the driver and container toolkit)."""
+
+    enabled: bool = True
+    mig_strategy: Literal["none", "single", "mixed"] = Field(
+        default="single", description="how MIG slices are advertised (single: as nvidia.com/gpu)")
+    mig_manager: bool = Field(default=False, description="run the MIG manager (A100/H100-class GPUs only)")
+    cdi: bool = Field(default=False, description="device plugin injects GPUs via CDI instead of the AMI's nvidia runtime")
+    dcgm_exporter: bool = True
+    dcgm_interval: Annotated[str, Field(pattern=r"^[0-9]+(s|m)$")] = Field(default="15s", description="scrape interval")
+    service_monitor: bool = Field(default=True, description="a ServiceMonitor for the DCGM exporter (needs the Prometheus Operator CRDs)")
+    service_monitor_labels: dict[str, str] = Field(default_factory=dict, description="labels the Prometheus selects ServiceMonitors by")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "GpuConfig":
+        if self.mig_manager and self.mig_strategy == "none":
+            raise ValueError("mig_manager needs mig_strategy single or mixed")
+        if self.service_monitor and not self.dcgm_exporter:
+            raise ValueError("service_monitor needs dcgm_exporter")
+        return self
+
+
+class ComputeConfig(Model):
+    """Nodes and accelerators: the `karpenter`, `node-pools` and `gpu-operator` components."""
+
+    karpenter: KarpenterConfig = KarpenterConfig()
+    gpu: GpuConfig = GpuConfig()
+
+    @model_validator(mode="after")
+    def _gpu_nodes_need_the_operator(self) -> "ComputeConfig":
+        if self.karpenter.gpu_pool is not None and not self.gpu.enabled:
+            raise ValueError("karpenter.gpu_pool needs gpu.enabled: without the NVIDIA device plugin the nodes "
+                             "never advertise nvidia.com/gpu (set gpu_pool: null for an env without GPUs)")
         return self
 
 
@@ -229,14 +535,20 @@ class Env(Model):
     infrastructure: Infrastructure = Field(description="loaded from environments/infra/<env>.yaml (Terraform outputs)")
     teams: list[Team] = Field(default_factory=list)
     namespaces: NamespacesConfig = NamespacesConfig()
+    compute: ComputeConfig = ComputeConfig()
+    ingress: IngressConfig = IngressConfig()
+    external_dns: ExternalDnsConfig = ExternalDnsConfig()
+    storage: StorageConfig = StorageConfig()
+    keycloak: KeycloakConfig = KeycloakConfig()
+    secrets: SecretsConfig = SecretsConfig()
 
     @property
     def project(self) -> str:
         return self.gitops.project or f"ml-platform-{self.name}"
 
-    def host(self, service: str) -> str:
-        """The one place hosts come from: `auth.<domain>`, `platform.<domain>`, ..."""
-        return f"{service}.{self.domain}"
+    def host(self, app: str) -> str:
+        """The one place hosts come from: `auth.<domain>`, `platform.<domain>`, ... (see `Hosts`)."""
+        return f"{getattr(self.ingress.hosts, app)}.{self.domain}"
 
     @model_validator(mode="after")
     def _teams(self) -> "Env":

@@ -28,12 +28,18 @@ class Helm(_M):
     skip_crds: bool | None = Field(default=None, alias="skipCrds")
 
 
+class Directory(_M):
+    recurse: bool = False
+    include: str | None = None
+
+
 class Source(_M):
     repo_url: str = Field(alias="repoURL")
     target_revision: str = Field(alias="targetRevision")
     path: str | None = None
     chart: str | None = None
     helm: Helm | None = None
+    directory: Directory | None = None
 
 
 class Destination(_M):
@@ -63,11 +69,21 @@ class SyncPolicy(_M):
     retry: Retry
 
 
+class IgnoreDifference(_M):
+    group: str
+    kind: str
+    name: str | None = None
+    namespace: str | None = None
+    json_pointers: list[str] | None = Field(default=None, alias="jsonPointers")
+    jq_path_expressions: list[str] | None = Field(default=None, alias="jqPathExpressions")
+
+
 class ApplicationSpec(_M):
     project: str
     source: Source
     destination: Destination
     sync_policy: SyncPolicy = Field(alias="syncPolicy")
+    ignore_differences: list[IgnoreDifference] | None = Field(default=None, alias="ignoreDifferences")
 
 
 class GroupKind(_M):
@@ -109,6 +125,12 @@ def chart_source(chart: str, *, release: str, values: dict) -> Source:
     c = versions.CHARTS[chart]
     return Source(repo_url=c.repo_url, chart=c.name, target_revision=c.version,
                   helm=Helm(release_name=release, values_object=values))
+
+
+def manifests_source(name: str) -> Source:
+    m = versions.MANIFESTS[name]
+    return Source(repo_url=m.repo_url, target_revision=m.revision, path=m.path,
+                  directory=Directory(include=m.include))
 
 
 # argo-cd#3781: since Argo CD 1.8 an Application has no health of its own, so app-of-apps sync

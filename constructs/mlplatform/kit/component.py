@@ -15,6 +15,20 @@ class HelmRelease:
     release: str
     namespace: str
     values: dict[str, Any]
+    # "Kind.group" of CRDs that objects rendered by the chart need (installed by another component).
+    requires_crds: tuple[str, ...] = ()
+    # Fields the chart fills at render time with fresh random data (self-signed webhook certs):
+    # Argo CD keeps the live value instead of rotating it on every sync. Each entry is
+    # (group, kind, name, json pointer or jq expression).
+    ignore_differences: tuple[tuple[str, str, str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class UpstreamManifests:
+    """Plain upstream manifests Argo CD reads straight from a pinned git tag (no chart exists)."""
+
+    source: str  # key into versions.MANIFESTS
+    namespace: str | None  # destination namespace for namespaced objects without one
 
 
 @dataclass(frozen=True)
@@ -23,5 +37,6 @@ class Component:
     description: str
     build: Callable[[Any], list[Obj]]  # Env -> objects; pure: no I/O, no globals
     helm: Callable[[Any], HelmRelease | None] | None = None
+    upstream: Callable[[Any], UpstreamManifests | None] | None = None
     # Objects whose loss destroys state (PVCs, databases) make Argo CD keep them on prune.
     prune: bool = True

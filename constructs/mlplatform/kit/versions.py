@@ -32,6 +32,20 @@ class HelmChart:
 
 
 @dataclass(frozen=True)
+class ManifestSource:
+    """Upstream YAML applied as-is by Argo CD from a pinned git tag (a directory source)."""
+
+    name: str
+    repo_url: str
+    revision: str  # a release tag, never a branch
+    path: str
+    include: str  # Argo CD directory.include glob
+    cluster_kinds: tuple[tuple[str, str], ...] = ()
+    provides_crds: tuple[str, ...] = ()
+    server_side_apply: bool = False
+
+
+@dataclass(frozen=True)
 class CrdPin:
     kind: str
     group: str
@@ -90,10 +104,11 @@ CHARTS: dict[str, HelmChart] = {c.name: c for c in (
               provides_crds=("ExternalSecret.external-secrets.io", "SecretStore.external-secrets.io", "ClusterSecretStore.external-secrets.io")),
     HelmChart("karpenter", "public.ecr.aws/karpenter", "1.14.1", "1.14.1", oci=True,
               cluster_kinds=_CRB + _CRD + _HOOKS,
-              provides_crds=("NodePool.karpenter.sh", "NodeClaim.karpenter.sh", "EC2NodeClass.karpenter.k8s.aws")),
+              provides_crds=("NodePool.karpenter.sh", "NodeClaim.karpenter.sh", "EC2NodeClass.karpenter.k8s.aws"),
+              free_form_values=("nodeSelector",)),
     HelmChart("gpu-operator", "https://helm.ngc.nvidia.com/nvidia", "v26.7.0", "v26.7.0",
               cluster_kinds=_CRB + _CRD + (("node.k8s.io", "RuntimeClass"),),
-              provides_crds=("ClusterPolicy.nvidia.com",)),
+              provides_crds=("ClusterPolicy.nvidia.com",), free_form_values=("operator.nodeSelector",)),
     HelmChart("jupyterhub", "https://hub.jupyter.org/helm-chart/", "4.4.0", "5.5.0",
               values_schema=True, cluster_kinds=_CRB + (("scheduling.k8s.io", "PriorityClass"),)),
     HelmChart("airflow", "https://airflow.apache.org", "1.21.0", "3.2.0", values_schema=True,
@@ -122,6 +137,24 @@ CHARTS: dict[str, HelmChart] = {c.name: c for c in (
               provides_crds=("LeaderWorkerSet.leaderworkerset.x-k8s.io",)),
     HelmChart("vllm-stack", "https://vllm-project.github.io/production-stack", "0.1.12", "",
               values_schema=True, cluster_kinds=_CRB + _CRD),
+)}
+
+MANIFESTS: dict[str, ManifestSource] = {m.name: m for m in (
+    # No chart: the operator's own release manifests (CRDs + operator Deployment/RBAC). Its
+    # ClusterRoleBinding names namespace `keycloak`, so it must be installed there.
+    ManifestSource("keycloak-operator", "https://github.com/keycloak/keycloak-k8s-resources", "26.0.0",
+                   "kubernetes", "{keycloaks.k8s.keycloak.org-v1.yml,keycloakrealmimports.k8s.keycloak.org-v1.yml,kubernetes.yml}",
+                   cluster_kinds=_CRB + _CRD,
+                   provides_crds=("Keycloak.k8s.keycloak.org", "KeycloakRealmImport.k8s.keycloak.org")),
+    # The Prometheus Operator CRDs on their own, so charts that ship ServiceMonitors (GPU
+    # operator, ...) can sync before the monitoring stack; kube-prometheus-stack then runs with
+    # crds.enabled=false. Six of them exceed the client-side apply annotation limit.
+    ManifestSource("prometheus-operator-crds", "https://github.com/prometheus-operator/prometheus-operator",
+                   "v0.93.0", "example/prometheus-operator-crd", "*.yaml", cluster_kinds=_CRD,
+                   provides_crds=tuple(f"{k}.monitoring.coreos.com" for k in (
+                       "Alertmanager", "AlertmanagerConfig", "PodMonitor", "Probe", "Prometheus", "PrometheusAgent",
+                       "PrometheusRule", "ScrapeConfig", "ServiceMonitor", "ThanosRuler")),
+                   server_side_apply=True),
 )}
 
 # Every CRD whose custom resources the platform may emit, pinned by raw URL + sha256.
@@ -262,7 +295,22 @@ IMAGES: dict[str, Image] = {i.name: i for i in (
     Image("mlflow", "burakince/mlflow", "3.15.1"),
     Image("keycloak", "quay.io/keycloak/keycloak", "26.0.0"),
     Image("keycloak-operator", "quay.io/keycloak/keycloak-operator", "26.0.0"),
+    # Built against the Keycloak 26.1 admin client; the 26.x admin REST API is compatible with
+    # the 26.0.0 server the pinned operator runs (shared/versions.md: operator mirror is stale).
+    Image("keycloak-config-cli", "docker.io/adorsys/keycloak-config-cli", "6.4.0-26.1.0"),
 )}
+
+
+# Node images Karpenter launches, as EC2NodeClass `amiSelectorTerms[].alias` values (family@version).
+# A dated release, never `@latest`: a new AMI rolls every node (drift), so it arrives as a reviewed
+# bump here. The EKS-optimized AL2023 release resolves per cluster minor and architecture, and on
+# NVIDIA instance types Karpenter picks its NVIDIA variant (driver + container toolkit baked in, which
+# is why the GPU operator runs with driver/toolkit disabled). Chosen: v20260818, the newest
+# awslabs/amazon-eks-ami release tag we could attribute to that repository itself (its Sept 2026
+# pull requests merge "upstream v20260818"); bump after a dev soak.
+NODE_AMIS: dict[str, str] = {
+    "al2023": "al2023@v20260818",
+}
 
 
 def crd(kind: str, group: str | None = None) -> CrdPin:
@@ -294,9 +342,13 @@ def bom_rows() -> list[tuple[str, str, str, str]]:
     rows: list[tuple[str, str, str, str]] = []
     for c in CHARTS.values():
         rows.append(("chart", c.name, c.version, ("oci://" if c.oci else "") + c.repo_url))
+    for m in MANIFESTS.values():
+        rows.append(("manifests", m.name, m.revision, f"{m.repo_url}//{m.path}"))
     for p in CRDS:
         rows.append(("crd", f"{p.kind}.{p.group}", p.version, p.url))
     for i in IMAGES.values():
         rows.append(("image", i.name, i.tag, i.repository))
+    for family, alias in NODE_AMIS.items():
+        rows.append(("ami", family, alias.partition("@")[2], "https://github.com/awslabs/amazon-eks-ami (Karpenter alias)"))
     rows.append(("kubernetes", "supported minors", ",".join(SUPPORTED_KUBERNETES_MINORS), "kubernetes-validate schemas"))
     return sorted(rows)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from ..kit import versions
 from ..kit.meta import Obj, group_of
 from ..plan import Rendered
-from . import charts, core, crd, rules
+from . import charts, core, crd, crosschecks, rules, scheduling
 
 MAX_ERRORS_PER_OBJECT = 8
 BOOTSTRAP = "argocd-bootstrap"
@@ -82,4 +82,6 @@ def validate(r: Rendered) -> list[str]:
         problems += [f"{env.name}/{comp}/HelmRelease/{rel.release}: {m}" for m in charts.check_values(rel.chart, rel.values)]
     if r.argocd_values:
         problems += [f"{env.name}/{BOOTSTRAP}/argo-cd.values: {m}" for m in charts.check_values("argo-cd", r.argocd_values)]
+    problems += crosschecks.check(r)
+    problems += scheduling.check_gpu_scheduling(r)
     return problems

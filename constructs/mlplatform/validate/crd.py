@@ -59,6 +59,9 @@ def strict_schema(node: Any, *, root: bool = False) -> Any:
     if root:
         props = out.setdefault("properties", {})
         props["metadata"] = {"type": "object"}  # checked separately against ObjectMeta
+        # Some CRDs (Keycloak's) omit apiVersion/kind from their schema; the API server always has them.
+        props.setdefault("apiVersion", {"type": "string"})
+        props.setdefault("kind", {"type": "string"})
         props.pop("status", None)  # status is the controller's, never ours
     return out
 

@@ -1,0 +1,248 @@
+"""Component `keycloak`: the identity provider and the platform realm, declared in code.
+
+* `Keycloak` (operator CR): replicas per env, hostname `auth.<domain>`, the RDS database with
+  credentials from an ExternalSecret, HTTP behind the shared ALB (TLS ends at the ALB; the
+  forwarded headers are trusted), bootstrap admin from an ExternalSecret.
+* The realm (never `master`): roles and groups for RBAC, one confidential OIDC client per app
+  that logs users in itself and one (`platform-ui`) for the ALB login in front of UIs without
+  their own. Redirect URIs come from `kit/routes.py`, the same table the Ingresses come from.
+  Client secrets are never in git: the realm file holds `$(env:...)` placeholders that
+  keycloak-config-cli fills from Secret `keycloak-oidc-clients` (an ExternalSecret).
+
+Why not KeycloakRealmImport: it imports a realm once and ignores later changes. The realm is
+applied by a keycloak-config-cli Job instead, which is idempotent (creates, updates, removes).
+The Job's pod template carries the realm's sha256, and Argo CD replaces the Job
+(`Replace=true,Force=true`) exactly when that changes: a realm edit in git re-runs the sync,
+anything else leaves the finished Job alone.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+
+from ..config.models import Env
+from ..kit import routes, versions
+from ..kit.ingress import ALB, ingress
+from ..kit.meta import SYNC_OPTIONS, Obj, metadata
+from . import secrets as sec
+
+NAME = "keycloak"
+NAMESPACE = "keycloak"
+INSTANCE = "keycloak"  # the Keycloak CR; the operator names its Service `<name>-service`
+SERVICE = f"{INSTANCE}-service"
+HTTP_PORT = 8080
+MANAGEMENT_PORT = 9000
+REALM_CONFIGMAP = "keycloak-realm"
+REALM_JOB = "keycloak-realm-sync"
+REALM_FILE = "realm.json"
+LABEL_REALM_HASH = "platform.mlops.io/realm-sha256"
+
+# Realm roles, each granted through a group of the same purpose.
+ROLES: dict[str, str] = {
+    "admin": "Platform administrators: full access to every platform UI",
+    "ml-engineer": "Build and operate pipelines, training and serving",
+    "data-scientist": "Notebooks, experiments and their tracking",
+    "viewer": "Read-only access to dashboards and UIs",
+}
+GROUPS: dict[str, str] = {"admins": "admin", "ml-engineers": "ml-engineer",
+                          "data-scientists": "data-scientist", "viewers": "viewer"}
+
+
+def _env_var(client: str) -> str:
+    return "CLIENT_SECRET_" + client.upper().replace("-", "_")
+
+
+def _mappers(client: str) -> list[dict]:
+    """Claims every platform app reads: group names, realm roles, and this client as audience."""
+    return [
+        {"name": "groups", "protocol": "openid-connect", "protocolMapper": "oidc-group-membership-mapper",
+         "config": {"claim.name": "groups", "full.path": "false", "id.token.claim": "true",
+                    "access.token.claim": "true", "userinfo.token.claim": "true"}},
+        {"name": "realm-roles", "protocol": "openid-connect", "protocolMapper": "oidc-usermodel-realm-role-mapper",
+         "config": {"claim.name": "roles", "multivalued": "true", "jsonType.label": "String",
+                    "id.token.claim": "true", "access.token.claim": "true", "userinfo.token.claim": "true"}},
+        {"name": "audience", "protocol": "openid-connect", "protocolMapper": "oidc-audience-mapper",
+         "config": {"included.client.audience": client, "id.token.claim": "false", "access.token.claim": "true"}},
+    ]
+
+
+def _client(client_id: str, description: str, *, root: str, redirects: list[str], post_logout: list[str]) -> dict:
+    return {
+        "clientId": client_id,
+        "name": client_id,
+        "description": description,
+        "enabled": True,
+        "protocol": "openid-connect",
+        "publicClient": False,
+        "clientAuthenticatorType": "client-secret",
+        "secret": f"$(env:{_env_var(client_id)})",
+        "standardFlowEnabled": True,
+        "implicitFlowEnabled": False,
+        "directAccessGrantsEnabled": False,
+        "serviceAccountsEnabled": False,
+        "frontchannelLogout": True,
+        "rootUrl": root,
+        "baseUrl": root,
+        "redirectUris": sorted(redirects),
+        "webOrigins": sorted({u.split("/", 3)[0] + "//" + u.split("/", 3)[2] for u in redirects}),
+        "attributes": {"post.logout.redirect.uris": "##".join(sorted(post_logout)),
+                       "backchannel.logout.session.required": "true"},
+        "defaultClientScopes": ["acr", "basic", "email", "profile", "roles", "web-origins"],
+        "optionalClientScopes": ["offline_access"],
+        "protocolMappers": _mappers(client_id),
+    }
+
+
+def clients(env: Env) -> list[dict]:
+    out = []
+    for r in routes.app_clients():
+        out.append(_client(r.name, f"{r.description}: its own OIDC login", root=routes.url(env, r),
+                           redirects=routes.redirect_uris(env, r),
+                           post_logout=[routes.url(env, r, r.post_logout)] if r.post_logout else []))
+    alb = routes.alb_routes()
+    out.append(_client(routes.ALB_CLIENT, "The shared ALB's login in front of UIs without their own: "
+                       + ", ".join(r.description for r in alb),
+                       root=routes.url(env, alb[0]),
+                       redirects=[routes.url(env, r, routes.ALB_CALLBACK) for r in alb],
+                       post_logout=[routes.url(env, r) for r in alb]))
+    return sorted(out, key=lambda c: c["clientId"])
+
+
+def realm(env: Env) -> dict:
+    k = env.keycloak
+    return {
+        "realm": k.realm,
+        "enabled": True,
+        "displayName": f"ML platform ({env.name})",
+        "sslRequired": "external",
+        "registrationAllowed": False,
+        "loginWithEmailAllowed": True,
+        "duplicateEmailsAllowed": False,
+        "resetPasswordAllowed": True,
+        "bruteForceProtected": True,
+        "accessTokenLifespan": k.access_token_lifespan_seconds,
+        "ssoSessionIdleTimeout": k.sso_session_idle_seconds,
+        "ssoSessionMaxLifespan": k.sso_session_max_seconds,
+        "roles": {"realm": [{"name": n, "description": d} for n, d in ROLES.items()]},
+        "groups": [{"name": g, "path": f"/{g}", "realmRoles": [role]} for g, role in GROUPS.items()],
+        "clients": clients(env),
+    }
+
+
+def realm_json(env: Env) -> str:
+    return json.dumps(realm(env), indent=2, sort_keys=True) + "\n"
+
+
+def realm_sha256(env: Env) -> str:
+    return hashlib.sha256(realm_json(env).encode()).hexdigest()
+
+
+def _keycloak(env: Env) -> Obj:
+    k, infra = env.keycloak, env.infrastructure
+    if NAME not in infra.databases:
+        raise ValueError("infrastructure.databases has no 'keycloak' database (Terraform output `databases`)")
+    db = infra.databases[NAME]
+    spec: Obj = {
+        "instances": k.instances,
+        "image": versions.IMAGES["keycloak"].ref,
+        "db": {"vendor": "postgres", "host": db.host, "port": db.port, "database": db.database,
+               "usernameSecret": {"name": sec.KEYCLOAK_DB, "key": "username"},
+               "passwordSecret": {"name": sec.KEYCLOAK_DB, "key": "password"}},
+        "bootstrapAdmin": {"user": {"secret": sec.KEYCLOAK_ADMIN}},
+        # TLS ends at the ALB (ACM certificate); the ALB reaches pods over the VPC.
+        "http": {"httpEnabled": True, "httpPort": HTTP_PORT},
+        "httpManagement": {"port": MANAGEMENT_PORT},
+        "hostname": {"hostname": f"https://{env.host('auth')}", "strict": True},
+        "proxy": {"headers": "xforwarded"},
+        "ingress": {"enabled": False},  # ours: generated from kit/routes.py, on the shared ALB
+        "additionalOptions": [{"name": "metrics-enabled", "value": "true"}],
+        "resources": {"requests": {"cpu": k.cpu_request, "memory": k.memory_request},
+                      "limits": {"cpu": k.cpu_limit, "memory": k.memory_limit}},
+    }
+    return {"apiVersion": versions.crd("Keycloak").api_version, "kind": "Keycloak",
+            "metadata": metadata(INSTANCE, component=NAME, env=env.name, namespace=NAMESPACE), "spec": spec}
+
+
+def _ingress(env: Env) -> Obj:
+    obj = ingress(env, routes.route("keycloak"), component=NAME)
+    if not env.keycloak.public_admin_console:
+        # The admin console is not served on the internet: the ALB answers 403 for /admin
+        # (administrators use `kubectl port-forward svc/keycloak-service 8080`).
+        obj["metadata"]["annotations"][ALB + "actions.admin-console-blocked"] = json.dumps(
+            {"type": "fixed-response",
+             "fixedResponseConfig": {"contentType": "text/plain", "statusCode": "403",
+                                     "messageBody": "The admin console is not exposed publicly."}},
+            separators=(",", ":"), sort_keys=True)
+        paths = obj["spec"]["rules"][0]["http"]["paths"]
+        paths.insert(0, {"path": "/admin", "pathType": "Prefix",
+                         "backend": {"service": {"name": "admin-console-blocked",
+                                                 "port": {"name": "use-annotation"}}}})
+    return obj
+
+
+def _realm_sync(env: Env) -> list[Obj]:
+    cm = {"apiVersion": "v1", "kind": "ConfigMap",
+          "metadata": metadata(REALM_CONFIGMAP, component=NAME, env=env.name, namespace=NAMESPACE),
+          "data": {REALM_FILE: realm_json(env)}}
+    client_ids = [c["clientId"] for c in clients(env)]
+    secret_env = [{"name": _env_var(c), "valueFrom": {"secretKeyRef": {
+        "name": sec.KEYCLOAK_CLIENTS, "key": sec.client_secret_key(c)}}} for c in client_ids]
+    admin_env = [{"name": "KEYCLOAK_USER", "valueFrom": {"secretKeyRef": {"name": sec.KEYCLOAK_ADMIN, "key": "username"}}},
+                 {"name": "KEYCLOAK_PASSWORD", "valueFrom": {"secretKeyRef": {"name": sec.KEYCLOAK_ADMIN, "key": "password"}}}]
+    plain = {
+        "KEYCLOAK_URL": f"http://{SERVICE}.{NAMESPACE}.svc:{HTTP_PORT}",
+        "KEYCLOAK_AVAILABILITYCHECK_ENABLED": "true",
+        "KEYCLOAK_AVAILABILITYCHECK_TIMEOUT": "300s",
+        "IMPORT_FILES_LOCATIONS": f"/config/{REALM_FILE}",
+        "IMPORT_VARSUBSTITUTION_ENABLED": "true",
+        "IMPORT_CACHE_ENABLED": "false",
+        "JAVA_OPTS": "-XX:MaxRAMPercentage=75 -Djava.io.tmpdir=/tmp",
+    }
+    env_list = [{"name": k, "value": v} for k, v in plain.items()] + admin_env + secret_env
+    job = {
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": metadata(REALM_JOB, component=NAME, env=env.name, namespace=NAMESPACE,
+                             annotations={SYNC_OPTIONS: "Force=true,Replace=true"}),
+        "spec": {
+            "backoffLimit": 10,
+            "activeDeadlineSeconds": 1800,
+            "template": {
+                "metadata": {"labels": {"app.kubernetes.io/name": REALM_JOB},
+                             "annotations": {LABEL_REALM_HASH: realm_sha256(env)}},
+                "spec": {
+                    "restartPolicy": "OnFailure",
+                    "automountServiceAccountToken": False,
+                    "securityContext": {"runAsNonRoot": True, "runAsUser": 1001, "runAsGroup": 1001,
+                                        "seccompProfile": {"type": "RuntimeDefault"}},
+                    "containers": [{
+                        "name": "keycloak-config-cli",
+                        "image": versions.IMAGES["keycloak-config-cli"].ref,
+                        "env": env_list,
+                        "resources": {"requests": {"cpu": "100m", "memory": "384Mi"},
+                                      "limits": {"cpu": "1", "memory": "768Mi"}},
+                        "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                                            "capabilities": {"drop": ["ALL"]}},
+                        "volumeMounts": [{"name": "realm", "mountPath": "/config", "readOnly": True},
+                                         {"name": "tmp", "mountPath": "/tmp"}],
+                    }],
+                    "volumes": [{"name": "realm", "configMap": {"name": REALM_CONFIGMAP}},
+                                {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
+                },
+            },
+        },
+    }
+    return [cm, job]
+
+
+def _pdb(env: Env) -> list[Obj]:
+    if env.keycloak.instances < 2:
+        return []
+    return [{"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+             "metadata": metadata(INSTANCE, component=NAME, env=env.name, namespace=NAMESPACE),
+             # maxUnavailable (not minAvailable = replicas) so node drains never block.
+             "spec": {"maxUnavailable": 1,
+                      "selector": {"matchLabels": {"app": "keycloak", "app.kubernetes.io/instance": INSTANCE}}}}]
+
+
+def build(env: Env) -> list[Obj]:
+    return [_keycloak(env), _ingress(env), *_realm_sync(env), *_pdb(env)]

@@ -1,0 +1,100 @@
+"""Every URL the platform serves, in one table: hosts, paths, backends, health checks, login.
+
+Ingresses (`kit/ingress.py`), Keycloak's OIDC clients and their redirect URIs
+(`components/keycloak_realm.py`), external-dns records and the certificate cross-check all
+derive from this table and the env's `ingress.hosts`, so a host or path can't drift between
+the ALB and the identity provider.
+
+Login: `app` means the application runs its own OIDC login against Keycloak (its client id is
+the route name); `alb` means the UI has no login of its own and the shared ALB authenticates the
+user against Keycloak (client `platform-ui`) before forwarding. One mechanism, used everywhere:
+no oauth2-proxy pods.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+ALB_CLIENT = "platform-ui"  # the Keycloak client the ALB's OIDC action uses
+ALB_CALLBACK = "/oauth2/idpresponse"  # fixed by the ALB
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str  # also the OIDC client id for login="app"
+    host: str  # field of config.models.Hosts
+    path: str  # "/" or a prefix without trailing slash
+    namespace: str
+    service: str
+    port: int
+    health_path: str
+    login: Literal["app", "alb", "none"]
+    health_port: int | None = None  # default: the traffic port
+    callbacks: tuple[str, ...] = ()  # OIDC redirect paths (login="app"), absolute on the host
+    post_logout: str | None = None  # post-logout redirect path (login="app")
+    component: str = ""  # the component that emits the Ingress (default: name)
+    description: str = ""
+
+    @property
+    def owner(self) -> str:
+        return self.component or self.name
+
+
+ROUTES: tuple[Route, ...] = (
+    # Keycloak itself: the login pages. Health on the management port (KC 25+: 9000).
+    Route("keycloak", "auth", "/", "keycloak", "keycloak-service", 8080, "/health/ready", "none",
+          health_port=9000, description="Keycloak (realm login, account console)"),
+    Route("jupyterhub", "platform", "/jupyter", "jupyterhub", "proxy-public", 80, "/jupyter/hub/health", "app",
+          callbacks=("/jupyter/hub/oauth_callback",), post_logout="/jupyter/", description="JupyterHub"),
+    Route("airflow", "platform", "/airflow", "airflow", "airflow-api-server", 8080, "/airflow/api/v2/monitor/health",
+          "app", callbacks=("/airflow/auth/oauth-authorized/keycloak",), post_logout="/airflow/", description="Airflow UI"),
+    Route("argocd", "argocd", "/", "argocd", "argocd-server", 80, "/healthz", "app",
+          callbacks=("/auth/callback",), post_logout="/", component="argocd", description="Argo CD"),
+    Route("grafana", "grafana", "/", "monitoring", "grafana", 80, "/api/health", "app",
+          callbacks=("/login/generic_oauth",), post_logout="/", component="monitoring", description="Grafana"),
+    Route("mlflow", "mlflow", "/", "mlflow", "mlflow", 80, "/health", "alb", description="MLflow tracking UI"),
+    Route("prometheus", "prometheus", "/", "monitoring", "prometheus", 9090, "/-/healthy", "alb",
+          component="monitoring", description="Prometheus UI"),
+    Route("alertmanager", "alertmanager", "/", "monitoring", "alertmanager", 9093, "/-/healthy", "alb",
+          component="monitoring", description="Alertmanager UI"),
+    Route("ray", "ray", "/", "kuberay-system", "ray-dashboard", 8265, "/", "alb", component="kuberay",
+          description="Ray dashboards"),
+)
+
+BY_NAME = {r.name: r for r in ROUTES}
+
+
+def route(name: str) -> Route:
+    return BY_NAME[name]
+
+
+def app_clients() -> list[Route]:
+    """Routes whose application logs users in itself: one Keycloak client each."""
+    return [r for r in ROUTES if r.login == "app"]
+
+
+def alb_routes() -> list[Route]:
+    return [r for r in ROUTES if r.login == "alb"]
+
+
+def url(env, r: Route, path: str | None = None) -> str:
+    """`https://<host><path>`: hosts always from the env config, always https."""
+    p = r.path if path is None else path
+    return f"https://{env.host(r.host)}{'' if p == '/' else p}"
+
+
+def redirect_uris(env, r: Route) -> list[str]:
+    return [url(env, r, c) for c in r.callbacks]
+
+
+# --------------------------------------------------------------------------- OIDC (Keycloak)
+def issuer(env) -> str:
+    """The platform realm's issuer; every client and the ALB read discovery from here."""
+    return f"https://{env.host('auth')}/realms/{env.keycloak.realm}"
+
+
+def oidc_endpoint(env, which: str) -> str:
+    """`auth`, `token`, `userinfo`, `certs` or `logout` of the platform realm."""
+    if which not in ("auth", "token", "userinfo", "certs", "logout"):
+        raise ValueError(f"unknown OIDC endpoint {which!r}")
+    return f"{issuer(env)}/protocol/openid-connect/{which}"

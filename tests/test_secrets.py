@@ -1,0 +1,96 @@
+"""Secrets by reference only: a real secret scanner over everything we commit or emit."""
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from mlplatform.components import secrets as sec
+from mlplatform.kit.secrets import CREDENTIALS, DATABASE_PROPERTIES
+
+SCANNER = Path(sys.executable).with_name("detect-secrets")
+# The keyword plugin flags any value of a key containing "secret" (`credentials_secret`,
+# `secrets_manager_prefix`, `external_secrets` role): ours are Secrets Manager *names* and IAM
+# ARNs -- references by design. Exactly those value shapes are exempt; anything else fails.
+REFERENCE = r"^(arn:aws[a-z-]*:[^\s]+|[a-z0-9-]+/([a-z0-9-]+/?)*)$"
+# Lines that *name* a secret: an ExternalSecret's target keys, the Keycloak CR's bootstrap-admin
+# Secret name, and the realm's sha256 (a content hash, flagged for its entropy).
+# (The scanner's YAML reader quotes values before matching, hence the optional quotes.)
+NAMING_LINES = (r'^\s*(- )?secretKey: "?[-._a-zA-Z0-9]+"?$|^\s*secret: "?[a-z0-9-]+"?$'
+                r'|^\s*platform\.mlops\.io/realm-sha256: "?[0-9a-f]{64}"?$')
+
+
+def scan(*paths: Path) -> dict[str, list[dict]]:
+    base = paths[0].parent  # the scanner skips paths outside its working directory
+    out = subprocess.run([str(SCANNER), "scan", "--all-files", "--exclude-secrets", REFERENCE,
+                          "--exclude-lines", NAMING_LINES, *(str(p.relative_to(base)) for p in paths)],
+                         cwd=base, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)["results"]
+
+
+def test_no_secret_in_dist_argocd_or_environments():
+    found = scan(ROOT / "dist", ROOT / "argocd", ROOT / "environments")
+    assert found == {}, {f: [(x["type"], x["line_number"]) for x in v] for f, v in found.items()}
+
+
+def test_scanner_catches_a_planted_secret(tmp_path):
+    """The scan above can fail: a literal credential in an env file is found."""
+    d = tmp_path / "environments"
+    shutil.copytree(ROOT / "environments", d)
+    (d / "dev.yaml").write_text((d / "dev.yaml").read_text() + 'db_password: "Str0ngP0stge-pas_w0rd"\n'
+                                "aws_secret_access_key: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n")
+    found = scan(d)
+    assert any(f.endswith("dev.yaml") for f in found), found
+
+
+def test_every_external_secret_reads_a_catalogued_name_under_the_env_prefix(rendered):
+    for name, r in rendered.items():
+        prefix = r.env.infrastructure.secrets_manager_prefix
+        objs = r.components["secrets"]
+        for es in (o for o in objs if o["kind"] == "ExternalSecret"):
+            assert es["spec"]["secretStoreRef"] == {"kind": "ClusterSecretStore", "name": "aws-secrets-manager"}
+            for item in es["spec"]["data"]:
+                key = item["remoteRef"]["key"]
+                assert key.startswith(prefix), (name, key)
+                short = key[len(prefix):]
+                props = CREDENTIALS[short].properties if short in CREDENTIALS else DATABASE_PROPERTIES
+                assert short in CREDENTIALS or short.startswith("rds/"), short
+                assert item["remoteRef"]["property"] in props
+
+
+def test_every_platform_credential_is_an_external_secret(rendered):
+    """Keycloak admin and DB, OIDC clients, Airflow keys, JupyterHub hub secrets, DB passwords,
+    the Hugging Face token: each catalogued credential lands in at least one Secret."""
+    for r in rendered.values():
+        used = {item["remoteRef"]["key"][len(r.env.infrastructure.secrets_manager_prefix):]
+                for o in r.components["secrets"] if o["kind"] == "ExternalSecret" for item in o["spec"]["data"]}
+        assert set(CREDENTIALS) <= used
+        assert {f"rds/{db}" for db in r.env.infrastructure.databases} <= used
+
+
+def test_store_serves_only_the_namespaces_that_need_it(rendered):
+    r = rendered["prod"]
+    (store,) = [o for o in r.components["secrets"] if o["kind"] == "ClusterSecretStore"]
+    (cond,) = store["spec"]["conditions"]
+    wanted = {o["metadata"]["namespace"] for o in r.components["secrets"] if o["kind"] == "ExternalSecret"}
+    assert set(cond["namespaces"]) == wanted
+    assert "auth" not in store["spec"]["provider"]["aws"], "the operator's IRSA role, no static keys"
+
+
+def test_airflow_connection_is_templated_from_fetched_credentials(envs):
+    objs = sec.build(envs["staging"])
+    (es,) = [o for o in objs if o["kind"] == "ExternalSecret" and o["metadata"]["name"] == sec.AIRFLOW_DB]
+    conn = es["spec"]["target"]["template"]["data"]["connection"]
+    db = envs["staging"].infrastructure.databases["airflow"]
+    assert conn.startswith("postgresql://{{ .username | urlquery }}:{{ .password | urlquery }}@")
+    assert f"@{db.host}:{db.port}/{db.database}" in conn
+
+
+def test_unknown_credential_is_a_builder_error():
+    from mlplatform.kit.secrets import external_secret
+    with pytest.raises(KeyError, match="not in the catalog"):
+        external_secret("x", namespace="n", component="c", env="dev", prefix="p/", refresh="1h",
+                        data={"k": ("nope/none", "value")})
