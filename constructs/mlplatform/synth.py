@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from .components import APPS_FOLDER
 from .config.loader import ENV_DIR, EnvError, env_names, load_env
 from .plan import Rendered, render
 from .validate import validate
@@ -70,7 +71,8 @@ def synth(names: list[str] | None, out: Path | None = None, *, dry_run: bool = F
     bad = [o for o in outcomes if o.problems]
     for o in outcomes:
         state = "ok" if not o.problems else f"FAILED ({len(o.problems)} problem{'s' if len(o.problems) != 1 else ''})"
-        comps = len(o.rendered.components) if o.rendered else 0
+        r = o.rendered
+        comps = len((set(r.components) - {APPS_FOLDER}) | set(r.helm) | set(r.upstream)) if r else 0
         log(f"  {o.name:<10} {comps} components, {o.objects} objects validated in {o.seconds:.2f}s: {state}")
     for o in bad:
         for p in o.problems:

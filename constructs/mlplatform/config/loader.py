@@ -40,7 +40,7 @@ def _rel(path: Path) -> str:
         return str(path)
 
 
-class _StrictLoader(yaml.SafeLoader):
+class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml when available
     pass
 
 

@@ -33,6 +33,8 @@ class CoreSchemas:
             raise ValueError(f"no Kubernetes {minor} schemas in kubernetes-validate {kubernetes_validate.__version__}")
         with open(folder / "_definitions.json", "rb") as fh:
             defs = json.load(fh)
+        self._defs = defs["$defs"]
+        self._inlined: dict[str, dict] = {}
         self._registry = Registry().with_resource(DEFS_ID, Resource.from_contents(defs))
         self._kinds: dict[tuple[str, str], str] = {}
         for name, d in defs["$defs"].items():
@@ -46,9 +48,35 @@ class CoreSchemas:
     def knows(self, api_version: str, kind: str) -> bool:
         return (api_version, kind) in self._kinds
 
+    def _inline(self, name: str, stack: tuple[str, ...] = ()) -> dict:
+        """The definition with its `$ref`s replaced by their targets (resolving a `$ref` per
+        field per object dominated validation time). Recursive definitions keep an absolute
+        `$ref`, which the registry still resolves."""
+        if name in self._inlined:
+            return self._inlined[name]
+
+        def walk(node):
+            if isinstance(node, dict):
+                ref = node.get("$ref")
+                if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                    target = ref[len("#/$defs/"):]
+                    rest = {k: walk(v) for k, v in node.items() if k != "$ref"}
+                    if target in stack or target == name:
+                        return {**rest, "$ref": f"{DEFS_ID}{ref}"}
+                    inner = self._inline(target, stack + (name,))
+                    return {**inner, **rest} if rest else inner
+                return {k: walk(v) for k, v in node.items()}
+            if isinstance(node, list):
+                return [walk(x) for x in node]
+            return node
+
+        out = walk(self._defs[name])
+        if not stack:  # only top-level results are complete (no cycle cut-offs specific to a path)
+            self._inlined[name] = out
+        return out
+
     def _make(self, def_name: str) -> jsonschema.protocols.Validator:
-        schema = {"$schema": "https://json-schema.org/draft/2020-12/schema",
-                  "$ref": f"{DEFS_ID}#/$defs/{def_name}"}
+        schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", **self._inline(def_name)}
         return jsonschema.Draft202012Validator(schema, registry=self._registry)
 
     def validator(self, api_version: str, kind: str) -> jsonschema.protocols.Validator | None:
