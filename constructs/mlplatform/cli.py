@@ -22,6 +22,7 @@ commands:
   diff [--base REF]      field-level changes of dist/ vs a git ref (default: merge base with main)
   diff --dirs OLD NEW    ... or between two folders; --envs dev staging to narrow; exit 1 if changed
   bom                    print the versions table (charts, CRDs, images)
+  components             print the component table (the README's, generated from the registry)
   fetch                  fetch pinned CRDs and chart files into imports/upstream/ (mirror or network)
   schema                 regenerate environments/env.schema.json and environments/infra/infra.schema.json
   bench [--reps N]       time synth+validate of all envs against the jsii floor
@@ -148,6 +149,36 @@ def _time(cmd: list[str]) -> float:
     return time.perf_counter() - t
 
 
+def components_table() -> str:
+    """The README's component table (markdown), from the registry and the versions table."""
+    from .components import COMPONENTS
+    from .config.loader import env_names, load_env
+    from .kit import versions
+
+    env = load_env(env_names()[0])
+    rows = ["| component (`dist/<env>/…`, Application `<env>-…`) | what | installs | module |",
+            "|---|---|---|---|"]
+    for c in COMPONENTS:
+        rel = c.helm(env) if c.helm else None
+        up = c.upstream(env) if c.upstream else None
+        if rel is not None:
+            ch = versions.CHARTS[rel.chart]
+            src = f"chart `{ch.name}` **{ch.version}** (app {ch.app_version or 'n/a'}) → `{rel.namespace}`"
+        elif up is not None:
+            m = versions.MANIFESTS[up.source]
+            src = f"upstream manifests `{m.name}` **{m.revision}**" + (f" → `{up.namespace}`" if up.namespace else "")
+        else:
+            src = "objects in `dist/`"
+        module = f"`components/{c.name.replace('-', '_')}.py`"
+        rows.append(f"| `{c.name}` | {c.description} | {src} | {module} |")
+    return "\n".join(rows) + "\n"
+
+
+def cmd_components(a: argparse.Namespace) -> int:
+    sys.stdout.write(components_table())
+    return 0
+
+
 # The platform grows by components, so the budget is per object, not a multiple of the floor:
 # (synth+validate - jsii floor) / objects written. Crossing into jsii is ~0.5 ms per call
 # (node side), ~3 calls per object; validation and rendering add ~1.5 ms per object.
@@ -196,6 +227,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--dry-run", action="store_true", help="validate only, write nothing")
     s.add_argument("--env-dir", help="folder of env files (default: environments/)")
     s.set_defaults(func=cmd_synth)
+    s = sub.add_parser("components", help="print the component table (as in the README)")
+    s.set_defaults(func=cmd_components)
     s = sub.add_parser("check", help="fail if committed dist/ differs from a fresh synth")
     s.set_defaults(func=cmd_check)
     s = sub.add_parser("diff", help="field-level diff of dist/ against a git ref or between two folders")

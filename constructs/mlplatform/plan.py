@@ -248,5 +248,6 @@ def _wire_argocd(r: Rendered, by_name: dict[str, Component]) -> None:
         cluster_resource_whitelist=[argocd.GroupKind(group=gr, kind=k) for gr, k in sorted(cluster_kinds)],
     )
     r.bootstrap = [argocd.app_project(env.project, namespace=g.argocd_namespace, env=env.name, spec=project_spec), root]
-    r.argocd_values = {"configs": {"cm": {
-        "resource.customizations.health.argoproj.io_Application": argocd.APPLICATION_HEALTH_LUA}}}
+    r.argocd_values = argocd.server_values(env)
+    r.argocd_values["configs"]["cm"]["resource.customizations.health.argoproj.io_Application"] = \
+        argocd.APPLICATION_HEALTH_LUA

@@ -133,6 +133,44 @@ def manifests_source(name: str) -> Source:
                   directory=Directory(include=m.include))
 
 
+def server_values(env) -> dict:
+    """Argo CD's own values for the env: UI on the shared ALB, login through the platform realm.
+
+    The client secret is `$argocd-oidc:client-secret`: Argo CD resolves it from Secret
+    `argocd-oidc` (an ExternalSecret labelled part-of=argocd), never from git. TLS ends at the
+    ALB, so the server runs without its own TLS (`server.insecure`); the CLI uses `--grpc-web`.
+    """
+    from . import ingress, routes
+
+    r = routes.route("argocd")
+    host = env.host(r.host)
+    oidc = "\n".join([
+        "name: Keycloak",
+        f"issuer: {routes.issuer(env)}",
+        f"clientID: {r.name}",
+        "clientSecret: $argocd-oidc:client-secret",
+        "requestedScopes: [openid, profile, email]",
+        "",
+    ])
+    policy = "\n".join(["g, admins, role:admin", "g, ml-engineers, role:readonly",
+                         "g, data-scientists, role:readonly", "g, viewers, role:readonly", ""])
+    return {
+        "global": {"domain": host},
+        "configs": {
+            "cm": {"url": routes.url(env, r), "oidc.config": oidc},
+            "params": {"server.insecure": True},
+            # Users without a platform group see nothing; groups come from the realm's `groups` claim.
+            "rbac": {"policy.default": "", "policy.csv": policy, "scopes": "[groups]"},
+        },
+        "server": {"ingress": {
+            "enabled": True, "controller": "generic", "ingressClassName": env.ingress.class_name,
+            "hostname": host, "path": r.path, "pathType": "Prefix",
+            "annotations": ingress.annotations(env, r),
+            "tls": False, "extraTls": [{"hosts": [host]}],
+        }},
+    }
+
+
 # argo-cd#3781: since Argo CD 1.8 an Application has no health of its own, so app-of-apps sync
 # waves don't wait for the previous wave. This health check restores that, and treats a
 # Healthy-but-OutOfSync child as still progressing (argo-cd#10550).
