@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One command for a fresh machine (Python 3.11+, Node 20+, package registries):
-# creates .venv with pinned deps, installs the pinned cdk8s CLI, fetches the pinned upstream
+# creates .venv with pinned deps (+ .venv-checkov for the Terraform scanner), installs the pinned cdk8s CLI, fetches the pinned upstream
 # files (mirror or network), and synthesizes every environment into dist/ and argocd/.
 # SETUP_ONLY=1 stops before the synth (used by ./test.sh).
 set -euo pipefail
@@ -26,6 +26,8 @@ if command -v npm >/dev/null 2>&1; then
 else
   echo "setup: npm not found: the cdk8s CLI is optional (python app.py does the same)" >&2
 fi
+# checkov (static checks of terraform/) lives in its own venv: its pins clash with ours.
+scripts/setup-checkov.sh
 .venv/bin/python app.py fetch
 if [ "${SETUP_ONLY:-0}" != "1" ]; then
   .venv/bin/python app.py synth

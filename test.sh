@@ -4,4 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 SETUP_ONLY=1 ./setup.sh
+# Every check runs here: the Terraform scan must not skip because checkov is missing.
+export MLP_REQUIRE_CHECKOV=1
 exec .venv/bin/python -m pytest "$@"

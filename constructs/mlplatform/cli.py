@@ -23,6 +23,7 @@ commands:
   diff --dirs OLD NEW    ... or between two folders; --envs dev staging to narrow; exit 1 if changed
   bom                    print the versions table (charts, CRDs, images)
   components             print the component table (the README's, generated from the registry)
+  infra --env E --from F write environments/infra/E.yaml from `terraform output -json` (F, or - for stdin)
   fetch                  fetch pinned CRDs and chart files into imports/upstream/ (mirror or network)
   schema                 regenerate environments/env.schema.json and environments/infra/infra.schema.json
   bench [--reps N]       time synth+validate of all envs against the jsii floor
@@ -120,6 +121,30 @@ def cmd_fetch(a: argparse.Namespace) -> int:
     except UpstreamError as e:
         _err(f"fetch: {e}")
         return 1
+    return 0
+
+
+def cmd_infra(a: argparse.Namespace) -> int:
+    # Imported here, not at module level: the Terraform boundary is outside the synth's import graph.
+    from .config.loader import ENV_DIR, EnvError, load_env
+    from .config.terraform import TerraformOutputError, import_outputs
+    env_dir = Path(a.env_dir) if a.env_dir else ENV_DIR
+    src = Path("/dev/stdin") if a.source == "-" else Path(a.source)
+    try:
+        path = import_outputs(a.env, src, env_dir)
+    except TerraformOutputError as e:
+        _err(f"infra: {a.env}: the Terraform outputs are not usable ({len(e.problems)} problem(s)):")
+        for p in e.problems:
+            _err(f"  {p}")
+        return 1
+    _err(f"infra: wrote {path}")
+    try:
+        load_env(a.env, env_dir)
+    except EnvError as e:
+        for p in e.problems:
+            _err(f"  {p}")
+        return 1
+    _err(f"infra: {a.env} loads; run `python app.py synth --env {a.env}` and review the diff of dist/{a.env}/")
     return 0
 
 
@@ -227,6 +252,12 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--dry-run", action="store_true", help="validate only, write nothing")
     s.add_argument("--env-dir", help="folder of env files (default: environments/)")
     s.set_defaults(func=cmd_synth)
+    s = sub.add_parser("infra", help="write environments/infra/<env>.yaml from `terraform output -json`")
+    s.add_argument("--env", required=True, help="the env whose inputs these outputs are")
+    s.add_argument("--from", dest="source", required=True, metavar="FILE",
+                   help="a file holding `terraform output -json` (- for stdin)")
+    s.add_argument("--env-dir", help="folder of env files (default: environments/)")
+    s.set_defaults(func=cmd_infra)
     s = sub.add_parser("components", help="print the component table (as in the README)")
     s.set_defaults(func=cmd_components)
     s = sub.add_parser("check", help="fail if committed dist/ differs from a fresh synth")

@@ -1,0 +1,28 @@
+# prod: one NAT gateway per AZ, Multi-AZ database, every control-plane log type for a year.
+# Must agree with environments/prod.yaml and environments/infra/prod.yaml (tests/test_terraform.py).
+env                   = "prod"
+account_id            = "333333333333"
+region                = "us-east-1"
+cluster_name          = "ml-prod"
+domain                = "mlplatform.example.com"
+availability_zone_ids = ["use1-az1", "use1-az2", "use1-az4"]
+vpc_cidr              = "10.30.0.0/16"
+kubernetes_version    = "1.33"
+
+single_nat_gateway = false
+log_retention_days = 365
+
+system_node_group = {
+  instance_types = ["m7i.xlarge"]
+  min_size       = 3
+  max_size       = 6
+  desired_size   = 3
+}
+
+database_instance_class            = "db.r7g.xlarge"
+database_allocated_storage_gib     = 100
+database_max_allocated_storage_gib = 1000
+database_multi_az                  = true
+database_backup_retention_days     = 30
+
+secret_recovery_window_days = 30
