@@ -243,3 +243,33 @@ def test_validate_reports_cross_check_problems(rendered):
         if o["kind"] == "ClusterSecretStore":
             o["metadata"]["name"] = "renamed"
     assert any("/crosscheck: " in p and "does not exist" in p for p in validate(r))
+
+
+def test_chart_value_naming_a_missing_secret_is_caught(rendered):
+    from mlplatform.kit.component import HelmRelease
+    r = _mutated(rendered["dev"])
+    r.helm = dict(r.helm)
+    r.helm["fake"] = HelmRelease("mlflow", "mlflow", "mlflow", {
+        "backendStore": {"existingDatabaseSecret": {"name": "mlflow-db"}},  # made by an ExternalSecret
+        "artifactRoot": {"s3": {"existingSecret": {"name": "mlflow-s3"}}},  # made by nobody
+        "auth": {"existingAdminSecret": "mlflow-admin", "fernetKeySecretName": "mlflow-db"},
+    })
+    problems = crosschecks.check_secrets(r)
+    assert problems == ["fake/HelmRelease/mlflow: values name Secret mlflow/mlflow-admin, which no ExternalSecret creates",
+                        "fake/HelmRelease/mlflow: values name Secret mlflow/mlflow-s3, which no ExternalSecret creates"]
+
+
+def test_chart_container_sizes_need_requests_and_limits():
+    from mlplatform.validate.charts import check_resources
+    assert check_resources({"a": {"resources": {"requests": {"cpu": "1", "memory": "1Gi"},
+                                                "limits": {"cpu": "1", "memory": "1Gi"}}}}) == []
+    assert check_resources({"webhook": {"resources": {"requests": {"cpu": "1", "memory": "1Gi"},
+                                                      "limits": {"memory": "1Gi"}}}}) == [
+        "webhook.resources: no limits.cpu (requests and limits for cpu and memory on every container)"]
+
+
+def test_every_chart_we_size_has_requests_and_limits(rendered):
+    from mlplatform.validate.charts import check_resources
+    for r in rendered.values():
+        for rel in r.helm.values():
+            assert check_resources(rel.values) == [], rel.chart

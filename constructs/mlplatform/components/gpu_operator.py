@@ -34,11 +34,9 @@ SERVICE_MONITOR_CRD = "ServiceMonitor.monitoring.coreos.com"
 TOLERATE_GPU_TAINT = {"key": GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"}
 
 
-def _res(cpu: str, memory: str, memory_limit: str, cpu_limit: str | None = None) -> dict:
-    limits = {"memory": memory_limit}
-    if cpu_limit is not None:
-        limits["cpu"] = cpu_limit
-    return {"requests": {"cpu": cpu, "memory": memory}, "limits": limits}
+def _res(cpu: str, memory: str, cpu_limit: str, memory_limit: str) -> dict:
+    """Requests and limits on every container the chart lets us size (platform rule)."""
+    return {"requests": {"cpu": cpu, "memory": memory}, "limits": {"cpu": cpu_limit, "memory": memory_limit}}
 
 
 def values(env: Env) -> dict:
@@ -48,24 +46,24 @@ def values(env: Env) -> dict:
             "upgradeCRD": False,  # see the module docstring: Argo CD applies the chart's CRDs itself
             # Merged with the chart's `kubernetes.io/os: linux`.
             "nodeSelector": dict(sorted(env.infrastructure.system_node_labels.items())),
-            "resources": _res("200m", "128Mi", "512Mi", cpu_limit="500m"),
+            "resources": _res("200m", "128Mi", "500m", "512Mi"),
         },
         # The AL2023 NVIDIA AMI ships the driver and the container toolkit.
         "driver": {"enabled": False},
         "toolkit": {"enabled": False},
-        "devicePlugin": {"enabled": True, "resources": _res("50m", "64Mi", "256Mi")},
-        "gfd": {"enabled": True, "resources": _res("50m", "64Mi", "256Mi")},
+        "devicePlugin": {"enabled": True, "resources": _res("50m", "64Mi", "200m", "256Mi")},
+        "gfd": {"enabled": True, "resources": _res("50m", "64Mi", "200m", "256Mi")},
         # NFD's master/worker/gc come from the vendored subchart, whose defaults already carry
         # requests and memory limits.
         "nfd": {"enabled": True},
         "node-feature-discovery": {"worker": {"tolerations": [dict(TOLERATE_GPU_TAINT)]}},
         "cdi": {"enabled": g.cdi},
         "mig": {"strategy": g.mig_strategy},
-        "migManager": {"enabled": g.mig_manager, "resources": _res("50m", "128Mi", "512Mi")},
-        "validator": {"resources": _res("50m", "64Mi", "256Mi")},
+        "migManager": {"enabled": g.mig_manager, "resources": _res("50m", "128Mi", "200m", "512Mi")},
+        "validator": {"resources": _res("50m", "64Mi", "200m", "256Mi")},
         "dcgmExporter": {
             "enabled": g.dcgm_exporter,
-            "resources": _res("100m", "512Mi", "1Gi"),
+            "resources": _res("100m", "512Mi", "500m", "1Gi"),
             "serviceMonitor": {"enabled": g.service_monitor, "interval": g.dcgm_interval,
                                "additionalLabels": dict(sorted(g.service_monitor_labels.items()))},
         },

@@ -16,7 +16,7 @@ _REF_OBJECTS = {"secretKeyRef", "secretRef", "usernameSecret", "passwordSecret",
 # dict keys whose value is the secret name itself
 _REF_STRINGS = {"secretName"}
 # chart values keys that name an existing Secret (`existingSecret`, `fernetKeySecretName`, ...)
-_VALUE_KEY = re.compile(r"^(existingSecret|existingSecretName|.*SecretName|secretName)$")
+_VALUE_KEY = re.compile(r"^(existing\w*Secret(Name)?|\w*SecretName|secretName)$")
 _OIDC_ANNOTATION = "alb.ingress.kubernetes.io/auth-idp-oidc"
 
 

@@ -79,7 +79,8 @@ def validate(r: Rendered) -> list[str]:
             seen_ids.setdefault(ident, where)
             problems += [f"{where}: {m}" for m in found]
     for comp, rel in sorted(r.helm.items()):
-        problems += [f"{env.name}/{comp}/HelmRelease/{rel.release}: {m}" for m in charts.check_values(rel.chart, rel.values)]
+        problems += [f"{env.name}/{comp}/HelmRelease/{rel.release}: {m}"
+                     for m in charts.check_values(rel.chart, rel.values) + charts.check_resources(rel.values)]
     if r.argocd_values:
         problems += [f"{env.name}/{BOOTSTRAP}/argo-cd.values: {m}" for m in charts.check_values("argo-cd", r.argocd_values)]
     problems += crosschecks.check(r)

@@ -54,3 +54,23 @@ def check_values(chart: str, values: dict) -> list[str]:
     free = versions.CHARTS[chart].free_form_values
     out += list(_unknown_keys(values, upstream.chart_values(chart), upstream.chart_values_schema(chart) or {}, "", free))
     return out
+
+
+def check_resources(values: Any, path: str = "") -> list[str]:
+    """Every container size we set in chart values has cpu and memory requests *and* limits
+    (the platform rule for our own objects, applied to what we hand to charts)."""
+    out: list[str] = []
+    if isinstance(values, dict):
+        for k, v in values.items():
+            p = f"{path}.{k}" if path else str(k)
+            if k == "resources" and isinstance(v, dict) and v:
+                for part in ("requests", "limits"):
+                    for res in ("cpu", "memory"):
+                        if not isinstance(v.get(part), dict) or res not in v[part]:
+                            out.append(f"{p}: no {part}.{res} (requests and limits for cpu and memory on every container)")
+            else:
+                out += check_resources(v, p)
+    elif isinstance(values, list):
+        for i, x in enumerate(values):
+            out += check_resources(x, f"{path}[{i}]")
+    return out
