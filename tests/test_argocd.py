@@ -20,12 +20,21 @@ def test_every_component_is_an_automated_application(rendered):
         for app in apps:
             spec = app["spec"]
             comp = app["metadata"]["name"][len(name) + 1:]
-            if comp in r.helm:  # a pinned chart with typed values
-                rel = r.helm[comp]
-                assert spec["source"]["chart"] == rel.chart and spec["source"]["helm"]["valuesObject"] == rel.values
-                assert spec["destination"]["namespace"] == rel.namespace
-            elif comp in r.upstream:  # pinned upstream manifests at a release tag
-                assert spec["source"]["directory"]["include"] and not spec["source"]["targetRevision"].startswith("main")
+            ours = {"repoURL": r.env.gitops.repo_url, "targetRevision": r.env.gitops.revision,
+                    "path": f"dist/{name}/{comp}"}
+            if comp in r.helm or comp in r.upstream:
+                if comp in r.components:  # chart/manifests + our objects: one Application, two sources
+                    assert "source" not in spec and spec["sources"][1] == ours
+                    first = spec["sources"][0]
+                else:
+                    assert "sources" not in spec
+                    first = spec["source"]
+                if comp in r.helm:  # a pinned chart with typed values
+                    rel = r.helm[comp]
+                    assert first["chart"] == rel.chart and first["helm"]["valuesObject"] == rel.values
+                    assert spec["destination"]["namespace"] == rel.namespace
+                else:  # pinned upstream manifests at a release tag
+                    assert first["directory"]["include"] and not first["targetRevision"].startswith("main")
             else:
                 assert spec["source"]["path"] == f"dist/{name}/{comp}"
                 assert (ROOT / spec["source"]["path"]).is_dir()
@@ -123,3 +132,17 @@ def test_typed_argocd_models_reject_unknown_fields():
     from pydantic import ValidationError
     with pytest.raises(ValidationError):
         argocd.Automated(prune=True, self_heel=True)
+
+
+def test_chart_plus_own_objects_is_one_application_with_two_sources(envs):
+    env = envs["dev"]
+    cm = {"apiVersion": "v1", "kind": "ConfigMap",
+          "metadata": metadata("extra", component="volcano", env="dev", namespace="volcano-system"), "data": {"a": "b"}}
+    comps = COMPONENTS + (Component("volcano", "scheduler", lambda e: [cm],
+                                    helm=lambda e: HelmRelease("volcano", "volcano", "volcano-system", {})),)
+    r = render(env, comps)
+    assert r.problems == [] and validate(r) == []
+    app = find(r.components[APPS_FOLDER], "Application", "dev-volcano")
+    first, second = app["spec"]["sources"]
+    assert first["chart"] == "volcano" and second["path"] == "dist/dev/volcano"
+    assert "source" not in app["spec"]

@@ -149,7 +149,11 @@ def render(env: Env, components: tuple[Component, ...] = COMPONENTS) -> Rendered
             if _is_custom(o):
                 key = (group_of(o["apiVersion"]), o["kind"])
                 prov = crd_prov.get(key)
-                if prov and prov != comp:
+                if prov and prov == comp:
+                    # Same Application (chart + our objects): Argo CD applies the CRDs first, but
+                    # the dry run of the whole sync happens before they exist.
+                    add_annotation(o, SYNC_OPTIONS, "SkipDryRunOnMissingResource=true")
+                elif prov:
                     deps[comp].add(prov)
                     # The CRD arrives with another Application: don't fail the dry run before it exists.
                     add_annotation(o, SYNC_OPTIONS, "SkipDryRunOnMissingResource=true")
@@ -196,10 +200,14 @@ def _wire_argocd(r: Rendered, by_name: dict[str, Component]) -> None:
             source = argocd.manifests_source(up.source)
             dest = argocd.Destination(server=g.destination_server, namespace=up.namespace)
         else:
-            source = argocd.Source(repo_url=g.repo_url, target_revision=g.revision, path=f"dist/{env.name}/{name}")
+            source = None
             dest = argocd.Destination(server=g.destination_server)
+        ours = argocd.Source(repo_url=g.repo_url, target_revision=g.revision, path=f"dist/{env.name}/{name}") \
+            if r.components.get(name) else None
+        # A chart (or upstream manifests) plus objects of ours: one Application, two sources.
+        sources = [source, ours] if source is not None and ours is not None else None
         spec = argocd.ApplicationSpec(
-            project=env.project, source=source, destination=dest,
+            project=env.project, source=None if sources else (source or ours), sources=sources, destination=dest,
             sync_policy=argocd.SyncPolicy(automated=argocd.Automated(prune=comp.prune, self_heal=True),
                                           sync_options=_sync_options(r, comp), retry=retry),
             ignore_differences=_ignore_differences(rel))

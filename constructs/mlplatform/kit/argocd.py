@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from . import versions
 from .meta import Obj, SYNC_WAVE, metadata
@@ -80,10 +80,17 @@ class IgnoreDifference(_M):
 
 class ApplicationSpec(_M):
     project: str
-    source: Source
+    source: Source | None = None
+    sources: list[Source] | None = None  # multi-source: a chart plus our own objects
     destination: Destination
     sync_policy: SyncPolicy = Field(alias="syncPolicy")
     ignore_differences: list[IgnoreDifference] | None = Field(default=None, alias="ignoreDifferences")
+
+    @model_validator(mode="after")
+    def _one_way(self) -> "ApplicationSpec":
+        if (self.source is None) == (self.sources is None):
+            raise ValueError("an Application has either `source` or `sources`")
+        return self
 
 
 class GroupKind(_M):
