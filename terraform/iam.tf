@@ -17,6 +17,7 @@ locals {
     external_dns             = { role = "${local.name}-external-dns", subjects = [var.controller_service_accounts.external_dns] }
     external_secrets         = { role = "${local.name}-external-secrets", subjects = [var.controller_service_accounts.external_secrets] }
     workloads_s3             = { role = "${local.name}-workloads-s3", subjects = var.workloads_s3_service_accounts }
+    spark                    = { role = "${local.name}-spark", subjects = var.spark_service_accounts }
     # EKS add-ons (service accounts created by the add-ons themselves)
     efs_csi_driver = { role = "${local.name}-efs-csi-driver", subjects = ["kube-system:efs-csi-controller-sa"] }
     ebs_csi_driver = { role = "${local.name}-ebs-csi-driver", subjects = ["kube-system:ebs-csi-controller-sa"] }
@@ -36,6 +37,7 @@ locals {
     external_dns             = data.aws_iam_policy_document.external_dns.json
     external_secrets         = data.aws_iam_policy_document.external_secrets.json
     workloads_s3             = data.aws_iam_policy_document.workloads_s3.json
+    spark                    = data.aws_iam_policy_document.workloads_s3.json # same bucket as the workloads
   }
 }
 

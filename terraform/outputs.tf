@@ -81,6 +81,7 @@ output "roles" {
     external_secrets         = aws_iam_role.irsa["external_secrets"].arn
     load_balancer_controller = aws_iam_role.irsa["load_balancer_controller"].arn
     workloads_s3             = aws_iam_role.irsa["workloads_s3"].arn
+    spark                    = aws_iam_role.irsa["spark"].arn
   }
 }
 

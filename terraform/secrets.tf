@@ -20,9 +20,10 @@ locals {
     "oidc/grafana"             = "Keycloak OIDC client secret of Grafana: client-secret"
     "oidc/argocd"              = "Keycloak OIDC client secret of Argo CD: client-secret"
     "oidc/platform-ui"         = "Keycloak OIDC client secret of the shared ALB login: client-secret"
-    "jupyterhub/hub"           = "JupyterHub hub: cookie-secret, proxy-token, crypt-keeper-key"
+    "jupyterhub/hub"           = "JupyterHub hub: cookie-secret, crypt-keeper-key (64 hex characters each)"
     "airflow/keys"             = "Airflow: fernet-key, webserver-secret-key, api-secret-key, jwt-secret"
     "huggingface/token"        = "Hugging Face token for gated models: token"
+    "airflow/git-sync"         = "Airflow DAG repository login for git-sync (private repos): username, password (an access token)"
   }
 
   # One PostgreSQL database (and login) per platform component on aws_db_instance.platform.

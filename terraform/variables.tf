@@ -140,9 +140,20 @@ variable "workloads_s3_service_accounts" {
   default = [
     "mlflow:mlflow",
     "airflow:airflow-worker",
+    # Airflow components that write or read task logs in S3 (environments/<env>.yaml airflow.logs.target: s3)
+    "airflow:airflow-scheduler",
+    "airflow:airflow-api-server",
+    "airflow:airflow-triggerer",
+    "airflow:airflow-dag-processor",
     "jupyterhub:jupyter-user",
     "team-*:ml-workloads",
   ]
+}
+
+variable "spark_service_accounts" {
+  description = "namespace:serviceaccount of Spark drivers/executors (environments/<env>.yaml spark.job_namespaces x spark.service_account) that may assume the spark role."
+  type        = list(string)
+  default     = ["airflow:spark"]
 }
 
 # The shared PostgreSQL instance (keycloak, airflow and mlflow databases).

@@ -17,10 +17,13 @@ SCANNER = Path(sys.executable).with_name("detect-secrets")
 # ARNs -- references by design. Exactly those value shapes are exempt; anything else fails.
 REFERENCE = r"^(arn:aws[a-z-]*:[^\s]+|[a-z0-9-]+/([a-z0-9-]+/?)*)$"
 # Lines that *name* a secret: an ExternalSecret's target keys, the Keycloak CR's bootstrap-admin
-# Secret name, and the realm's sha256 (a content hash, flagged for its entropy).
+# Secret name, chart values naming a Secret (`existingSecret`, `credentialsSecret`,
+# `metadataSecretName`, ...: a DNS-label value, which the cross-checks require an ExternalSecret
+# to create), and our content hashes (`platform.mlops.io/<what>-sha256`, flagged for entropy).
 # (The scanner's YAML reader quotes values before matching, hence the optional quotes.)
 NAMING_LINES = (r'^\s*(- )?secretKey: "?[-._a-zA-Z0-9]+"?$|^\s*secret: "?[a-z0-9-]+"?$'
-                r'|^\s*platform\.mlops\.io/realm-sha256: "?[0-9a-f]{64}"?$')
+                r'|^\s*[A-Za-z]*Secret(Name)?: "?[a-z0-9]([-a-z0-9]*[a-z0-9])?"?$'
+                r'|^\s*platform\.mlops\.io/[a-z0-9-]+-sha256: "?[0-9a-f]{64}"?$')
 
 
 def scan(*paths: Path) -> dict[str, list[dict]]:
@@ -64,11 +67,14 @@ def test_every_external_secret_reads_a_catalogued_name_under_the_env_prefix(rend
 def test_every_platform_credential_is_an_external_secret(rendered):
     """Keycloak admin and DB, OIDC clients, Airflow keys, JupyterHub hub secrets, DB passwords,
     the Hugging Face token: each catalogued credential lands in at least one Secret."""
+    optional, used_somewhere = {k for k, c in CREDENTIALS.items() if c.optional}, set()
     for r in rendered.values():
         used = {item["remoteRef"]["key"][len(r.env.infrastructure.secrets_manager_prefix):]
                 for o in r.components["secrets"] if o["kind"] == "ExternalSecret" for item in o["spec"]["data"]}
-        assert set(CREDENTIALS) <= used
+        assert set(CREDENTIALS) - optional <= used
         assert {f"rds/{db}" for db in r.env.infrastructure.databases} <= used
+        used_somewhere |= used
+    assert optional <= used_somewhere, "an optional credential no env reads: drop it from the catalog"
 
 
 def test_store_serves_only_the_namespaces_that_need_it(rendered):

@@ -5,6 +5,8 @@ from ..kit.component import Component
 from . import (aws_load_balancer_controller, external_dns, external_secrets, ingress, keycloak,
                keycloak_operator, namespaces, prometheus_crds, secrets, storage)
 from . import gpu_operator, karpenter, node_pools
+from . import jupyterhub
+from . import airflow, spark_operator
 
 
 def _nothing(env) -> list:
@@ -39,6 +41,12 @@ COMPONENTS: tuple[Component, ...] = (
               node_pools.build),
     Component(gpu_operator.NAME, "NVIDIA GPU operator: device plugin, GFD/NFD, DCGM exporter (AMI ships the driver)",
               _nothing, helm=gpu_operator.helm),
+    Component(jupyterhub.NAME, "JupyterHub at platform.<domain>/jupyter: Keycloak login, role-gated CPU/GPU profiles",
+              jupyterhub.build, helm=jupyterhub.helm),
+    Component(airflow.NAME, "Airflow 3 at platform.<domain>/airflow: KubernetesExecutor, Keycloak login, RDS, pools",
+              airflow.build, helm=airflow.helm),
+    Component(spark_operator.NAME, "Kubeflow Spark operator; Airflow may submit SparkApplications in the job namespaces",
+              spark_operator.build, helm=spark_operator.helm),
 )
 
 # The folder (and Argo CD Application) holding the env's component Applications (app-of-apps).

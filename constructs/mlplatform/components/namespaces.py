@@ -39,7 +39,8 @@ def _fmt(d) -> str:
 
 def _namespace_set(env: Env, ns: str, *, pod_security: str, defaults: ContainerDefaults,
                    allow_from_vpc: bool, allow_from_namespaces: list[str],
-                   extra_labels: dict[str, str] | None = None, annotations: dict[str, str] | None = None) -> list[Obj]:
+                   extra_labels: dict[str, str] | None = None, annotations: dict[str, str] | None = None,
+                   isolated_pods: dict[str, list[str]] | None = None) -> list[Obj]:
     c, e = NAME, env.name
     objs = [
         k8s.namespace(ns, component=c, env=e, pod_security=pod_security, extra_labels=extra_labels,
@@ -58,7 +59,12 @@ def _namespace_set(env: Env, ns: str, *, pod_security: str, defaults: ContainerD
     if allow_from_vpc:
         peers.append(k8s.peer_cidr(env.infrastructure.vpc_cidr))
     peers += [k8s.peer_namespace(n) for n in sorted(set(allow_from_namespaces) - {ns, mon})]
-    objs.append(k8s.network_policy(f"{ns}-allow-ingress", namespace=ns, component=c, env=e, ingress_from=peers))
+    selector = None
+    if isolated_pods:  # e.g. user notebooks: only their chart's policies (hub, proxy) admit traffic
+        selector = {"matchExpressions": [{"key": k, "operator": "NotIn", "values": sorted(v)}
+                                         for k, v in sorted(isolated_pods.items())]}
+    objs.append(k8s.network_policy(f"{ns}-allow-ingress", namespace=ns, component=c, env=e, ingress_from=peers,
+                                   pod_selector=selector))
     return objs
 
 
@@ -68,7 +74,8 @@ def build(env: Env) -> list[Obj]:
         ann = {"platform.mlops.io/pod-security-reason": p.pod_security_reason} if p.pod_security_reason else None
         objs += _namespace_set(env, p.name, pod_security=p.pod_security, defaults=p.container_defaults,
                                allow_from_vpc=p.allow_from_vpc, allow_from_namespaces=p.allow_from_namespaces,
-                               extra_labels={"platform.mlops.io/owner-component": p.component}, annotations=ann)
+                               extra_labels={"platform.mlops.io/owner-component": p.component}, annotations=ann,
+                               isolated_pods=p.isolated_pods)
     for team in env.teams:
         ns = env.team_namespace(team)
         ann = {"platform.mlops.io/description": team.description} if team.description else None

@@ -28,6 +28,7 @@ JUPYTERHUB_OIDC = "jupyterhub-oidc"
 AIRFLOW_KEYS = "airflow-keys"
 AIRFLOW_DB = "airflow-db"
 AIRFLOW_OIDC = "airflow-oidc"
+AIRFLOW_GIT_SYNC = "airflow-git-sync"
 MLFLOW_DB = "mlflow-db"
 GRAFANA_OIDC = "grafana-oidc"
 ARGOCD_OIDC = "argocd-oidc"
@@ -75,9 +76,10 @@ def wanted(env: Env) -> list[Want]:
                                           "password": ("keycloak/bootstrap-admin", "password")}),
         Want(KEYCLOAK_CLIENTS, "keycloak",
              {client_secret_key(c): (f"oidc/{c}", "client-secret") for c in clients}),
+        # hub.existingSecret: merged over the chart's Secret. The proxy token is not here: the
+        # chart reads it only from its own Secret (see components/jupyterhub.py).
         Want(JUPYTERHUB_HUB, "jupyterhub", {
             "hub.config.JupyterHub.cookie_secret": ("jupyterhub/hub", "cookie-secret"),
-            "hub.config.ConfigurableHTTPProxy.auth_token": ("jupyterhub/hub", "proxy-token"),
             "hub.config.CryptKeeper.keys": ("jupyterhub/hub", "crypt-keeper-key"),
         }),
         Want(JUPYTERHUB_OIDC, "jupyterhub", oidc("jupyterhub")),
@@ -98,6 +100,11 @@ def wanted(env: Env) -> list[Want]:
     for ns in sorted({r.namespace for r in routes.alb_routes()}):
         out.append(Want(ALB_OIDC_SECRET, ns, {"clientSecret": (f"oidc/{routes.ALB_CLIENT}", "client-secret")},
                         template_data={"clientID": routes.ALB_CLIENT}, per_namespace=True))
+    git = env.airflow.dags.git_sync
+    if env.airflow.enabled and env.airflow.dags.source == "git_sync" and git is not None and git.credentials:
+        # dags.gitSync.credentialsSecret: git-sync v4 reads GITSYNC_*, the chart's v3 names stay for older images.
+        out.append(Want(AIRFLOW_GIT_SYNC, "airflow", {
+            f"{p}_{k.upper()}": ("airflow/git-sync", k) for p in ("GITSYNC", "GIT_SYNC") for k in ("username", "password")}))
     for team in env.teams:
         out.append(Want(HF_TOKEN, env.team_namespace(team), {"token": ("huggingface/token", "token")},
                         per_namespace=True))

@@ -74,6 +74,7 @@ class IamRoles(Model):
     external_secrets: Arn
     load_balancer_controller: Arn
     workloads_s3: Arn
+    spark: Arn = Field(description="Spark drivers/executors in the job namespaces (S3, like workloads_s3)")
 
 
 class Infrastructure(Model):
@@ -161,6 +162,10 @@ class PlatformNamespace(Model):
     allow_from_vpc: bool = Field(default=False, description="admit traffic from the VPC CIDR: ALB targets (ip mode) and EKS control-plane webhooks")
     allow_from_namespaces: list[DnsLabel] = Field(default_factory=list)
     container_defaults: ContainerDefaults = ContainerDefaults()
+    isolated_pods: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="pods with these label values get none of the namespace-wide allows (label key -> values); "
+                    "their chart's own NetworkPolicies decide (e.g. user notebooks: only hub and proxy)")
 
     @model_validator(mode="after")
     def _reason(self) -> "PlatformNamespace":
@@ -177,8 +182,11 @@ def _default_platform_namespaces() -> list[PlatformNamespace]:
         P(name="keycloak", component="keycloak", allow_from_vpc=True, pod_security="baseline",
           pod_security_reason="the upstream keycloak-operator Deployment is applied unmodified from its release "
                               "manifests and does not declare the restricted-profile securityContext"),
-        P(name="jupyterhub", component="jupyterhub", allow_from_vpc=True),
+        P(name="jupyterhub", component="jupyterhub", allow_from_vpc=True,
+          isolated_pods={"component": ["singleuser-server"]}),
         P(name="airflow", component="airflow", allow_from_vpc=True),
+        # the operator's admission webhook is called by the EKS control plane (VPC)
+        P(name="spark-operator", component="spark-operator", allow_from_vpc=True),
         P(name="volcano-system", component="volcano", allow_from_vpc=True),
         P(name="kubeflow-system", component="kubeflow-trainer", allow_from_vpc=True),
         P(name="kuberay-system", component="kuberay", allow_from_vpc=True),
@@ -292,6 +300,103 @@ class SecretsConfig(Model):
 
     controller_replicas: Annotated[int, Field(ge=1, le=5)] = 1
     refresh_interval: Annotated[str, Field(pattern=r"^\d+[smh]$")] = "1h"
+
+
+# --------------------------------------------------------------------------- notebooks (jupyterhub)
+KeycloakRole = Literal["admin", "ml-engineer", "data-scientist", "viewer"]  # realm roles (components/keycloak.py)
+
+
+def _binary_memory(v: str) -> str:
+    """KubeSpawner sizes memory in binary units with one-letter suffixes (4G = 4 GiB): accept the
+    Kubernetes spelling (4Gi) in config and refuse decimal units that would silently mean less."""
+    quantity.parse(v)
+    if not v[-2:] in ("Mi", "Gi", "Ti"):
+        raise ValueError(f"{v!r}: use Mi, Gi or Ti (binary units) for notebook memory")
+    return v
+
+
+BinaryMemory = Annotated[str, AfterValidator(_binary_memory), Field(examples=["512Mi", "4Gi"])]
+
+
+class NotebookProfile(Model):
+    """One entry of the JupyterHub spawn menu."""
+
+    slug: DnsLabel
+    display_name: Annotated[str, Field(min_length=1, max_length=80)]
+    description: str = ""
+    image: str = Field(description="key of the image in kit/versions.py IMAGES (one versions table)")
+    cpu_guarantee: Annotated[float, Field(gt=0, le=192)]
+    cpu_limit: Annotated[float, Field(gt=0, le=192)]
+    mem_guarantee: BinaryMemory
+    mem_limit: BinaryMemory
+    gpus: Annotated[int, Field(ge=0, le=8)] = 0
+    required_roles: list[KeycloakRole] = Field(
+        default_factory=list, description="Keycloak realm roles allowed to see and start it (empty: everyone)")
+    default: bool = False
+    run_as_root: bool = Field(default=False, description="explicit opt-in; notebooks run as uid 1000 without sudo otherwise")
+
+    @model_validator(mode="after")
+    def _sizes(self) -> "NotebookProfile":
+        from ..kit import versions
+        if self.image not in versions.IMAGES:
+            raise ValueError(f"image {self.image!r} is not in the versions table (kit/versions.py IMAGES)")
+        if self.cpu_guarantee > self.cpu_limit:
+            raise ValueError("cpu_guarantee must not exceed cpu_limit")
+        if quantity.parse(self.mem_guarantee) > quantity.parse(self.mem_limit):
+            raise ValueError("mem_guarantee must not exceed mem_limit")
+        return self
+
+
+class CullConfig(Model):
+    timeout_seconds: Annotated[int, Field(ge=300)] = 3600
+    every_seconds: Annotated[int, Field(ge=60)] = 300
+    max_age_seconds: Annotated[int, Field(ge=0)] = Field(default=604800, description="0: no maximum age")
+
+
+def _default_profiles() -> list[NotebookProfile]:
+    P = NotebookProfile
+    return [
+        P(slug="small", display_name="Small (CPU)", description="2 CPU, 4 GiB: exploring and light work",
+          image="notebook-base", cpu_guarantee=0.5, cpu_limit=2, mem_guarantee="1Gi", mem_limit="4Gi", default=True),
+        P(slug="datascience", display_name="Data science (CPU)", description="4 CPU, 16 GiB, the data-science image",
+          image="notebook-datascience", cpu_guarantee=1, cpu_limit=4, mem_guarantee="4Gi", mem_limit="16Gi"),
+        P(slug="gpu-1", display_name="1 GPU", description="One NVIDIA GPU, 8 CPU, 32 GiB (PyTorch, CUDA)",
+          image="notebook-pytorch-cuda", cpu_guarantee=2, cpu_limit=8, mem_guarantee="16Gi", mem_limit="32Gi",
+          gpus=1, required_roles=["admin", "ml-engineer", "data-scientist"]),
+    ]
+
+
+class JupyterHubConfig(Model):
+    """JupyterHub at platform.<domain>/jupyter, logins through the platform realm."""
+
+    enabled: bool = True
+    admin_roles: list[KeycloakRole] = Field(default_factory=lambda: ["admin"])
+    allowed_roles: list[KeycloakRole] = Field(default_factory=lambda: ["admin", "ml-engineer", "data-scientist"],
+                                              min_length=1, description="realm roles that may log in at all")
+    profiles: list[NotebookProfile] = Field(default_factory=_default_profiles, min_length=1)
+    home_size: Quantity = "10Gi"
+    hub_db_size: Quantity = "10Gi"
+    start_timeout_seconds: Annotated[int, Field(ge=60, le=3600)] = Field(
+        default=900, description="a GPU node takes minutes to join and pull a CUDA image")
+    cull: CullConfig = CullConfig()
+    internet_egress: bool = Field(default=True, description="notebooks may reach public IPs (pip, git, datasets)")
+    egress_namespaces: list[DnsLabel] = Field(default_factory=lambda: ["mlflow"],
+                                              description="in-cluster namespaces notebooks may call")
+    hub_cpu: Quantity = "500m"
+    hub_cpu_limit: Quantity = "2"
+    hub_memory: Quantity = "1Gi"
+
+    @model_validator(mode="after")
+    def _profiles(self) -> "JupyterHubConfig":
+        _refuse("notebook profiles listed twice", _twice([p.slug for p in self.profiles]))
+        defaults = [p.slug for p in self.profiles if p.default]
+        if len(defaults) > 1:
+            raise ValueError(f"more than one default profile: {', '.join(defaults)}")
+        for p in self.profiles:
+            if p.required_roles and not set(p.required_roles) & set(self.allowed_roles):
+                raise ValueError(f"profile {p.slug!r} requires roles {p.required_roles} none of which may log in "
+                                 f"(allowed_roles {self.allowed_roles})")
+        return self
 
 
 # --------------------------------------------------------------------------- compute (karpenter, gpu)
@@ -504,6 +609,157 @@ class ComputeConfig(Model):
         return self
 
 
+# --------------------------------------------------------------------------- pipelines (airflow, spark)
+# Roles the FAB auth manager of Airflow ships (Public: logged in, no permissions).
+AirflowRole = Literal["Admin", "Op", "User", "Viewer", "Public"]
+_AIRFLOW_ROLES_TO_MAP = ("Admin", "Op", "User", "Viewer")
+
+
+def _relative_path(v: str) -> str:
+    if v.startswith("/") or ".." in v.split("/") or v.endswith("/"):
+        raise ValueError(f"{v!r}: a relative path inside the volume or repository (no leading or trailing /, no ..)")
+    return v
+
+
+RelativePath = Annotated[str, AfterValidator(_relative_path), Field(examples=["airflow_home/dags", "dags"])]
+S3Bucket = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]
+
+
+def _res(cpu_request: str, memory_request: str, cpu_limit: str, memory_limit: str) -> "ControllerResources":
+    return ControllerResources(cpu_request=cpu_request, memory_request=memory_request,
+                               cpu_limit=cpu_limit, memory_limit=memory_limit)
+
+
+class AirflowResources(Model):
+    """Requests and limits per Airflow container; `worker` is the default of every task pod
+    (KubernetesExecutor pod template; a task may override it with `executor_config`)."""
+
+    scheduler: ControllerResources = _res("500m", "1Gi", "2", "2Gi")
+    api_server: ControllerResources = _res("500m", "1Gi", "2", "2Gi")
+    dag_processor: ControllerResources = _res("250m", "1Gi", "1", "2Gi")
+    triggerer: ControllerResources = _res("250m", "512Mi", "1", "1Gi")
+    worker: ControllerResources = _res("500m", "1Gi", "2", "4Gi")
+    statsd: ControllerResources = _res("50m", "64Mi", "200m", "128Mi")
+    migrate_job: ControllerResources = _res("250m", "512Mi", "1", "1Gi")
+    pools_job: ControllerResources = _res("100m", "512Mi", "1", "1Gi")
+    git_sync: ControllerResources = _res("50m", "64Mi", "200m", "256Mi")
+    log_groomer: ControllerResources = _res("25m", "64Mi", "100m", "128Mi")
+
+
+class AirflowPool(Model):
+    """An Airflow pool: at most `slots` task instances in it run at once (throttles pod storms)."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,256}$")]
+    slots: Annotated[int, Field(ge=1, le=100000, description="an empty pool (0 slots) would never run a task")]
+    description: str = ""
+    include_deferred: bool = Field(default=False, description="deferred tasks count against the pool")
+
+
+class GitSyncDags(Model):
+    """DAGs cloned from git by a git-sync sidecar (scheduler, dag processor) and init container (task pods)."""
+
+    repo: Annotated[str, Field(pattern=r"^https://\S+$", description="https clone URL (ssh is not offered)")]
+    branch: Annotated[str, Field(min_length=1)] = "main"
+    sub_path: RelativePath | Literal[""] = Field(default="", description="folder of the DAGs in the repo (empty: root)")
+    interval_seconds: Annotated[int, Field(ge=5, le=3600)] = 60
+    credentials: bool = Field(default=False, description="private repo: username + token from Secrets Manager "
+                                                         "(airflow/git-sync) through an ExternalSecret")
+
+
+class AirflowDags(Model):
+    """Where DAG files come from: a git repo (git-sync) or the env's shared EFS volume."""
+
+    source: Literal["git_sync", "efs"] = "efs"
+    git_sync: GitSyncDags | None = None
+    efs_sub_path: RelativePath = Field(default="airflow_home/dags", description="folder on the shared EFS volume")
+
+    @model_validator(mode="after")
+    def _source(self) -> "AirflowDags":
+        if self.source == "git_sync" and self.git_sync is None:
+            raise ValueError("source git_sync needs git_sync.repo (the DAG repository to clone)")
+        if self.source == "efs" and self.git_sync is not None:
+            raise ValueError("git_sync is set but source is efs: set source: git_sync or drop git_sync")
+        return self
+
+
+class AirflowLogs(Model):
+    """Task logs: remote in S3 (IRSA, workloads role) or on the shared EFS volume."""
+
+    target: Literal["s3", "efs"] = "efs"
+    s3_bucket: S3Bucket | None = Field(default=None, description="the env's workloads bucket (Terraform output "
+                                                                  "workloads_bucket)")
+    s3_prefix: RelativePath = "airflow/logs"
+    efs_sub_path: RelativePath = "airflow_home/logs"
+
+    @model_validator(mode="after")
+    def _target(self) -> "AirflowLogs":
+        if self.target == "s3" and not self.s3_bucket:
+            raise ValueError("target s3 needs s3_bucket")
+        if self.target == "efs" and self.s3_bucket:
+            raise ValueError("s3_bucket is set but target is efs: set target: s3 or drop s3_bucket")
+        return self
+
+
+def _default_role_mapping() -> dict[str, str]:
+    return {"admin": "Admin", "ml-engineer": "Op", "data-scientist": "User", "viewer": "Viewer"}
+
+
+class AirflowConfig(Model):
+    """Airflow 3 (KubernetesExecutor) at platform.<domain>/airflow, logins through the platform realm."""
+
+    enabled: bool = True
+    executor: Literal["KubernetesExecutor"] = Field(
+        default="KubernetesExecutor", description="every task is its own pod (no Celery workers, no Redis)")
+    scheduler_replicas: Annotated[int, Field(ge=1, le=5)] = 1
+    api_server_replicas: Annotated[int, Field(ge=1, le=10)] = 1
+    dag_processor_replicas: Annotated[int, Field(ge=1, le=5)] = 1
+    triggerer_replicas: Annotated[int, Field(ge=1, le=5)] = 1
+    parallelism: Annotated[int, Field(ge=1, le=10000)] = Field(
+        default=32, description="task instances running at once across the env ([core] parallelism)")
+    resources: AirflowResources = AirflowResources()
+    pools: list[AirflowPool] = Field(default_factory=list)
+    prune_pools: bool = Field(default=True, description="delete pools that are not listed here (default_pool stays)")
+    dags: AirflowDags = AirflowDags()
+    logs: AirflowLogs = AirflowLogs()
+    role_mapping: dict[KeycloakRole, AirflowRole] = Field(
+        default_factory=_default_role_mapping,
+        description="Keycloak realm role (token claim `roles`) -> Airflow role; users with none of them get Public")
+    service_monitor: bool = Field(default=True, description="a ServiceMonitor for the StatsD exporter "
+                                                            "(needs the Prometheus Operator CRDs)")
+    service_monitor_labels: dict[str, str] = Field(default_factory=dict,
+                                                   description="labels the Prometheus selects ServiceMonitors by")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "AirflowConfig":
+        _refuse("pools listed twice", _twice([p.name for p in self.pools]))
+        if "Admin" not in self.role_mapping.values():
+            raise ValueError("role_mapping maps no Keycloak role to Admin: nobody could administer Airflow")
+        return self
+
+
+class SparkConfig(Model):
+    """The Kubeflow Spark operator and where SparkApplications may run."""
+
+    enabled: bool = True
+    job_namespaces: list[DnsLabel] = Field(
+        default_factory=lambda: ["airflow"], min_length=1,
+        description="namespaces the operator watches (chart default is only `default`)")
+    service_account: DnsLabel = Field(default="spark", description="driver/executor ServiceAccount in every job "
+                                                                   "namespace (IRSA: infrastructure.roles.spark)")
+    controller_replicas: Annotated[int, Field(ge=1, le=3)] = 1
+    webhook_replicas: Annotated[int, Field(ge=1, le=3)] = 1
+    controller: ControllerResources = _res("100m", "300Mi", "1", "1Gi")
+    webhook: ControllerResources = _res("50m", "128Mi", "500m", "256Mi")
+    pod_monitor: bool = Field(default=True, description="a PodMonitor for the operator's metrics "
+                                                        "(needs the Prometheus Operator CRDs)")
+    pod_monitor_labels: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _unique(self) -> "SparkConfig":
+        _refuse("job_namespaces listed twice", _twice(list(self.job_namespaces)))
+        return self
+
+
 class SyncRetry(Model):
     limit: Annotated[int, Field(ge=0, le=100)] = 10
     backoff_duration: Annotated[str, Field(pattern=r"^\d+[smh]$")] = "10s"
@@ -536,11 +792,14 @@ class Env(Model):
     teams: list[Team] = Field(default_factory=list)
     namespaces: NamespacesConfig = NamespacesConfig()
     compute: ComputeConfig = ComputeConfig()
+    jupyterhub: JupyterHubConfig = JupyterHubConfig()
     ingress: IngressConfig = IngressConfig()
     external_dns: ExternalDnsConfig = ExternalDnsConfig()
     storage: StorageConfig = StorageConfig()
     keycloak: KeycloakConfig = KeycloakConfig()
     secrets: SecretsConfig = SecretsConfig()
+    airflow: AirflowConfig = AirflowConfig()
+    spark: SparkConfig = SparkConfig()
 
     @property
     def project(self) -> str:

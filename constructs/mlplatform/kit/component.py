@@ -21,6 +21,9 @@ class HelmRelease:
     # Argo CD keeps the live value instead of rotating it on every sync. Each entry is
     # (group, kind, name, json pointer or jq expression).
     ignore_differences: tuple[tuple[str, str, str, str], ...] = ()
+    # Pod specs the chart will create from these values (e.g. one per JupyterHub profile), as
+    # (name, pod spec): the cross-checks (GPU scheduling) judge them like our own pod templates.
+    pod_specs: tuple[tuple[str, dict], ...] = ()
 
 
 @dataclass(frozen=True)

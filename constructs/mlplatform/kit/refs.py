@@ -31,8 +31,9 @@ def _walk(node: Any) -> Iterator[tuple[str, Any]]:
 
 
 def secret_refs(obj: Obj) -> set[str]:
-    """Secret names an object refers to, in its own namespace."""
-    if obj.get("kind") in ("ExternalSecret", "Secret"):
+    """Secret names an object refers to, in its own namespace. (Argo CD Applications carry chart
+    values meant for another namespace: those are checked with `value_secret_refs`.)"""
+    if obj.get("kind") in ("ExternalSecret", "Secret", "Application", "ApplicationSet", "AppProject"):
         return set()
     out: set[str] = set()
     for k, v in _walk({key: val for key, val in obj.items() if key != "metadata"}):
@@ -51,10 +52,13 @@ def secret_refs(obj: Obj) -> set[str]:
 
 
 def value_secret_refs(values: dict) -> set[str]:
-    """Secret names a chart's values point at (`existingSecret`-style keys)."""
+    """Secret names a chart's values point at: `existingSecret`-style keys, and env/volume
+    references (`secretKeyRef`, `secretRef`, `secretName`) handed to the chart's pods."""
     out: set[str] = set()
     for k, v in _walk(values):
-        if isinstance(k, str) and _VALUE_KEY.match(k):
+        if k in _REF_OBJECTS and isinstance(v, dict) and isinstance(v.get("name"), str):
+            out.add(v["name"])
+        elif isinstance(k, str) and _VALUE_KEY.match(k):
             if isinstance(v, str) and v:
                 out.add(v)
             elif isinstance(v, dict) and isinstance(v.get("name"), str) and v["name"]:

@@ -25,6 +25,9 @@ class Credential:
     key: str  # name under the env's secrets_manager_prefix
     properties: tuple[str, ...]
     description: str
+    # Read only where the env config asks for it (e.g. a private DAG repo): not every env has an
+    # ExternalSecret for it, but Terraform creates the name in every env.
+    optional: bool = False
 
 
 CREDENTIALS: dict[str, Credential] = {c.key: c for c in (
@@ -36,11 +39,14 @@ CREDENTIALS: dict[str, Credential] = {c.key: c for c in (
     Credential("oidc/argocd", ("client-secret",), "Keycloak client secret of Argo CD"),
     Credential("oidc/platform-ui", ("client-secret",),
                "Keycloak client secret the shared ALB uses to log users into UIs without their own login"),
-    Credential("jupyterhub/hub", ("cookie-secret", "proxy-token", "crypt-keeper-key"),
-               "JupyterHub hub secrets (otherwise generated at random by the chart)"),
+    Credential("jupyterhub/hub", ("cookie-secret", "crypt-keeper-key"),
+               "JupyterHub cookie secret and auth-state keys, 64 hex characters each (otherwise random per render)"),
     Credential("airflow/keys", ("fernet-key", "webserver-secret-key", "api-secret-key", "jwt-secret"),
                "Airflow fernet key and signing keys (otherwise generated at random by the chart)"),
     Credential("huggingface/token", ("token",), "Hugging Face token for gated model downloads"),
+    Credential("airflow/git-sync", ("username", "password"),
+               "Airflow DAG repository login for git-sync: username and an access token (private repos only)",
+               optional=True),
 )}
 
 # Database credentials: one secret per RDS database, named `<prefix>rds/<database key>`, with

@@ -43,14 +43,30 @@ def _unknown_keys(values: Any, defaults: Any, schema: Any, path: str, free: tupl
             yield from _unknown_keys(v, defaults.get(k), props.get(k), p, free)
 
 
+def merged(defaults: Any, ours: Any) -> Any:
+    """Helm's coalescing of user values over the chart's defaults (maps merge, the rest replaces;
+    a null deletes the default key)."""
+    if isinstance(defaults, dict) and isinstance(ours, dict):
+        out = dict(defaults)
+        for k, v in ours.items():
+            if v is None:
+                out.pop(k, None)
+            else:
+                out[k] = merged(defaults.get(k), v)
+        return out
+    return ours
+
+
 def check_values(chart: str, values: dict) -> list[str]:
     """Schema errors (where the chart ships a schema) plus keys the chart doesn't know: charts
-    whose schema allows unknown keys would otherwise ignore a typo silently."""
+    whose schema allows unknown keys would otherwise ignore a typo silently. Like Helm, the
+    schema judges our values coalesced over the chart's defaults."""
     out: list[str] = []
     v = _schema_validator(chart)
     if v is not None:
+        full = merged(upstream.chart_values(chart) or {}, values)
         out += [f"values.{e.json_path[2:] or '(root)'}: {e.message}"
-                for e in sorted(v.iter_errors(values), key=lambda e: e.json_path)]
+                for e in sorted(v.iter_errors(full), key=lambda e: e.json_path)]
     free = versions.CHARTS[chart].free_form_values
     out += list(_unknown_keys(values, upstream.chart_values(chart), upstream.chart_values_schema(chart) or {}, "", free))
     return out

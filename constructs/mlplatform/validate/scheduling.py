@@ -337,29 +337,34 @@ def check_gpu_scheduling(rendered) -> list[str]:
     env = rendered.env.name
     pools = node_pools(rendered.components, env)
     problems: list[str] = []
+    candidates: list[tuple[str, str, str, dict]] = []  # (where, kind, path, pod spec)
     for comp, objs in sorted(rendered.components.items()):
         for obj in objs:
             if obj.get("kind") in SKIP_KINDS:
                 continue
             where = f"{env}/{comp}/{obj.get('kind')}/{(obj.get('metadata') or {}).get('name')}"
-            for path, spec in pod_specs(obj):
-                try:
-                    gpus = pod_gpus(spec)
-                except ValueError as e:
-                    problems.append(f"{where}: {path}: {GPU}: {e}")
-                    continue
-                if gpus <= 0 and not _tolerates_gpu_taint(spec):
-                    continue
-                pod = PodSpec(where=where, path=path, kind=str(obj.get("kind")), spec=spec, gpus=gpus)
-                what = f"pod requesting {_n(gpus)} {GPU}" if gpus > 0 else f"pod tolerating the {GPU} taint"
-                if gpus > 0 and not any(p.offers_gpus for p in pools):
-                    problems.append(f"{where}: {path}: {what}, but no NodePool in env {env} launches NVIDIA GPU instances")
-                    continue
-                if not pools:
-                    problems.append(f"{where}: {path}: {what}, but env {env} has no NodePool")
-                    continue
-                refusals = {p.name: _fit(pod, p) for p in pools}
-                if all(refusals.values()):
-                    detail = " | ".join(f"NodePool {n}: {'; '.join(w)}" for n, w in sorted(refusals.items()))
-                    problems.append(f"{where}: {path}: {what} fits no NodePool: {detail}")
+            candidates += [(where, str(obj.get("kind")), path, spec) for path, spec in pod_specs(obj)]
+    for comp, rel in sorted(rendered.helm.items()):  # pods a chart makes from our values
+        for name, spec in rel.pod_specs:
+            candidates.append((f"{env}/{comp}/HelmRelease/{rel.release}", "Pod", name, spec))
+    for where, kind, path, spec in candidates:
+        try:
+            gpus = pod_gpus(spec)
+        except ValueError as e:
+            problems.append(f"{where}: {path}: {GPU}: {e}")
+            continue
+        if gpus <= 0 and not _tolerates_gpu_taint(spec):
+            continue
+        pod = PodSpec(where=where, path=path, kind=kind, spec=spec, gpus=gpus)
+        what = f"pod requesting {_n(gpus)} {GPU}" if gpus > 0 else f"pod tolerating the {GPU} taint"
+        if gpus > 0 and not any(p.offers_gpus for p in pools):
+            problems.append(f"{where}: {path}: {what}, but no NodePool in env {env} launches NVIDIA GPU instances")
+            continue
+        if not pools:
+            problems.append(f"{where}: {path}: {what}, but env {env} has no NodePool")
+            continue
+        refusals = {p.name: _fit(pod, p) for p in pools}
+        if all(refusals.values()):
+            detail = " | ".join(f"NodePool {n}: {'; '.join(w)}" for n, w in sorted(refusals.items()))
+            problems.append(f"{where}: {path}: {what} fits no NodePool: {detail}")
     return problems
