@@ -112,6 +112,11 @@ output "databases" {
   }
 }
 
+output "redis_endpoint" {
+  description = "host:port of the Ray GCS Redis (TLS); null (absent) when var.ray_redis is null."
+  value       = var.ray_redis == null ? null : "${aws_elasticache_replication_group.ray[0].primary_endpoint_address}:${aws_elasticache_replication_group.ray[0].port}"
+}
+
 # Not (yet) part of `Infrastructure`; the importer ignores outputs it does not know.
 output "workloads_bucket" {
   description = "S3 bucket that the workloads-s3 role reads and writes."

@@ -23,6 +23,7 @@ locals {
     "jupyterhub/hub"           = "JupyterHub hub: cookie-secret, crypt-keeper-key (64 hex characters each)"
     "airflow/keys"             = "Airflow: fernet-key, webserver-secret-key, api-secret-key, jwt-secret"
     "huggingface/token"        = "Hugging Face token for gated models: token"
+    "ray/redis"                = "Redis password of Ray GCS fault tolerance (the ElastiCache AUTH token, or the in-cluster Redis's): password"
     "airflow/git-sync"         = "Airflow DAG repository login for git-sync (private repos): username, password (an access token)"
   }
 

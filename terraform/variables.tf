@@ -198,6 +198,27 @@ variable "database_backup_retention_days" {
   }
 }
 
+variable "ray_redis" {
+  description = "ElastiCache Redis for Ray GCS fault tolerance (redis.tf): null for none (the env's Ray clusters then run without fault tolerance or with an in-cluster Redis). KubeRay needs a standalone Redis: one shard, `replicas` read replicas for failover."
+  type = object({
+    node_type               = string
+    engine_version          = string
+    replicas                = number
+    snapshot_retention_days = number
+  })
+  default = {
+    node_type               = "cache.r7g.large"
+    engine_version          = "7.1"
+    replicas                = 1
+    snapshot_retention_days = 7
+  }
+
+  validation {
+    condition     = var.ray_redis == null ? true : (var.ray_redis.replicas >= 1 && var.ray_redis.replicas <= 5 && var.ray_redis.snapshot_retention_days >= 1)
+    error_message = "ray_redis.replicas must be 1-5 (automatic failover needs a replica) and snapshot_retention_days at least 1."
+  }
+}
+
 variable "secret_recovery_window_days" {
   description = "Days a deleted Secrets Manager secret can still be restored."
   type        = number

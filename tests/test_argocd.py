@@ -70,17 +70,32 @@ def test_application_health_check_is_part_of_bootstrap(rendered):
         assert check_values("argo-cd", values) == []
 
 
+# The registry without the components the tests below stand in for with fakes.
+_FAKED = ("volcano", "kubeflow-trainer", "kuberay")
+BASE = tuple(c for c in COMPONENTS if c.name not in _FAKED)
+
+
 def _queue(env):
     return {"apiVersion": "scheduling.volcano.sh/v1beta1", "kind": "Queue",
             "metadata": metadata("research", component="queues", env=env), "spec": {"weight": 1}}
 
 
+def _team_queues(env):
+    """Stand-in queues with the names team namespaces point at (`team-<team>`)."""
+    out = []
+    for t in env.teams:
+        q = _queue(env.name)
+        q["metadata"]["name"] = env.team_namespace(t)
+        out.append(q)
+    return out
+
+
 def test_waves_and_dry_run_come_from_the_objects(envs):
     env = envs["dev"]
-    comps = COMPONENTS + (
+    comps = BASE + (
         Component("volcano", "scheduler", lambda e: [],
                   helm=lambda e: HelmRelease("volcano", "volcano", "volcano-system", {})),
-        Component("queues", "team queues", lambda e: [_queue(e.name)]),
+        Component("queues", "team queues", lambda e: _team_queues(e)),
         Component("kuberay", "operator", lambda e: [],
                   helm=lambda e: HelmRelease("kuberay-operator", "kuberay-operator", "kuberay-system",
                                              {"batchScheduler": {"name": "volcano"}})),
@@ -89,8 +104,8 @@ def test_waves_and_dry_run_come_from_the_objects(envs):
     assert r.problems == [] and validate(r) == []
     assert {k: r.waves[k] for k in ("namespaces", "volcano", "kuberay", "queues")} == {
         "namespaces": 0, "volcano": 1, "kuberay": 1, "queues": 2}
-    (queue,) = r.components["queues"]
-    assert queue["metadata"]["annotations"][SYNC_OPTIONS] == "SkipDryRunOnMissingResource=true"
+    for queue in r.components["queues"]:
+        assert queue["metadata"]["annotations"][SYNC_OPTIONS] == "SkipDryRunOnMissingResource=true"
     apps = {a["metadata"]["name"]: a for a in r.components[APPS_FOLDER]}
     assert "ServerSideApply=true" in apps["dev-kuberay"]["spec"]["syncPolicy"]["syncOptions"]
     assert "ServerSideApply=true" not in apps["dev-volcano"]["spec"]["syncPolicy"]["syncOptions"]
@@ -103,7 +118,7 @@ def test_waves_and_dry_run_come_from_the_objects(envs):
 
 
 def test_custom_resource_without_its_crd_provider_is_an_error(envs):
-    r = render(envs["dev"], COMPONENTS + (Component("queues", "team queues", lambda e: [_queue(e.name)]),))
+    r = render(envs["dev"], BASE + (Component("queues", "team queues", lambda e: [_queue(e.name)]),))
     assert r.problems == ["dev/queues/Queue/research: no component in this env installs the CRD for "
                           "Queue.scheduling.volcano.sh"]
 
@@ -138,8 +153,9 @@ def test_chart_plus_own_objects_is_one_application_with_two_sources(envs):
     env = envs["dev"]
     cm = {"apiVersion": "v1", "kind": "ConfigMap",
           "metadata": metadata("extra", component="volcano", env="dev", namespace="volcano-system"), "data": {"a": "b"}}
-    comps = COMPONENTS + (Component("volcano", "scheduler", lambda e: [cm],
-                                    helm=lambda e: HelmRelease("volcano", "volcano", "volcano-system", {})),)
+    comps = BASE + (Component("volcano", "scheduler", lambda e: [cm],
+                              helm=lambda e: HelmRelease("volcano", "volcano", "volcano-system", {})),
+                    Component("queues", "team queues", lambda e: _team_queues(e)))
     r = render(env, comps)
     assert r.problems == [] and validate(r) == []
     app = find(r.components[APPS_FOLDER], "Application", "dev-volcano")

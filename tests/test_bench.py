@@ -1,4 +1,5 @@
-"""Performance budget: synth+validate cost per written object above the jsii floor."""
+"""Performance budget: synth+validate CPU cost per written object above the jsii floor (CPU
+time, so a busy runner measures us, not its neighbours)."""
 import os
 
 import pytest

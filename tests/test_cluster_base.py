@@ -77,7 +77,7 @@ def test_only_route_namespaces_and_teams_may_join_the_alb(envs):
     env = envs["prod"]
     sel = find(ingress.build(env), "IngressClassParams", env.ingress.class_name)["spec"]["namespaceSelector"]
     (expr,) = sel["matchExpressions"]
-    assert set(expr["values"]) == {r.namespace for r in routes.ROUTES} | {env.team_namespace(t) for t in env.teams}
+    assert set(expr["values"]) == {r.namespace for r in routes.for_env(env)} | {env.team_namespace(t) for t in env.teams}
 
 
 # --------------------------------------------------------------------------- storage

@@ -45,8 +45,8 @@ def test_output_layout_and_hygiene(fresh):
     for env in ("dev", "staging", "prod"):
         comps = sorted(p.name for p in (out / env).iterdir())
         # one folder per component that emits objects (chart-only components have none)
-        assert comps == ["airflow", "argocd-apps", "ingress", "jupyterhub", "keycloak", "namespaces", "node-pools",
-                         "secrets", "spark-operator", "storage"]
+        assert comps == ["airflow", "argocd-apps", "ingress", "jupyterhub", "keycloak", "kubeflow-trainer", "kuberay",
+                         "mlflow", "namespaces", "node-pools", "secrets", "spark-operator", "storage", "volcano"]
     for f in out.rglob("*.k8s.yaml"):
         text = f.read_text()
         docs = list(yaml.safe_load_all(text))

@@ -46,6 +46,7 @@ ALLOWED_SKIPS = {
     "CKV_AWS_144": "aws_s3_bucket.workloads",
     "CKV2_AWS_38": "aws_route53_zone.this",
     "CKV2_AWS_39": "aws_route53_zone.this",
+    "CKV_AWS_31": "aws_elasticache_replication_group.ray",
 }
 
 _OPTS = SerializationOptions(with_comments=False, strip_string_quotes=True, explicit_blocks=False)

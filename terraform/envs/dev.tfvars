@@ -27,3 +27,6 @@ database_multi_az                  = false
 database_backup_retention_days     = 7
 
 secret_recovery_window_days = 7
+
+# Ray clusters here run without GCS fault tolerance or with an in-cluster Redis (environments/dev.yaml ray.redis).
+ray_redis = null

@@ -26,3 +26,11 @@ database_multi_az                  = true
 database_backup_retention_days     = 30
 
 secret_recovery_window_days = 30
+
+# Ray GCS fault tolerance (environments/prod.yaml ray.redis: external): a primary and a replica in another AZ.
+ray_redis = {
+  node_type               = "cache.r7g.large"
+  engine_version          = "7.1"
+  replicas                = 1
+  snapshot_retention_days = 7
+}

@@ -26,3 +26,6 @@ database_multi_az                  = true
 database_backup_retention_days     = 7
 
 secret_recovery_window_days = 7
+
+# Ray clusters here run without GCS fault tolerance or with an in-cluster Redis (environments/staging.yaml ray.redis).
+ray_redis = null

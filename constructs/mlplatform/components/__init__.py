@@ -5,8 +5,10 @@ from ..kit.component import Component
 from . import (aws_load_balancer_controller, external_dns, external_secrets, ingress, keycloak,
                keycloak_operator, namespaces, prometheus_crds, secrets, storage)
 from . import gpu_operator, karpenter, node_pools
-from . import jupyterhub
+from . import jupyterhub, mlflow
 from . import airflow, spark_operator
+from . import kuberay
+from . import kubeflow_trainer, volcano
 
 
 def _nothing(env) -> list:
@@ -47,6 +49,14 @@ COMPONENTS: tuple[Component, ...] = (
               airflow.build, helm=airflow.helm),
     Component(spark_operator.NAME, "Kubeflow Spark operator; Airflow may submit SparkApplications in the job namespaces",
               spark_operator.build, helm=spark_operator.helm),
+    Component(volcano.NAME, "Volcano batch scheduler: gang scheduling, one queue (GPU budget) per team",
+              volcano.build, helm=volcano.helm),
+    Component(kubeflow_trainer.NAME, "Kubeflow Trainer v2 (TrainJob, JobSet): torchrun runtimes gang-scheduled "
+              "by Volcano, team RBAC, example jobs", kubeflow_trainer.build, helm=kubeflow_trainer.helm),
+    Component(kuberay.NAME, "KubeRay operator; a Ray cluster per team (Volcano queue, GPU group), RayServices, "
+              "dashboards behind Keycloak", kuberay.build, helm=kuberay.helm),
+    Component(mlflow.NAME, "MLflow tracking server: RDS backend, S3 artifacts (IRSA), Keycloak login at the ALB",
+              mlflow.build),
 )
 
 # The folder (and Argo CD Application) holding the env's component Applications (app-of-apps).

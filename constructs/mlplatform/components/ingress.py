@@ -30,7 +30,7 @@ def group_name(env: Env) -> str:
 
 def allowed_namespaces(env: Env) -> list[str]:
     """Namespaces whose Ingresses may join the shared ALB: platform routes and teams."""
-    names = {r.namespace for r in routes.ROUTES} | {env.team_namespace(t) for t in env.teams}
+    names = {r.namespace for r in routes.for_env(env)} | {env.team_namespace(t) for t in env.teams}
     return sorted(names)
 
 
@@ -78,7 +78,7 @@ def build(env: Env) -> list[Obj]:
     objs = [params, ingress_class]
     # The ALB's OIDC action reads the client secret from the Ingress's namespace; the controller
     # may read Secrets only in those namespaces (no cluster-wide Secret access).
-    for ns in sorted({r.namespace for r in routes.alb_routes()}):
+    for ns in sorted({r.namespace for r in routes.alb_routes(env)}):
         objs.append({
             "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
             "metadata": metadata(f"{ns}-{OIDC_SECRET_READER}", component=NAME, env=env.name, namespace=ns,

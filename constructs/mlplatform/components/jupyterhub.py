@@ -33,7 +33,7 @@ from ..kit import routes, versions
 from ..kit.component import HelmRelease
 from ..kit.ingress import ingress
 from ..kit.meta import Obj
-from . import node_pools, storage
+from . import mlflow, node_pools, storage
 from . import secrets as sec
 
 NAME = "jupyterhub"
@@ -189,6 +189,7 @@ def values(env: Env) -> dict:
             "cpu": {"guarantee": default.cpu_guarantee, "limit": default.cpu_limit},
             "memory": {"guarantee": _mem(default.mem_guarantee), "limit": _mem(default.mem_limit)},
             "startTimeout": j.start_timeout_seconds,
+            "extraEnv": {e["name"]: e["value"] for e in mlflow.tracking_env()},
             "storage": {
                 "type": "dynamic",
                 "capacity": j.home_size,

@@ -95,11 +95,11 @@ def _client(client_id: str, description: str, *, root: str, redirects: list[str]
 
 def clients(env: Env) -> list[dict]:
     out = []
-    for r in routes.app_clients():
+    for r in routes.app_clients(env):
         out.append(_client(r.name, f"{r.description}: its own OIDC login", root=routes.url(env, r),
                            redirects=routes.redirect_uris(env, r),
                            post_logout=[routes.url(env, r, r.post_logout)] if r.post_logout else []))
-    alb = routes.alb_routes()
+    alb = routes.alb_routes(env)
     out.append(_client(routes.ALB_CLIENT, "The shared ALB's login in front of UIs without their own: "
                        + ", ".join(r.description for r in alb),
                        root=routes.url(env, alb[0]),

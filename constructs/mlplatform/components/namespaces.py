@@ -12,6 +12,7 @@ from ..config.models import ContainerDefaults, Env, Team
 from ..kit import k8s
 from ..kit.meta import LABEL_TEAM, Obj
 from ..kit.quantity import parse
+from . import volcano
 
 NAME = "namespaces"
 
@@ -73,16 +74,19 @@ def build(env: Env) -> list[Obj]:
     for p in env.namespaces.platform:
         ann = {"platform.mlops.io/pod-security-reason": p.pod_security_reason} if p.pod_security_reason else None
         objs += _namespace_set(env, p.name, pod_security=p.pod_security, defaults=p.container_defaults,
-                               allow_from_vpc=p.allow_from_vpc, allow_from_namespaces=p.allow_from_namespaces,
+                               allow_from_vpc=p.allow_from_vpc,
+                               allow_from_namespaces=p.allow_from_namespaces
+                               + ([env.team_namespace(t) for t in env.teams] if p.allow_from_teams else []),
                                extra_labels={"platform.mlops.io/owner-component": p.component}, annotations=ann,
                                isolated_pods=p.isolated_pods)
     for team in env.teams:
         ns = env.team_namespace(team)
-        ann = {"platform.mlops.io/description": team.description} if team.description else None
+        ann = {"platform.mlops.io/description": team.description} if team.description else {}
+        ann.update(volcano.namespace_annotations(env, team))  # the team's default Volcano queue
         # Tenants: restricted PSA; the ALB reaches team endpoints (ip targets) from the VPC.
         objs += _namespace_set(env, ns, pod_security="restricted", defaults=team.container_defaults,
                                allow_from_vpc=True, allow_from_namespaces=[],
-                               extra_labels={LABEL_TEAM: team.name}, annotations=ann)
+                               extra_labels={LABEL_TEAM: team.name}, annotations=ann or None)
         objs.append(k8s.resource_quota(f"{ns}-quota", namespace=ns, component=NAME, env=env.name,
                                        hard=_quota_hard(team)))
     return objs

@@ -33,6 +33,8 @@ MLFLOW_DB = "mlflow-db"
 GRAFANA_OIDC = "grafana-oidc"
 ARGOCD_OIDC = "argocd-oidc"
 HF_TOKEN = "huggingface-token"
+RAY_REDIS = "ray-redis"  # team namespaces with GCS fault tolerance: key `password` (+ `redis.conf`)
+RAY_REDIS_CONF = "redis.conf"
 
 
 def client_secret_key(client: str) -> str:
@@ -61,6 +63,13 @@ def _db_uri(env: Env, db: str) -> str:
             f"{d.database}?sslmode=require")
 
 
+# The in-cluster Redis of Ray GCS fault tolerance (components/kuberay.py): password, no disk
+# snapshots (the pod's emptyDir is not durable anyway), an append-only file for restarts.
+_REDIS_CONF = "\n".join([
+    "port 6379", "protected-mode no", "dir /data", "appendonly yes", 'save ""',
+    "requirepass {{ .password }}", ""])
+
+
 def wanted(env: Env) -> list[Want]:
     """Every ExternalSecret of the env."""
     dbs = env.infrastructure.databases
@@ -69,7 +78,7 @@ def wanted(env: Env) -> list[Want]:
             raise ValueError(f"infrastructure.databases has no {needed!r} database (Terraform output `databases`)")
     creds = lambda key: {"username": (database_key(key), "username"), "password": (database_key(key), "password")}  # noqa: E731
     oidc = lambda client: {"client-secret": (f"oidc/{client}", "client-secret")}  # noqa: E731
-    clients = [r.name for r in routes.app_clients()] + [routes.ALB_CLIENT]
+    clients = [r.name for r in routes.app_clients(env)] + [routes.ALB_CLIENT]
     out = [
         Want(KEYCLOAK_DB, "keycloak", creds("keycloak")),
         Want(KEYCLOAK_ADMIN, "keycloak", {"username": ("keycloak/bootstrap-admin", "username"),
@@ -91,13 +100,13 @@ def wanted(env: Env) -> list[Want]:
         }),
         Want(AIRFLOW_DB, "airflow", creds("airflow"), template_data={"connection": _db_uri(env, "airflow")}),
         Want(AIRFLOW_OIDC, "airflow", oidc("airflow")),
-        Want(MLFLOW_DB, "mlflow", creds("mlflow")),
+        Want(MLFLOW_DB, "mlflow", creds("mlflow"), template_data={"backend-store-uri": _db_uri(env, "mlflow")}),
         Want(GRAFANA_OIDC, env.namespaces.monitoring_namespace, oidc("grafana")),
         # Argo CD resolves `$argocd-oidc:client-secret` only in Secrets labelled part-of=argocd.
         Want(ARGOCD_OIDC, env.gitops.argocd_namespace, oidc("argocd"),
              labels={"app.kubernetes.io/part-of": "argocd"}),
     ]
-    for ns in sorted({r.namespace for r in routes.alb_routes()}):
+    for ns in sorted({r.namespace for r in routes.alb_routes(env)}):
         out.append(Want(ALB_OIDC_SECRET, ns, {"clientSecret": (f"oidc/{routes.ALB_CLIENT}", "client-secret")},
                         template_data={"clientID": routes.ALB_CLIENT}, per_namespace=True))
     git = env.airflow.dags.git_sync
@@ -107,6 +116,13 @@ def wanted(env: Env) -> list[Want]:
             f"{p}_{k.upper()}": ("airflow/git-sync", k) for p in ("GITSYNC", "GIT_SYNC") for k in ("username", "password")}))
     for team in env.teams:
         out.append(Want(HF_TOKEN, env.team_namespace(team), {"token": ("huggingface/token", "token")},
+                        per_namespace=True))
+    # Ray GCS fault tolerance: the Redis password (ElastiCache AUTH token, or the in-cluster
+    # Redis's requirepass, rendered into its config file here so it never is on a command line).
+    ft, teams = env.ray.fault_tolerant_teams(), {t.name: t for t in env.teams}
+    for name in sorted(ft & set(teams)):
+        out.append(Want(RAY_REDIS, env.team_namespace(teams[name]), {"password": ("ray/redis", "password")},
+                        template_data={RAY_REDIS_CONF: _REDIS_CONF} if env.ray.redis == "in_cluster" else None,
                         per_namespace=True))
     return out
 

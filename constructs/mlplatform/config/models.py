@@ -7,6 +7,7 @@ The exported JSON Schema (`environments/env.schema.json`) is generated from thes
 from __future__ import annotations
 
 import ipaddress
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -48,6 +49,13 @@ def _cidr(v: str) -> str:
 
 
 Cidr = Annotated[str, AfterValidator(_cidr)]
+
+
+def _human(v: Decimal, key: str) -> str:
+    """A sum of quantities, for messages: memory in Gi, the rest as plain numbers."""
+    if "memory" in key:
+        return f"{format((v / Decimal(2) ** 30).normalize(), 'f')}Gi"
+    return format(v.normalize(), "f")
 
 
 # --------------------------------------------------------------------------- infrastructure
@@ -101,7 +109,11 @@ class Infrastructure(Model):
     karpenter_node_role: Annotated[str, Field(pattern=r"^[\w+=,.@-]{1,64}$", description="IAM role name of Karpenter-launched nodes")]
     karpenter_interruption_queue: Annotated[str, Field(min_length=1, description="SQS queue name")]
     secrets_manager_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9/_+=.@-]+/$", description="every platform secret lives under this Secrets Manager name prefix")]
+    workloads_bucket: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", description="S3 bucket of the workloads-s3 role (MLflow artifacts, logs)")]
     databases: dict[DnsLabel, Database] = Field(default_factory=dict)
+    redis_endpoint: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?:[0-9]{1,5}$")] | None = Field(
+        default=None, description="host:port of the env's ElastiCache Redis (TLS, AUTH) for Ray GCS fault tolerance; "
+                                  "null: the env has none")
 
 
 # --------------------------------------------------------------------------- tenants
@@ -162,6 +174,7 @@ class PlatformNamespace(Model):
     allow_from_vpc: bool = Field(default=False, description="admit traffic from the VPC CIDR: ALB targets (ip mode) and EKS control-plane webhooks")
     allow_from_namespaces: list[DnsLabel] = Field(default_factory=list)
     container_defaults: ContainerDefaults = ContainerDefaults()
+    allow_from_teams: bool = Field(default=False, description="admit traffic from every team namespace (shared services)")
     isolated_pods: dict[str, list[str]] = Field(
         default_factory=dict,
         description="pods with these label values get none of the namespace-wide allows (label key -> values); "
@@ -190,7 +203,7 @@ def _default_platform_namespaces() -> list[PlatformNamespace]:
         P(name="volcano-system", component="volcano", allow_from_vpc=True),
         P(name="kubeflow-system", component="kubeflow-trainer", allow_from_vpc=True),
         P(name="kuberay-system", component="kuberay", allow_from_vpc=True),
-        P(name="mlflow", component="mlflow", allow_from_vpc=True,
+        P(name="mlflow", component="mlflow", allow_from_vpc=True, allow_from_teams=True,
           allow_from_namespaces=["jupyterhub", "airflow"]),
         P(name="monitoring", component="monitoring", allow_from_vpc=True, pod_security="privileged",
           pod_security_reason="node-exporter needs hostNetwork, hostPID and hostPath mounts to read node metrics"),
@@ -397,6 +410,21 @@ class JupyterHubConfig(Model):
                 raise ValueError(f"profile {p.slug!r} requires roles {p.required_roles} none of which may log in "
                                  f"(allowed_roles {self.allowed_roles})")
         return self
+
+
+# --------------------------------------------------------------------------- tracking (mlflow)
+class MlflowConfig(Model):
+    """The MLflow tracking server: RDS backend, S3 artifacts (proxied), Keycloak login at the ALB."""
+
+    enabled: bool = True
+    replicas: Annotated[int, Field(ge=1, le=10)] = 1
+    workers: Annotated[int, Field(ge=1, le=16)] = Field(default=2, description="uvicorn workers per pod")
+    cpu_request: Quantity = "250m"
+    cpu_limit: Quantity = "1"
+    memory_request: Quantity = "512Mi"
+    memory_limit: Quantity = "1Gi"
+    artifact_prefix: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9/_-]*[a-z0-9]$")] = Field(
+        default="mlflow", description="key prefix of artifacts in the workloads bucket")
 
 
 # --------------------------------------------------------------------------- compute (karpenter, gpu)
@@ -760,6 +788,346 @@ class SparkConfig(Model):
         return self
 
 
+# --------------------------------------------------------------------------- ray (kuberay)
+RayUpscalingMode = Literal["Default", "Aggressive", "Conservative"]
+# Branch names that make a working_dir URL move under a running service.
+_MOVING_REFS = ("/refs/heads/", "/raw/main/", "/raw/master/", "/raw/HEAD/", "/archive/main.", "/archive/master.",
+                "/archive/HEAD.", "/blob/main/", "/blob/master/")
+
+
+def _pinned_url(v: str) -> str:
+    if any(ref in v for ref in _MOVING_REFS) or "latest" in v.lower():
+        raise ValueError(f"{v!r}: names a branch or `latest`; pin a tag, a commit or a versioned object")
+    return v
+
+
+PinnedUrl = Annotated[str, Field(pattern=r"^(https|s3|gs)://\S+\.zip$"), AfterValidator(_pinned_url)]
+PinnedRequirement = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9,._-]+\])?==[A-Za-z0-9.+!*-]+$",
+                                         examples=["torch==2.5.1"])]
+
+
+class RayWorkerGroup(Model):
+    """One worker group: identical pods that the in-tree autoscaler adds and removes between
+    `min_replicas` and `max_replicas` (`replicas` is how many the cluster starts with)."""
+
+    replicas: Annotated[int, Field(ge=0, le=1000)] = 1
+    min_replicas: Annotated[int, Field(ge=0, le=1000)] = 0
+    max_replicas: Annotated[int, Field(ge=1, le=1000)] = 2
+    resources: ControllerResources = _res("2", "8Gi", "2", "8Gi")
+    gpus: Annotated[int, Field(ge=0, le=16)] = Field(default=0, description="nvidia.com/gpu per pod")
+    shared_memory: Quantity = Field(
+        default="1Gi", description="size of /dev/shm (a memory-backed emptyDir: Ray's object store); "
+                                   "counts against the pod's memory limit")
+
+    @model_validator(mode="after")
+    def _sizes(self) -> "RayWorkerGroup":
+        if not self.min_replicas <= self.replicas <= self.max_replicas:
+            raise ValueError(f"need min_replicas <= replicas <= max_replicas "
+                             f"(got {self.min_replicas} <= {self.replicas} <= {self.max_replicas})")
+        if quantity.parse(self.shared_memory) >= quantity.parse(self.resources.memory_limit):
+            raise ValueError("shared_memory must be smaller than resources.memory_limit (it is memory of the pod)")
+        return self
+
+
+class RayClusterConfig(Model):
+    """A team's Ray cluster: a head (GCS, dashboard, autoscaler; no tasks), a CPU worker group and
+    optionally a GPU worker group, scaled by the in-tree autoscaler (and nodes by Karpenter)."""
+
+    head: ControllerResources = _res("1", "4Gi", "2", "4Gi")
+    cpu_workers: RayWorkerGroup = RayWorkerGroup()
+    gpu_workers: RayWorkerGroup | None = Field(default=None, description="null: no GPU worker group")
+    idle_timeout_seconds: Annotated[int, Field(ge=10, le=86400)] = Field(
+        default=300, description="the autoscaler removes a worker idle for this long (down to min_replicas)")
+    upscaling_mode: RayUpscalingMode = Field(
+        default="Default", description="Conservative: ramp up gradually; Aggressive: request everything pending")
+    autoscaler: ControllerResources = _res("200m", "512Mi", "500m", "512Mi")
+    gcs_fault_tolerance: bool = Field(
+        default=False, description="persist the GCS in Redis (ray.redis) so the cluster survives a head restart")
+    head_disruption_budget: bool = Field(
+        default=False, description="a PodDisruptionBudget for the head (maxUnavailable 1: never blocks a drain)")
+    image: str = Field(default="ray", description="key of the head/CPU image in kit/versions.py IMAGES")
+    gpu_image: str = Field(default="ray-gpu", description="key of the GPU worker image in kit/versions.py IMAGES")
+
+    @model_validator(mode="after")
+    def _groups(self) -> "RayClusterConfig":
+        from ..kit import versions
+        for what in ("image", "gpu_image"):
+            if getattr(self, what) not in versions.IMAGES:
+                raise ValueError(f"{what} {getattr(self, what)!r} is not in the versions table (kit/versions.py IMAGES)")
+        if self.cpu_workers.gpus:
+            raise ValueError("cpu_workers.gpus must be 0: GPUs belong in gpu_workers (tainted GPU nodes)")
+        if self.gpu_workers is not None and not self.gpu_workers.gpus:
+            raise ValueError("gpu_workers.gpus must be at least 1")
+        return self
+
+
+class ServeAutoscaling(Model):
+    """Ray Serve replica autoscaling of one deployment (the deployment's `autoscaling_config`)."""
+
+    min_replicas: Annotated[int, Field(ge=0, le=1000)] = 1
+    max_replicas: Annotated[int, Field(ge=1, le=1000)] = 2
+    target_ongoing_requests: Annotated[float, Field(gt=0, le=10000)] = Field(
+        default=5, description="in-flight requests per replica the autoscaler aims for")
+
+    @model_validator(mode="after")
+    def _range(self) -> "ServeAutoscaling":
+        if self.min_replicas > self.max_replicas:
+            raise ValueError("min_replicas must not exceed max_replicas")
+        return self
+
+
+class ServeDeployment(Model):
+    """One Ray Serve deployment of an application: a fixed replica count or autoscaling."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+    num_replicas: Annotated[int, Field(ge=1, le=1000)] | None = None
+    autoscaling: ServeAutoscaling | None = None
+    num_cpus: Annotated[float, Field(gt=0, le=64)] = 1
+    num_gpus: Annotated[float, Field(ge=0, le=16)] = 0
+    user_config: dict[str, str | int | float | bool] = Field(
+        default_factory=dict, description="handed to the deployment's reconfigure(); changes apply without a restart")
+
+    @model_validator(mode="after")
+    def _scaling(self) -> "ServeDeployment":
+        if (self.num_replicas is None) == (self.autoscaling is None):
+            raise ValueError("set exactly one of num_replicas and autoscaling")
+        return self
+
+
+class ServeApplication(Model):
+    """One Ray Serve application: code from a pinned archive, pinned pip packages, its deployments."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,63}$")]
+    import_path: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*[.:][A-Za-z_][A-Za-z0-9_]*$",
+                                      examples=["text_ml.app"])]
+    route_prefix: Annotated[str, Field(pattern=r"^/[A-Za-z0-9_/-]*$")] = "/"
+    working_dir: PinnedUrl = Field(description="zip of the application code at a pinned tag or commit (never a branch)")
+    pip: list[PinnedRequirement] = Field(default_factory=list, description="pinned packages (name==version)")
+    deployments: list[ServeDeployment] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> "ServeApplication":
+        _refuse("deployments listed twice", _twice([d.name for d in self.deployments]))
+        return self
+
+
+class RayServiceConfig(Model):
+    """A RayService (Ray Serve on its own Ray cluster) in a team's namespace."""
+
+    name: Annotated[str, Field(pattern=DNS_LABEL, min_length=1, max_length=40)]
+    team: DnsLabel = Field(description="the team (name) whose namespace runs it")
+    cluster: RayClusterConfig = RayClusterConfig(
+        cpu_workers=RayWorkerGroup(replicas=1, min_replicas=1, max_replicas=2,
+                                   resources=_res("500m", "2Gi", "1", "4Gi")))
+    applications: list[ServeApplication] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> "RayServiceConfig":
+        _refuse("applications listed twice", _twice([a.name for a in self.applications]))
+        _refuse("route prefixes used twice", _twice([a.route_prefix for a in self.applications]))
+        return self
+
+
+class RayConfig(Model):
+    """KubeRay: the operator, one persistent Ray cluster per team (keyed by team name), RayServices."""
+
+    enabled: bool = True
+    operator_replicas: Annotated[int, Field(ge=1, le=3)] = 1
+    operator: ControllerResources = _res("100m", "256Mi", "500m", "512Mi")
+    service_monitor: bool = Field(default=True, description="a ServiceMonitor for the operator's metrics "
+                                                            "(needs the Prometheus Operator CRDs)")
+    service_monitor_labels: dict[str, str] = Field(default_factory=dict)
+    redis: Literal["external", "in_cluster"] = Field(
+        default="in_cluster", description="where GCS fault tolerance keeps its state: external = the env's ElastiCache "
+                                          "(infrastructure.redis_endpoint, TLS); in_cluster = a small Redis per team "
+                                          "namespace (no replica: survives a head restart, not a Redis pod loss)")
+    redis_resources: ControllerResources = _res("100m", "256Mi", "500m", "512Mi")
+    dashboard_read_only: bool = Field(
+        default=True, description="the ALB answers 403 to POST/PUT/PATCH/DELETE on the dashboards (no job "
+                                  "submission from the internet; submit RayJobs or port-forward instead)")
+    job_ttl_seconds_after_finished: Annotated[int, Field(ge=0, le=604800)] = Field(
+        default=600, description="RayJob template: how long a finished job's cluster stays for its logs")
+    clusters: dict[DnsLabel, RayClusterConfig] = Field(
+        default_factory=dict, description="team name -> that team's persistent Ray cluster")
+    services: list[RayServiceConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique(self) -> "RayConfig":
+        _refuse("RayServices listed twice", _twice([s.name for s in self.services]))
+        return self
+
+    def fault_tolerant_teams(self) -> set[str]:
+        """Teams whose cluster or services keep the GCS in Redis."""
+        if not self.enabled:
+            return set()
+        return ({t for t, c in self.clusters.items() if c.gcs_fault_tolerance}
+                | {s.team for s in self.services if s.cluster.gcs_fault_tolerance})
+
+
+# --------------------------------------------------------------------------- training (volcano, kubeflow trainer)
+class QueueCapability(Model):
+    """The most a Volcano queue may hold at once, summed over its running jobs: a job whose gang
+    would push the queue past it waits (it is never started half-way)."""
+
+    cpu: Quantity
+    memory: Quantity
+    gpus: Annotated[int, Field(ge=0, le=10000)] = Field(default=0, description="nvidia.com/gpu: the team's GPU budget")
+
+
+class QueueGuarantee(Model):
+    """Resources reserved for a queue: other queues never get them, even when this one idles."""
+
+    cpu: Quantity | None = None
+    memory: Quantity | None = None
+    gpus: Annotated[int, Field(ge=0, le=10000)] | None = None
+
+
+class QueueConfig(Model):
+    """One Volcano queue (scheduling.volcano.sh/v1beta1 Queue), judged by the `proportion` plugin:
+    under contention queues share the cluster by `weight`, never beyond `capability`. (`deserved`
+    is the `capacity` plugin's knob; the platform's scheduler runs `proportion`, so it is not offered.)"""
+
+    weight: Annotated[int, Field(ge=1, le=65535)] = 1
+    capability: QueueCapability
+    guarantee: QueueGuarantee | None = None
+    reclaimable: bool = Field(
+        default=False, description="other queues may evict this queue's pods to take back what it borrowed "
+                                   "beyond its fair share (a gang loses the whole job)")
+
+    @model_validator(mode="after")
+    def _guarantee_fits(self) -> "QueueConfig":
+        g, c = self.guarantee, self.capability
+        if g is None:
+            return self
+        over = [what for what in ("cpu", "memory") if getattr(g, what) is not None
+                and quantity.parse(getattr(g, what)) > quantity.parse(getattr(c, what))]
+        if g.gpus is not None and g.gpus > c.gpus:
+            over.append("gpus")
+        _refuse("guarantee exceeds capability", set(over))
+        return self
+
+
+class VolcanoResources(Model):
+    """Requests and limits of Volcano's scheduler, controller manager and admission webhook pods."""
+
+    scheduler: ControllerResources = _res("250m", "512Mi", "1", "1Gi")
+    controller: ControllerResources = _res("100m", "256Mi", "500m", "512Mi")
+    admission: ControllerResources = _res("100m", "128Mi", "500m", "256Mi")
+
+
+class VolcanoConfig(Model):
+    """Volcano: the batch scheduler behind gang scheduling and team queues (one queue per team,
+    keyed by team name)."""
+
+    enabled: bool = True
+    scheduler_replicas: Annotated[int, Field(ge=1, le=3)] = 1
+    controller_replicas: Annotated[int, Field(ge=1, le=3)] = 1
+    admission_replicas: Annotated[int, Field(ge=1, le=5)] = Field(
+        default=1, description="the PodGroup/queue webhooks (failurePolicy Fail): more replicas, fewer refused submissions")
+    leader_election: bool = Field(default=True, description="required with more than one scheduler or controller")
+    resources: VolcanoResources = VolcanoResources()
+    default_queue: QueueConfig = Field(
+        default_factory=lambda: QueueConfig(weight=1, reclaimable=True,
+                                            capability=QueueCapability(cpu="8", memory="32Gi", gpus=0)),
+        description="Volcano's `default` queue: where work outside team namespaces lands (no GPUs by default)")
+    queues: dict[DnsLabel, QueueConfig] = Field(
+        default_factory=dict, description="team name -> that team's queue `team-<name>` (every team needs one)")
+    gpu_overcommit: bool = Field(
+        default=False, description="allow the queues' GPU capabilities to add up to more than the GPU NodePool's "
+                                   "limit (queues then compete for GPUs instead of owning a share)")
+    webhook_scope: Literal["team-namespaces", "all-namespaces"] = Field(
+        default="team-namespaces",
+        description="where Volcano's namespaced admission webhooks (PodGroups, Volcano Jobs) apply; the chart "
+                    "hard-codes failurePolicy Fail, so this bounds what an admission outage can block")
+
+    @model_validator(mode="after")
+    def _ha(self) -> "VolcanoConfig":
+        if max(self.scheduler_replicas, self.controller_replicas) > 1 and not self.leader_election:
+            raise ValueError("more than one scheduler or controller replica needs leader_election "
+                             "(two active schedulers would bind the same pods)")
+        return self
+
+
+class TrainingRuntimeConfig(Model):
+    """A ClusterTrainingRuntime the platform offers: torchrun on `num_nodes` pods, gang-scheduled by
+    Volcano (all nodes start together or none does). A TrainJob may override nodes, image,
+    command and resources per node."""
+
+    name: DnsLabel
+    framework: Literal["torch"] = Field(default="torch", description="torch: torchrun (PET_* env injected by Trainer)")
+    description: str = ""
+    image: str = Field(default="pytorch-cuda", description="key of the image in kit/versions.py IMAGES")
+    num_nodes: Annotated[int, Field(ge=1, le=256)] = 1
+    gpus_per_node: Annotated[int, Field(ge=0, le=16)] = 0
+    node: ControllerResources = Field(default_factory=lambda: _res("2", "8Gi", "4", "16Gi"),
+                                      description="requests and limits of each node's trainer container")
+    shared_memory: Quantity = Field(default="2Gi", description="/dev/shm (memory-backed: NCCL, data loader workers); "
+                                                                "counts against the memory limit")
+
+    @model_validator(mode="after")
+    def _sane(self) -> "TrainingRuntimeConfig":
+        from ..kit import versions
+        if self.image not in versions.IMAGES:
+            raise ValueError(f"image {self.image!r} is not in the versions table (kit/versions.py IMAGES)")
+        if quantity.parse(self.shared_memory) >= quantity.parse(self.node.memory_limit):
+            raise ValueError("shared_memory must be smaller than node.memory_limit (it is memory of the pod)")
+        return self
+
+
+def _default_runtimes() -> list[TrainingRuntimeConfig]:
+    R = TrainingRuntimeConfig
+    return [
+        R(name="torch-distributed-gpu", description="PyTorch DDP/FSDP with torchrun over NCCL, one GPU per node",
+          gpus_per_node=1, node=_res("4", "16Gi", "8", "32Gi"), shared_memory="4Gi"),
+        R(name="torch-distributed-cpu", description="PyTorch with torchrun over Gloo on CPU nodes (small runs, tests)",
+          num_nodes=2, node=_res("1", "4Gi", "2", "8Gi"), shared_memory="1Gi"),
+    ]
+
+
+class TrainerConfig(Model):
+    """Kubeflow Trainer v2 (TrainJob API): the controller, the runtimes it offers, team access."""
+
+    enabled: bool = True
+    replicas: Annotated[int, Field(ge=1, le=3)] = 1
+    resources: ControllerResources = _res("100m", "256Mi", "1", "1Gi")
+    webhook_failure_policy: Literal["Fail", "Ignore"] = Field(
+        default="Fail", description="Trainer's webhooks (TrainJobs and runtimes only, never pods): Ignore admits "
+                                    "unvalidated TrainJobs while the controller is down")
+    install_jobset: bool = Field(default=True, description="install JobSet (TrainJobs run as JobSets) as the chart's "
+                                                           "subchart; false only if another component installs it")
+    runtimes: list[TrainingRuntimeConfig] = Field(default_factory=_default_runtimes, min_length=1)
+    member_group_prefix: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9:._-]*$")] = Field(
+        default="ml-team-", description="Kubernetes group of a team's people is <prefix><team> (EKS access entries)")
+
+    @model_validator(mode="after")
+    def _unique(self) -> "TrainerConfig":
+        _refuse("runtimes listed twice", _twice([r.name for r in self.runtimes]))
+        return self
+
+
+def training_team_problems(env: "Env") -> list[str]:
+    """What `volcano.queues` (keyed by team name) and `trainer` need from the rest of the env."""
+    v, out = env.volcano, []
+    if env.trainer.enabled and not v.enabled:
+        out.append("trainer needs volcano.enabled: every training runtime is gang-scheduled by Volcano")
+    if not v.enabled:
+        return out
+    teams = {t.name: t for t in env.teams}
+    if set(v.queues) - set(teams):
+        out.append(f"volcano.queues for teams this env does not have: {', '.join(sorted(set(v.queues) - set(teams)))}")
+    if set(teams) - set(v.queues):
+        out.append(f"teams without a Volcano queue: {', '.join(sorted(set(teams) - set(v.queues)))} "
+                   f"(add volcano.queues.<team> with its capability: the team's GPU budget)")
+    for name, q in sorted(v.queues.items()):
+        if name in teams and q.capability.gpus > teams[name].quota.gpus:
+            out.append(f"volcano.queues.{name}.capability.gpus {q.capability.gpus} exceeds teams[{name}].quota.gpus "
+                       f"{teams[name].quota.gpus} (the namespace quota would refuse pods the queue admits)")
+    from ..kit import versions
+    if (why := versions.kubernetes_minor_problem("volcano", env.kubernetes_version)) is not None:
+        out.append(f"volcano: {why}")
+    return out
+
+
 class SyncRetry(Model):
     limit: Annotated[int, Field(ge=0, le=100)] = 10
     backoff_duration: Annotated[str, Field(pattern=r"^\d+[smh]$")] = "10s"
@@ -792,7 +1160,10 @@ class Env(Model):
     teams: list[Team] = Field(default_factory=list)
     namespaces: NamespacesConfig = NamespacesConfig()
     compute: ComputeConfig = ComputeConfig()
+    ray: RayConfig = RayConfig()
     jupyterhub: JupyterHubConfig = JupyterHubConfig()
+    volcano: VolcanoConfig = VolcanoConfig()
+    trainer: TrainerConfig = TrainerConfig()
     ingress: IngressConfig = IngressConfig()
     external_dns: ExternalDnsConfig = ExternalDnsConfig()
     storage: StorageConfig = StorageConfig()
@@ -800,6 +1171,7 @@ class Env(Model):
     secrets: SecretsConfig = SecretsConfig()
     airflow: AirflowConfig = AirflowConfig()
     spark: SparkConfig = SparkConfig()
+    mlflow: MlflowConfig = MlflowConfig()
 
     @property
     def project(self) -> str:
@@ -815,6 +1187,66 @@ class Env(Model):
         platform = {p.name for p in self.namespaces.platform} | set(self.namespaces.external)
         _refuse("team namespaces clash with platform namespaces",
                 {self.team_namespace(t) for t in self.teams} & platform)
+        return self
+
+    @model_validator(mode="after")
+    def _training_teams(self) -> "Env":
+        """Team queues name teams of this env (and every team has one); Volcano fits the env's minor."""
+        problems = training_team_problems(self)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _ray_teams(self) -> "Env":
+        """`ray.clusters` (keyed by team name) and `ray.services` name teams of this env, have what
+        GCS fault tolerance and GPU groups need, get a dashboard host label of their own, and fit
+        the team's quota at full scale (a RayService twice: a change of its cluster makes KubeRay
+        start the new cluster next to the old one before it switches over)."""
+        ray = self.ray
+        if not ray.enabled:
+            return self
+        teams = {t.name: t for t in self.teams}
+        _refuse("ray.clusters for teams this env does not have", set(ray.clusters) - set(teams))
+        _refuse("ray.services for teams this env does not have", {s.team for s in ray.services} - set(teams))
+        if ray.redis == "external" and ray.fault_tolerant_teams() and not self.infrastructure.redis_endpoint:
+            raise ValueError("ray.redis is external but infrastructure.redis_endpoint is not set "
+                             "(Terraform output redis_endpoint: the env's ElastiCache)")
+        clusters = [(t, c, 1) for t, c in ray.clusters.items()] + [(s.team, s.cluster, 2) for s in ray.services]
+        if any(c.gpu_workers for _, c, _ in clusters) and self.compute.karpenter.gpu_pool is None:
+            raise ValueError("ray: a GPU worker group needs compute.karpenter.gpu_pool (this env launches no GPU nodes)")
+        labels = set(self.ingress.hosts.model_dump().values())
+        for t in ray.clusters:
+            label = f"{self.ingress.hosts.ray}-{t}"
+            if len(label) > 63 or label in labels:
+                raise ValueError(f"ray.clusters.{t}: dashboard host label {label!r} is longer than 63 characters "
+                                 f"or already an ingress host")
+        for name, team in teams.items():
+            total = {"requests.cpu": Decimal(0), "requests.memory": Decimal(0), "limits.cpu": Decimal(0),
+                     "limits.memory": Decimal(0), "nvidia.com/gpu": Decimal(0)}
+            mine = [(c, n) for t, c, n in clusters if t == name]
+            if not mine:
+                continue
+            pods = [(c.head, 1, 0) for c, n in mine for _ in range(n)]
+            pods += [(c.autoscaler, 1, 0) for c, n in mine for _ in range(n)]
+            pods += [(g.resources, g.max_replicas, g.gpus) for c, n in mine for _ in range(n)
+                     for g in (c.cpu_workers, c.gpu_workers) if g is not None]
+            if ray.redis == "in_cluster" and name in ray.fault_tolerant_teams():
+                pods.append((ray.redis_resources, 1, 0))
+            for r, count, gpus in pods:
+                total["requests.cpu"] += count * quantity.parse(r.cpu_request)
+                total["requests.memory"] += count * quantity.parse(r.memory_request)
+                total["limits.cpu"] += count * quantity.parse(r.cpu_limit)
+                total["limits.memory"] += count * quantity.parse(r.memory_limit)
+                total["nvidia.com/gpu"] += count * gpus
+            q = team.quota
+            hard = {"requests.cpu": q.cpu, "requests.memory": q.memory,
+                    "limits.cpu": q.limits_cpu or str(2 * quantity.parse(q.cpu)),
+                    "limits.memory": q.limits_memory or q.memory, "nvidia.com/gpu": str(q.gpus)}
+            over = [f"{k} {_human(v, k)} > quota {hard[k]}" for k, v in total.items() if v > quantity.parse(hard[k])]
+            if over:
+                raise ValueError(f"ray: team {name}'s Ray clusters at full scale exceed its quota: {'; '.join(over)} "
+                                 f"(lower max_replicas or sizes, or raise teams[].quota)")
         return self
 
     def team_namespace(self, team: Team) -> str:

@@ -57,6 +57,8 @@ def infrastructure_from_outputs(outputs: Any) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name in Infrastructure.model_fields:
         entry = outputs.get(name)
+        if entry is None and not Infrastructure.model_fields[name].is_required():
+            continue  # an optional input whose output is null: Terraform omits null outputs
         if entry is None:
             problems.append(f"terraform output '{name}': missing (declare it in terraform/outputs.tf, "
                             f"then `terraform apply` and export again)")

@@ -150,7 +150,7 @@ def server_values(env) -> dict:
     from . import ingress, routes
 
     r = routes.route("argocd")
-    host = env.host(r.host)
+    host = routes.hostname(env, r)
     oidc = "\n".join([
         "name: Keycloak",
         f"issuer: {routes.issuer(env)}",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 from .meta import Obj, metadata
-from .routes import ALB_CLIENT, Route, oidc_endpoint, issuer
+from .routes import ALB_CLIENT, Route, hostname, oidc_endpoint, issuer
 
 ALB = "alb.ingress.kubernetes.io/"
 # The Secret (keys clientID, clientSecret) the ALB controller reads for the OIDC action; created
@@ -45,7 +45,7 @@ def annotations(env, r: Route) -> dict[str, str]:
 
 
 def ingress(env, r: Route, *, component: str) -> Obj:
-    host = env.host(r.host)
+    host = hostname(env, r)
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "Ingress",

@@ -1,9 +1,14 @@
 """Every URL the platform serves, in one table: hosts, paths, backends, health checks, login.
 
 Ingresses (`kit/ingress.py`), Keycloak's OIDC clients and their redirect URIs
-(`components/keycloak_realm.py`), external-dns records and the certificate cross-check all
+(`components/keycloak.py`), external-dns records and the certificate cross-check all
 derive from this table and the env's `ingress.hosts`, so a host or path can't drift between
 the ALB and the identity provider.
+
+`ROUTES` are the same in every env; `for_env(env)` adds the routes that exist only where the env
+config asks for them (one Ray dashboard per team cluster, host `<hosts.ray>-<team>.<domain>`: a
+single label under the domain, so the env's wildcard certificate covers it). Every user of routes
+goes through `for_env`, and every host is computed by `hostname`.
 
 Login: `app` means the application runs its own OIDC login against Keycloak (its client id is
 the route name); `alb` means the UI has no login of its own and the shared ALB authenticates the
@@ -22,7 +27,7 @@ ALB_CALLBACK = "/oauth2/idpresponse"  # fixed by the ALB
 @dataclass(frozen=True)
 class Route:
     name: str  # also the OIDC client id for login="app"
-    host: str  # field of config.models.Hosts
+    host: str  # field of config.models.Hosts (the host label, unless `label` is set)
     path: str  # "/" or a prefix without trailing slash
     namespace: str
     service: str
@@ -34,6 +39,7 @@ class Route:
     post_logout: str | None = None  # post-logout redirect path (login="app")
     component: str = ""  # the component that emits the Ingress (default: name)
     description: str = ""
+    label: str | None = None  # a literal host label under the env domain (per-env routes)
 
     @property
     def owner(self) -> str:
@@ -57,8 +63,6 @@ ROUTES: tuple[Route, ...] = (
           component="monitoring", description="Prometheus UI"),
     Route("alertmanager", "alertmanager", "/", "monitoring", "alertmanager", 9093, "/-/healthy", "alb",
           component="monitoring", description="Alertmanager UI"),
-    Route("ray", "ray", "/", "kuberay-system", "ray-dashboard", 8265, "/", "alb", component="kuberay",
-          description="Ray dashboards"),
 )
 
 BY_NAME = {r.name: r for r in ROUTES}
@@ -68,19 +72,34 @@ def route(name: str) -> Route:
     return BY_NAME[name]
 
 
-def app_clients() -> list[Route]:
+def for_env(env) -> list[Route]:
+    """Every route of the env: `ROUTES` plus one dashboard per team Ray cluster (`ray.clusters`)."""
+    from ..components import kuberay  # the cluster and head Service naming is KubeRay's
+
+    return [*ROUTES, *kuberay.dashboard_routes(env)]
+
+
+def hostname(env, r: Route) -> str:
+    """The one place a route's host is computed: `<label>.<domain>`, the label from `ingress.hosts`."""
+    if r.label:
+        return f"{r.label}.{env.domain}"
+    return env.host(r.host)
+
+
+def app_clients(env) -> list[Route]:
     """Routes whose application logs users in itself: one Keycloak client each."""
-    return [r for r in ROUTES if r.login == "app"]
+    return [r for r in for_env(env) if r.login == "app"]
 
 
-def alb_routes() -> list[Route]:
-    return [r for r in ROUTES if r.login == "alb"]
+def alb_routes(env) -> list[Route]:
+    """Routes behind the ALB's OIDC login (Keycloak client `platform-ui`)."""
+    return [r for r in for_env(env) if r.login == "alb"]
 
 
 def url(env, r: Route, path: str | None = None) -> str:
     """`https://<host><path>`: hosts always from the env config, always https."""
     p = r.path if path is None else path
-    return f"https://{env.host(r.host)}{'' if p == '/' else p}"
+    return f"https://{hostname(env, r)}{'' if p == '/' else p}"
 
 
 def redirect_uris(env, r: Route) -> list[str]:

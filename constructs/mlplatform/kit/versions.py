@@ -27,8 +27,22 @@ class HelmChart:
     cluster_kinds: tuple[tuple[str, str], ...] = ()
     # Value paths the chart treats as free-form maps although their defaults are not empty.
     free_form_values: tuple[str, ...] = ()
+    # Top-level values the chart reads although its default values.yaml only shows them commented out.
+    commented_values: tuple[str, ...] = ()
     # "Kind.group" of the CRDs the chart installs (custom resources of these kinds depend on it).
     provides_crds: tuple[str, ...] = ()
+    # Kubernetes minors the release is certified for upstream (empty: not tracked). An env whose
+    # `kubernetes_version` is outside is refused (`kubernetes_minor_problem`).
+    kubernetes_minors: tuple[str, ...] = ()
+
+
+def minors(first: str, last: str) -> tuple[str, ...]:
+    """`minors("1.24", "1.27")` -> ("1.24", "1.25", "1.26", "1.27") (one major only)."""
+    major, lo = first.split(".")
+    major_hi, hi = last.split(".")
+    if major != major_hi or int(lo) > int(hi):
+        raise ValueError(f"not a range of minors: {first}..{last}")
+    return tuple(f"{major}.{m}" for m in range(int(lo), int(hi) + 1))
 
 
 @dataclass(frozen=True)
@@ -118,13 +132,17 @@ CHARTS: dict[str, HelmChart] = {c.name: c for c in (
               provides_crds=("SparkApplication.sparkoperator.k8s.io",)),
     HelmChart("volcano", "https://volcano-sh.github.io/helm-charts", "1.15.1", "1.15.1",
               cluster_kinds=_CRB + _CRD + _HOOKS + (("scheduling.volcano.sh", "Queue"),),
-              provides_crds=("Queue.scheduling.volcano.sh", "PodGroup.scheduling.volcano.sh", "Job.batch.volcano.sh")),
+              provides_crds=("Queue.scheduling.volcano.sh", "PodGroup.scheduling.volcano.sh", "Job.batch.volcano.sh"),
+              # volcano-sh/volcano README "Kubernetes compatibility": v1.15 is marked exactly
+              # compatible with 1.24 through 1.35 (1.36 is not); re-check on every chart bump.
+              kubernetes_minors=minors("1.24", "1.35")),
     HelmChart("kubeflow-trainer", "ghcr.io/kubeflow/charts", "2.3.0", "v2.3.0", oci=True,
               crds_need_server_side_apply=True, cluster_kinds=_CRB + _CRD + _HOOKS,
               provides_crds=("TrainJob.trainer.kubeflow.org", "TrainingRuntime.trainer.kubeflow.org", "ClusterTrainingRuntime.trainer.kubeflow.org")),
     HelmChart("kuberay-operator", "https://ray-project.github.io/kuberay-helm/", "1.7.0", "v1.7.0",
               crds_need_server_side_apply=True, cluster_kinds=_CRB + _CRD,
-              provides_crds=("RayCluster.ray.io", "RayJob.ray.io", "RayService.ray.io")),
+              provides_crds=("RayCluster.ray.io", "RayJob.ray.io", "RayService.ray.io"),
+              commented_values=("watchNamespace",), free_form_values=("resources",)),
     HelmChart("mlflow", "https://community-charts.github.io/helm-charts", "1.11.5", "3.15.1",
               values_schema=True),
     HelmChart("kube-prometheus-stack", "https://prometheus-community.github.io/helm-charts", "88.5.3",
@@ -283,8 +301,15 @@ CHART_FILES: tuple[ChartFile, ...] = (
 
 IMAGES: dict[str, Image] = {i.name: i for i in (
     Image("vllm", "vllm/vllm-openai", "v0.15.1"),
+    # Kubeflow Trainer runtimes (torchrun; CUDA 12.8, cuDNN 9): the tag Trainer v2's own
+    # torch-distributed runtime uses.
+    Image("pytorch-cuda", "pytorch/pytorch", "2.10.0-cuda12.8-cudnn9-runtime"),
     Image("ray", "rayproject/ray", "2.52.0"),
     Image("ray-llm", "rayproject/ray-llm", "2.52.0-py311-cu128"),
+    # The CUDA build of the same Ray and Python as `ray` (GPU worker groups; head and workers must match).
+    Image("ray-gpu", "rayproject/ray", "2.52.0-gpu"),
+    # In-cluster Redis for Ray GCS fault tolerance where the env has no ElastiCache (uid 999).
+    Image("redis", "redis", "7.4.2-alpine"),
     Image("kuberay-operator", "quay.io/kuberay/operator", "v1.7.0"),
     Image("notebook-scipy", "quay.io/jupyter/scipy-notebook", "2026-07-28"),
     Image("notebook-datascience", "quay.io/jupyter/datascience-notebook", "2026-07-28"),
@@ -311,6 +336,16 @@ IMAGES: dict[str, Image] = {i.name: i for i in (
 NODE_AMIS: dict[str, str] = {
     "al2023": "al2023@v20260818",
 }
+
+
+def kubernetes_minor_problem(chart: str, minor: str) -> str | None:
+    """Why chart `chart` (at its pinned version) must not run on Kubernetes `minor`, or None."""
+    c = CHARTS[chart]
+    if not c.kubernetes_minors or minor in c.kubernetes_minors:
+        return None
+    return (f"chart {c.name} {c.version} (app {c.app_version}) is certified upstream for Kubernetes "
+            f"{c.kubernetes_minors[0]}-{c.kubernetes_minors[-1]}, not {minor}: pin a release certified for "
+            f"{minor} in kit/versions.py (and its kubernetes_minors), or keep the env on a certified minor")
 
 
 def crd(kind: str, group: str | None = None) -> CrdPin:

@@ -7,17 +7,39 @@ against the platform rules. A kind with no schema is an error. Problems read
 """
 from __future__ import annotations
 
+import json
+
 from ..kit import versions
 from ..kit.meta import Obj, group_of
 from ..plan import Rendered
-from . import charts, core, crd, crosschecks, rules, scheduling
+from . import charts, core, crd, crosschecks, rules, scheduling, training
 
 MAX_ERRORS_PER_OBJECT = 8
 BOOTSTRAP = "argocd-bootstrap"
 
 
+# Validating a body against its schema is most of a synth's CPU, and envs repeat bodies (the same
+# Role, policy or runtime in dev, staging and prod, per team): results are memoized by the
+# canonical JSON of the object without its metadata (metadata is checked on its own, cheaply).
+_MEMO: dict[tuple[str, str], tuple[list[str], bool | None]] = {}
+_STAND_IN = {"name": "object"}
+
+
 def _schema_problems(obj: Obj, cs: core.CoreSchemas) -> tuple[list[str], bool | None]:
     """(problems, namespaced?) -- namespaced is None when the kind is unknown."""
+    body = {k: v for k, v in obj.items() if k != "metadata"}
+    key = (cs.minor, json.dumps(body, sort_keys=True, separators=(",", ":")))
+    hit = _MEMO.get(key)
+    if hit is None:
+        hit = _MEMO[key] = _body_problems({**body, "metadata": dict(_STAND_IN)}, cs)
+    found, namespaced = hit
+    if namespaced is not None:
+        found = found + [f"metadata{e.json_path[1:]}: {e.message}"
+                         for e in cs.object_meta.iter_errors(obj.get("metadata") or {})]
+    return list(found), namespaced
+
+
+def _body_problems(obj: Obj, cs: core.CoreSchemas) -> tuple[list[str], bool | None]:
     av, kind = obj.get("apiVersion"), obj.get("kind")
     if not isinstance(av, str) or not isinstance(kind, str):
         return ["object has no apiVersion/kind"], None
@@ -34,8 +56,6 @@ def _schema_problems(obj: Obj, cs: core.CoreSchemas) -> tuple[list[str], bool | 
                 f"(add it to kit/versions.py CRDS)"], None
     out = [f"{e.json_path[2:] or '(root)'}: {e.message}"
            for e in sorted(s.validator.iter_errors(obj), key=lambda e: e.json_path)]
-    out += [f"metadata{e.json_path[1:]}: {e.message}"
-            for e in cs.object_meta.iter_errors(obj.get("metadata") or {})]
     if s.deprecated:
         out.append(f"{av} {kind} is deprecated in the pinned CRD; emit the storage version")
     return out, s.namespaced
@@ -85,4 +105,5 @@ def validate(r: Rendered) -> list[str]:
         problems += [f"{env.name}/{BOOTSTRAP}/argo-cd.values: {m}" for m in charts.check_values("argo-cd", r.argocd_values)]
     problems += crosschecks.check(r)
     problems += scheduling.check_gpu_scheduling(r)
+    problems += training.check_training(r)
     return problems

@@ -67,8 +67,11 @@ def check_values(chart: str, values: dict) -> list[str]:
         full = merged(upstream.chart_values(chart) or {}, values)
         out += [f"values.{e.json_path[2:] or '(root)'}: {e.message}"
                 for e in sorted(v.iter_errors(full), key=lambda e: e.json_path)]
-    free = versions.CHARTS[chart].free_form_values
-    out += list(_unknown_keys(values, upstream.chart_values(chart), upstream.chart_values_schema(chart) or {}, "", free))
+    c = versions.CHARTS[chart]
+    defaults = upstream.chart_values(chart)
+    if c.commented_values and isinstance(defaults, dict):
+        defaults = {**{k: None for k in c.commented_values}, **defaults}
+    out += list(_unknown_keys(values, defaults, upstream.chart_values_schema(chart) or {}, "", c.free_form_values))
     return out
 
 

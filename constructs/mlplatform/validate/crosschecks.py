@@ -4,16 +4,26 @@
   Ingress serves a route of `kit/routes.py` from a namespace that admits ALB traffic;
 * every OIDC redirect URI of the realm is on a route's host and under its path;
 * every ExternalSecret names a store the env has;
-* every Secret an object or a chart value names is created by an ExternalSecret (same namespace).
+* every Secret an object or a chart value names is created by an ExternalSecret (same namespace);
+* every in-cluster URL in a container env (`MLFLOW_TRACKING_URI`, `RAY_ADDRESS`, any `*.svc` value)
+  names a Service the env has, on a port it serves: one we emit, one an operator makes for a
+  custom resource we emit (RayCluster, RayService, Keycloak), or one a chart makes by convention
+  (MLflow's, when the mlflow component is rendered);
+* every Ray cluster handed to Volcano names a Queue the env has, and its gang (head, autoscaler
+  and every worker group at `minReplicas`) fits that queue's capability: a bigger gang never starts.
 """
 from __future__ import annotations
 
 import json
+from decimal import Decimal
+from typing import Any, Iterator
+from urllib.parse import urlsplit
 
-from ..kit import refs, routes
+from ..kit import quantity, refs, routes
 from ..kit.meta import Obj, ref
 from ..kit.secrets import STORE_KIND
 
+GPU = "nvidia.com/gpu"
 REALM_CONFIGMAP = ("keycloak", "keycloak-realm")  # (namespace, name) of the realm the sync Job applies
 
 
@@ -36,7 +46,8 @@ def check_hosts(r) -> list[str]:
     certs = env.infrastructure.certificate_domains
     vpc_ok = {p.name for p in env.namespaces.platform if p.allow_from_vpc} | {env.team_namespace(t) for t in env.teams} \
         | set(env.namespaces.external)
-    hosts = {rt.name: env.host(rt.host) for rt in routes.ROUTES}
+    env_routes = routes.for_env(env)
+    hosts = {rt.name: routes.hostname(env, rt) for rt in env_routes}
     for name, host in sorted(hosts.items()):
         if not host.endswith("." + env.domain):
             out.append(f"route {name}: host {host} is not under the env domain {env.domain}")
@@ -63,7 +74,7 @@ def check_hosts(r) -> list[str]:
                 svc = p["backend"].get("service", {})
                 if svc.get("port", {}).get("name") == "use-annotation":
                     continue  # an ALB action (fixed response, redirect), not a backend
-                match = [rt for rt in routes.ROUTES if env.host(rt.host) == host and rt.path == p["path"]
+                match = [rt for rt in env_routes if routes.hostname(env, rt) == host and rt.path == p["path"]
                          and rt.namespace == ns and rt.service == svc.get("name")]
                 if not match:
                     out.append(f"{comp}/{ref(o)}: {host}{p['path']} -> {ns}/{svc.get('name')} is not a route "
@@ -86,7 +97,7 @@ def check_redirects(r) -> list[str]:
         return out
     if realm.get("realm") == "master":
         out.append("keycloak realm: apps must not use the master realm")
-    served = [(env.host(rt.host), rt.path) for rt in routes.ROUTES]
+    served = [(routes.hostname(env, rt), rt.path) for rt in routes.for_env(env)]
     for c in realm.get("clients", []):
         uris = list(c.get("redirectUris", [])) + [u for u in c.get("attributes", {}).get(
             "post.logout.redirect.uris", "").split("##") if u]
@@ -130,5 +141,157 @@ def check_secrets(r) -> list[str]:
     return out
 
 
+# --------------------------------------------------------------------------- in-cluster URLs
+URL_VARS = ("MLFLOW_TRACKING_URI", "RAY_ADDRESS")
+_ENV_KEYS = ("env", "extraEnv", "containerEnv", "defaultContainerEnvs")
+_DEFAULT_PORTS = {"http": 80, "https": 443, "ray": 10001, "redis": 6379, "rediss": 6379}
+
+
+def known_services(r) -> dict[tuple[str, str], frozenset[int] | None]:
+    """(namespace, Service) -> ports (None: exists, ports not known here), for every Service the
+    env will have."""
+    from ..components import kuberay, mlflow
+
+    out: dict[tuple[str, str], frozenset[int] | None] = {("default", "kubernetes"): frozenset({443})}
+    for _, o in _all(r):
+        md, kind = o.get("metadata") or {}, o.get("kind")
+        ns, name = md.get("namespace"), md.get("name", "")
+        spec = o.get("spec") or {}
+        if kind == "Service" and o.get("apiVersion") == "v1":
+            out[(ns, name)] = frozenset(p.get("port") for p in spec.get("ports") or [])
+        elif kind in ("RayCluster", "RayService") and str(o.get("apiVersion", "")).startswith("ray.io/"):
+            cluster = spec.get("rayClusterConfig") if kind == "RayService" else spec
+            heads = ((cluster or {}).get("headGroupSpec") or {}).get("template", {}).get("spec", {}).get("containers") or []
+            ports = {p.get("containerPort") for c in heads[:1] for p in c.get("ports") or []}
+            out[(ns, kuberay.head_service(name))] = frozenset(ports | set(kuberay.HEAD_PORTS.values()))
+            if kind == "RayService":
+                out[(ns, kuberay.serve_service(name))] = frozenset({kuberay.SERVE_PORT})
+        elif kind == "Keycloak":
+            out[(ns, f"{name}-service")] = None  # the operator's `<Keycloak name>-service`
+    if mlflow.NAME in r.helm or mlflow.NAME in r.components:
+        out[(mlflow.NAMESPACE, mlflow.SERVICE)] = frozenset({mlflow.PORT})
+    return out
+
+
+def _env_entries(node: Any) -> Iterator[tuple[str, str]]:
+    """(name, value) of every env var set in pod specs or chart values, list or map form."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k in _ENV_KEYS and isinstance(v, list):
+                for e in v:
+                    if isinstance(e, dict) and isinstance(e.get("name"), str) and isinstance(e.get("value"), str):
+                        yield e["name"], e["value"]
+            elif k in _ENV_KEYS and isinstance(v, dict):
+                yield from ((n, x) for n, x in v.items() if isinstance(x, str))
+            elif k in URL_VARS and isinstance(v, str):
+                yield k, v
+            if isinstance(v, (dict, list)):
+                yield from _env_entries(v)
+    elif isinstance(node, list):
+        for x in node:
+            yield from _env_entries(x)
+
+
+def service_of(name: str, value: str, namespace: str | None) -> tuple[str, str, int | None] | None:
+    """(namespace, Service, port) an env value points at inside the cluster; None for other URLs."""
+    v = value.strip()
+    try:
+        u = urlsplit(v if "://" in v else "//" + v)
+        host, port = u.hostname, u.port
+    except ValueError:
+        return None
+    if not host:
+        return None
+    labels = host.split(".")
+    if "svc" in labels[1:]:
+        i = labels.index("svc", 1)
+        svc, ns = labels[0], (labels[1] if i >= 2 else namespace)
+    elif len(labels) == 1 and name in URL_VARS:
+        svc, ns = labels[0], namespace
+    elif len(labels) == 2 and name in URL_VARS:
+        svc, ns = labels
+    else:
+        return None  # outside the cluster (a route's host, a cloud endpoint)
+    if ns is None:
+        return None
+    return ns, svc, port if port is not None else _DEFAULT_PORTS.get(u.scheme)
+
+
+def check_service_urls(r) -> list[str]:
+    out: list[str] = []
+    services = known_services(r)
+    sources: list[tuple[str, str | None, Any]] = [
+        (f"{comp}/{ref(o)}", (o.get("metadata") or {}).get("namespace"), o.get("spec"))
+        for comp, o in _all(r) if o.get("kind") not in ("Application", "ApplicationSet", "AppProject")]
+    sources += [(f"{comp}/HelmRelease/{rel.release}", rel.namespace, rel.values) for comp, rel in sorted(r.helm.items())]
+    for where, ns, node in sources:
+        for name, value in sorted(set(_env_entries(node))):
+            if name not in URL_VARS and ".svc" not in value:
+                continue
+            target = service_of(name, value, ns)
+            if target is None:
+                continue  # not an in-cluster address (a route's host, a cloud endpoint, a file)
+            tns, svc, port = target
+            if (tns, svc) not in services:
+                out.append(f"{where}: env {name}={value}: no Service {tns}/{svc} in this env (emitted Services, "
+                           f"KubeRay head/serve Services of emitted RayClusters and RayServices, chart Services)")
+                continue
+            ports = services[(tns, svc)]
+            if ports is not None and port is not None and port not in ports:
+                out.append(f"{where}: env {name}={value}: Service {tns}/{svc} has no port {port} "
+                           f"(it serves {', '.join(str(p) for p in sorted(ports))})")
+    return out
+
+
+# --------------------------------------------------------------------------- Ray gangs vs Volcano queues
+QUEUE_LABEL = "volcano.sh/queue-name"
+
+
+def _ray_gang(cluster: dict) -> dict[str, Decimal]:
+    """Requests of the pods KubeRay puts in a RayCluster's PodGroup (minMember): the head (with the
+    autoscaler sidecar) and `minReplicas` pods of every worker group."""
+    total = {"cpu": Decimal(0), "memory": Decimal(0), GPU: Decimal(0)}
+
+    def add(containers: list, n: int) -> None:
+        for c in containers or []:
+            req = (c.get("resources") or {}).get("requests") or {}
+            for k in total:
+                if k in req:
+                    total[k] += n * quantity.parse(req[k])
+
+    head = (cluster.get("headGroupSpec") or {}).get("template", {}).get("spec", {})
+    add(head.get("containers"), 1)
+    if cluster.get("enableInTreeAutoscaling"):
+        add([cluster.get("autoscalerOptions") or {}], 1)
+    for g in cluster.get("workerGroupSpecs") or []:
+        add(((g.get("template") or {}).get("spec") or {}).get("containers"), int(g.get("minReplicas") or 0))
+    return total
+
+
+def check_ray_queues(r) -> list[str]:
+    out: list[str] = []
+    queues = {o["metadata"]["name"]: (o.get("spec") or {}).get("capability") or {}
+              for _, o in _all(r) if o.get("kind") == "Queue" and str(o.get("apiVersion", "")).startswith("scheduling.volcano.sh/")}
+    for comp, o in _all(r):
+        if o.get("kind") not in ("RayCluster", "RayService") or not str(o.get("apiVersion", "")).startswith("ray.io/"):
+            continue
+        q = ((o.get("metadata") or {}).get("labels") or {}).get(QUEUE_LABEL)
+        if q is None:
+            continue
+        if q not in queues:
+            out.append(f"{comp}/{ref(o)}: Volcano queue {q} does not exist in this env")
+            continue
+        spec = o.get("spec") or {}
+        gang = _ray_gang(spec.get("rayClusterConfig") or {} if o["kind"] == "RayService" else spec)
+        for k, need in gang.items():
+            cap = queues[q].get(k)
+            if cap is not None and need > quantity.parse(cap):
+                out.append(f"{comp}/{ref(o)}: its gang (head + minReplicas workers) requests {k} "
+                           f"{format(need.normalize(), 'f')} but queue {q} holds at most {cap}: it would never start")
+    return out
+
+
 def check(r) -> list[str]:
-    return [f"{r.env.name}/crosscheck: {m}" for m in check_hosts(r) + check_redirects(r) + check_secrets(r)]
+    return [f"{r.env.name}/crosscheck: {m}"
+            for m in check_hosts(r) + check_redirects(r) + check_secrets(r) + check_service_urls(r)
+            + check_ray_queues(r)]
