@@ -42,6 +42,12 @@ import json
 
 import yaml
 
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml when available
+
+
+def _dump(data, **kw) -> str:
+    return yaml.dump(data, Dumper=_DUMPER, **kw)
+
 from ..config.models import ControllerResources, Env, RayClusterConfig, RayServiceConfig, RayWorkerGroup
 from ..kit import routes, versions
 from ..kit.component import HelmRelease
@@ -415,7 +421,7 @@ def serve_config(s: RayServiceConfig) -> str:
             deployments.append(dep)
         apps.append({"name": a.name, "import_path": a.import_path, "route_prefix": a.route_prefix,
                      "runtime_env": runtime, "deployments": deployments})
-    return yaml.safe_dump({"applications": apps}, sort_keys=True, default_flow_style=False, width=10_000)
+    return _dump({"applications": apps}, sort_keys=True, default_flow_style=False, width=10_000)
 
 
 def rayservice(env: Env, s: RayServiceConfig) -> Obj:
@@ -537,7 +543,7 @@ def rayjob_template(env: Env, team: str, c: RayClusterConfig) -> Obj:
                      "labels": {LABEL_TEAM: team, **scheduling_labels(env, team)}},
         "spec": {
             "entrypoint": "python -c \"import ray; ray.init(); print(ray.cluster_resources())\"",
-            "runtimeEnvYAML": yaml.safe_dump({"env_vars": {"JOB_OWNER": team}}, sort_keys=True),
+            "runtimeEnvYAML": _dump({"env_vars": {"JOB_OWNER": team}}, sort_keys=True),
             "shutdownAfterJobFinishes": True,
             "ttlSecondsAfterFinished": env.ray.job_ttl_seconds_after_finished,
             "submissionMode": "K8sJobMode",
@@ -564,7 +570,7 @@ def _template_text(env: Env, team: str, c: RayClusterConfig) -> str:
         "# Argo CD would re-create a finished RayJob and run it again. Never add one to dist/.",
         "",
     ]
-    return "\n".join(head) + yaml.safe_dump(rayjob_template(env, team, c), sort_keys=True,
+    return "\n".join(head) + _dump(rayjob_template(env, team, c), sort_keys=True,
                                             default_flow_style=False, width=10_000)
 
 

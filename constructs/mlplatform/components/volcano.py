@@ -61,6 +61,12 @@ from __future__ import annotations
 
 import yaml
 
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml when available
+
+
+def _dump(data, **kw) -> str:
+    return yaml.dump(data, Dumper=_DUMPER, **kw)
+
 from ..config.models import Env, QueueConfig
 from ..kit import versions
 from ..kit.component import HelmRelease
@@ -125,7 +131,7 @@ def scheduler_config() -> str:
                          {"name": "proportion"}, {"name": "nodeorder"}, {"name": "binpack"}]},
         ],
     }
-    return yaml.safe_dump(conf, sort_keys=False)
+    return _dump(conf, sort_keys=False)
 
 
 def _check(env: Env) -> None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import copy
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Iterable, Iterator
 
 import yaml
@@ -60,12 +61,21 @@ def embedded(obj: Obj) -> list[Obj]:
     for key, text in sorted((obj.get("data") or {}).items()):
         if not key.endswith((".yaml", ".yml")) or not isinstance(text, str):
             continue
-        try:
-            docs = list(yaml.safe_load_all(text))
-        except yaml.YAMLError:
-            continue
-        out += [d for d in docs if isinstance(d, dict) and "apiVersion" in d and "kind" in d]
+        out += [copy.deepcopy(d) for d in _parse(text)]
     return out
+
+
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
+
+
+@lru_cache(maxsize=1024)
+def _parse(text: str) -> tuple[Obj, ...]:
+    """Manifests in a YAML text, parsed once per text (the checks walk the env several times)."""
+    try:
+        docs = list(yaml.load_all(text, Loader=_LOADER))
+    except yaml.YAMLError:
+        return ()
+    return tuple(d for d in docs if isinstance(d, dict) and "apiVersion" in d and "kind" in d)
 
 
 def objects(rendered) -> list[tuple[str, Obj]]:
