@@ -53,7 +53,7 @@ def _vpc_host_pattern(cidr: str) -> str:
 
 
 def allowed_hosts(env: Env) -> list[str]:
-    public = env.host(routes.route(NAME).host)
+    public = routes.hostname(env, routes.route(NAME))
     local = [SERVICE, f"{SERVICE}.{NAMESPACE}", f"{SERVICE}.{NAMESPACE}.svc", f"{SERVICE}.{NAMESPACE}.svc.cluster.local"]
     return [public, *local, *(f"{h}:{PORT}" for h in local[1:]), _vpc_host_pattern(env.infrastructure.vpc_cidr),
             "localhost", "127.0.0.1"]
