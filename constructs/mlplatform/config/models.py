@@ -220,7 +220,7 @@ class NamespacesConfig(Model):
     # Namespaces that exist on the cluster without us (EKS, Argo CD bootstrap): objects may live
     # there, but this generator never creates or owns them.
     external: list[DnsLabel] = Field(default_factory=lambda: ["argocd", "default", "kube-system"])
-    team_prefix: DnsLabel = "team-"
+    team_prefix: Annotated[str, Field(pattern=r"^[a-z0-9][-a-z0-9]{0,20}$", description="team namespaces are <prefix><team>")] = "team-"
 
     @model_validator(mode="after")
     def _unique(self) -> "NamespacesConfig":
