@@ -11,10 +11,7 @@ from typing import Any, Iterable
 
 import yaml
 
-try:
-    _Loader = yaml.CSafeLoader  # type: ignore[attr-defined]
-except AttributeError:  # pragma: no cover
-    _Loader = yaml.SafeLoader
+from .kit.yamltext import LOADER as _Loader
 
 Tree = dict[str, dict[str, dict[str, Any]]]  # env -> component -> "Kind/ns/name" -> object
 

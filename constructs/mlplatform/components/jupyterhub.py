@@ -29,7 +29,7 @@ import json
 from urllib.parse import quote
 
 from ..config.models import Env, NotebookProfile
-from ..kit import routes, versions
+from ..kit import k8s, routes, versions
 from ..kit.component import HelmRelease
 from ..kit.ingress import ingress
 from ..kit.meta import Obj
@@ -50,8 +50,6 @@ USER_TOLERATIONS = [
     {"key": "hub.jupyter.org/dedicated", "operator": "Equal", "value": "user", "effect": "NoSchedule"},
     {"key": "hub.jupyter.org_dedicated", "operator": "Equal", "value": "user", "effect": "NoSchedule"},
 ]
-RESTRICTED = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
-              "runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
 
 
 def _mem(q: str) -> str:
@@ -151,7 +149,6 @@ def values(env: Env) -> dict:
     hub_image = versions.IMAGES["jupyterhub-hub"]
     allowed_egress = [{"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}}]}
                       for ns in sorted(j.egress_namespaces)]
-    small = {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}}
     v = {
         "hub": {
             "baseUrl": routes.route(NAME).path,
@@ -160,7 +157,7 @@ def values(env: Env) -> dict:
             "config": {
                 "JupyterHub": {"authenticator_class": "generic-oauth"},
                 "GenericOAuthenticator": _oauth(env),
-                "KubeSpawner": {"container_security_context": dict(RESTRICTED),
+                "KubeSpawner": {"container_security_context": k8s.restricted_container(),
                                 "pod_security_context": {"seccompProfile": {"type": "RuntimeDefault"}}},
             },
             "extraEnv": {"OAUTH_CLIENT_SECRET": {"valueFrom": {"secretKeyRef": {
@@ -175,7 +172,7 @@ def values(env: Env) -> dict:
             "service": {"type": "ClusterIP"},  # reached through our Ingress on the shared ALB
             "chp": {"resources": {"requests": {"cpu": "100m", "memory": "256Mi"},
                                   "limits": {"cpu": "1", "memory": "512Mi"}},
-                    "containerSecurityContext": {**RESTRICTED, "runAsUser": 65534, "runAsGroup": 65534},
+                    "containerSecurityContext": k8s.restricted_container(runAsUser=65534, runAsGroup=65534),
                     "networkPolicy": {"enabled": True}},
         },
         "singleuser": {

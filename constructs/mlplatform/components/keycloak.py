@@ -21,7 +21,7 @@ import hashlib
 import json
 
 from ..config.models import Env
-from ..kit import routes, versions
+from ..kit import k8s, routes, versions
 from ..kit.ingress import ALB, ingress
 from ..kit.meta import SYNC_OPTIONS, Obj, metadata
 from . import secrets as sec
@@ -220,8 +220,7 @@ def _realm_sync(env: Env) -> list[Obj]:
                         "env": env_list,
                         "resources": {"requests": {"cpu": "100m", "memory": "384Mi"},
                                       "limits": {"cpu": "1", "memory": "768Mi"}},
-                        "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
-                                            "capabilities": {"drop": ["ALL"]}},
+                        "securityContext": k8s.restricted_container(readOnlyRootFilesystem=True),
                         "volumeMounts": [{"name": "realm", "mountPath": "/config", "readOnly": True},
                                          {"name": "tmp", "mountPath": "/tmp"}],
                     }],

@@ -53,7 +53,7 @@ from __future__ import annotations
 import yaml
 
 from ..config.models import Env, TrainingRuntimeConfig
-from ..kit import versions
+from ..kit import k8s, versions
 from ..kit.component import HelmRelease
 from ..kit.meta import LABEL_TEAM, SYNC_WAVE, Obj, metadata
 from . import mlflow, volcano
@@ -143,8 +143,7 @@ def pod_spec(r: TrainingRuntimeConfig) -> dict:
             "image": versions.IMAGES[r.image].ref,
             "env": [{"name": "HOME", "value": "/tmp"}],  # torch/pip caches of a non-root user
             "resources": _node_resources(r),
-            "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
-                                "runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+            "securityContext": k8s.restricted_container(),
             "volumeMounts": [{"name": "dshm", "mountPath": "/dev/shm"}],
         }],
         "volumes": [{"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": r.shared_memory}}],

@@ -40,16 +40,10 @@ from __future__ import annotations
 import copy
 import json
 
-import yaml
 
-_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml when available
-
-
-def _dump(data, **kw) -> str:
-    return yaml.dump(data, Dumper=_DUMPER, **kw)
 
 from ..config.models import ControllerResources, Env, RayClusterConfig, RayServiceConfig, RayWorkerGroup
-from ..kit import routes, versions
+from ..kit import k8s, routes, versions, yamltext
 from ..kit.component import HelmRelease
 from ..kit.ingress import ALB, ingress
 from ..kit.meta import LABEL_TEAM, SYNC_WAVE, Obj, metadata
@@ -82,13 +76,11 @@ WRITE_BLOCKED = "ray-dashboard-read-only"  # the ALB action name (backend `use-a
 JOB_TEMPLATE_KEY = "rayjob.yaml"
 
 GPU_TOLERATION = {"key": node_pools.GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"}
-RESTRICTED = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
-              "runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
 
 
 def _restricted() -> dict:
     """The `restricted` Pod Security profile of one container (a fresh copy each time)."""
-    return copy.deepcopy(RESTRICTED)
+    return k8s.restricted_container()
 
 
 def ray_version() -> str:
@@ -421,7 +413,7 @@ def serve_config(s: RayServiceConfig) -> str:
             deployments.append(dep)
         apps.append({"name": a.name, "import_path": a.import_path, "route_prefix": a.route_prefix,
                      "runtime_env": runtime, "deployments": deployments})
-    return _dump({"applications": apps}, sort_keys=True, default_flow_style=False, width=10_000)
+    return yamltext.dump({"applications": apps}, sort_keys=True, default_flow_style=False, width=10_000)
 
 
 def rayservice(env: Env, s: RayServiceConfig) -> Obj:
@@ -543,7 +535,7 @@ def rayjob_template(env: Env, team: str, c: RayClusterConfig) -> Obj:
                      "labels": {LABEL_TEAM: team, **scheduling_labels(env, team)}},
         "spec": {
             "entrypoint": "python -c \"import ray; ray.init(); print(ray.cluster_resources())\"",
-            "runtimeEnvYAML": _dump({"env_vars": {"JOB_OWNER": team}}, sort_keys=True),
+            "runtimeEnvYAML": yamltext.dump({"env_vars": {"JOB_OWNER": team}}, sort_keys=True),
             "shutdownAfterJobFinishes": True,
             "ttlSecondsAfterFinished": env.ray.job_ttl_seconds_after_finished,
             "submissionMode": "K8sJobMode",
@@ -570,7 +562,7 @@ def _template_text(env: Env, team: str, c: RayClusterConfig) -> str:
         "# Argo CD would re-create a finished RayJob and run it again. Never add one to dist/.",
         "",
     ]
-    return "\n".join(head) + _dump(rayjob_template(env, team, c), sort_keys=True,
+    return "\n".join(head) + yamltext.dump(rayjob_template(env, team, c), sort_keys=True,
                                             default_flow_style=False, width=10_000)
 
 

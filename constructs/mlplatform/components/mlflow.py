@@ -22,7 +22,7 @@ from __future__ import annotations
 import ipaddress
 
 from ..config.models import Env
-from ..kit import routes, versions
+from ..kit import k8s, routes, versions
 from ..kit.ingress import ingress
 from ..kit.meta import Obj, metadata
 from . import secrets as sec
@@ -36,8 +36,6 @@ CONTAINER_PORT = 5000
 TRACKING_URI = f"http://{SERVICE}.{NAMESPACE}.svc.cluster.local:{PORT}"
 URI_KEY = "backend-store-uri"  # key of Secret mlflow-db holding the SQLAlchemy URI
 SELECTOR = {"app.kubernetes.io/name": "mlflow", "app.kubernetes.io/instance": "mlflow"}
-RESTRICTED = {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
-              "capabilities": {"drop": ["ALL"]}, "runAsNonRoot": True}
 
 
 def tracking_env() -> list[dict]:
@@ -94,7 +92,7 @@ def _deployment(env: Env) -> Obj:
                     "name": "db-upgrade", "image": image,
                     "command": ["mlflow", "db", "upgrade", "$(MLFLOW_BACKEND_STORE_URI)"],
                     "env": _env(env)[:1] + [{"name": "HOME", "value": "/tmp"}],
-                    "resources": res, "securityContext": dict(RESTRICTED), "volumeMounts": tmp,
+                    "resources": res, "securityContext": k8s.restricted_container(readOnlyRootFilesystem=True), "volumeMounts": tmp,
                 }],
                 "containers": [{
                     "name": "mlflow", "image": image,
@@ -107,7 +105,7 @@ def _deployment(env: Env) -> Obj:
                     "ports": [{"name": "http", "containerPort": CONTAINER_PORT, "protocol": "TCP"}],
                     "readinessProbe": probe,
                     "livenessProbe": {**probe, "initialDelaySeconds": 30, "failureThreshold": 6},
-                    "resources": res, "securityContext": dict(RESTRICTED), "volumeMounts": tmp,
+                    "resources": res, "securityContext": k8s.restricted_container(readOnlyRootFilesystem=True), "volumeMounts": tmp,
                 }],
                 "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}],
                 "topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone",

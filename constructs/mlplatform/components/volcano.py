@@ -59,16 +59,10 @@ Argo CD applies them once the chart's Deployments (the queue webhooks, which fai
 """
 from __future__ import annotations
 
-import yaml
 
-_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml when available
-
-
-def _dump(data, **kw) -> str:
-    return yaml.dump(data, Dumper=_DUMPER, **kw)
 
 from ..config.models import Env, QueueConfig
-from ..kit import versions
+from ..kit import versions, yamltext
 from ..kit.component import HelmRelease
 from ..kit.meta import LABEL_TEAM, SYNC_WAVE, Obj, metadata
 
@@ -131,7 +125,7 @@ def scheduler_config() -> str:
                          {"name": "proportion"}, {"name": "nodeorder"}, {"name": "binpack"}]},
         ],
     }
-    return _dump(conf, sort_keys=False)
+    return yamltext.dump(conf, sort_keys=False)
 
 
 def _check(env: Env) -> None:

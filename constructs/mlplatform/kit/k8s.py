@@ -86,3 +86,15 @@ def peer_same_namespace() -> dict:
 
 def peer_cidr(cidr: str) -> dict:
     return {"ipBlock": {"cidr": cidr}}
+
+
+# The container securityContext of Pod Security `restricted` (no escalation, no capabilities,
+# non-root, RuntimeDefault seccomp). Every builder takes a fresh copy from here.
+RESTRICTED_CONTAINER: Obj = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+                             "runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
+
+
+def restricted_container(**extra) -> Obj:
+    """A fresh `restricted` container securityContext, plus `extra` fields (e.g. runAsUser)."""
+    import copy
+    return {**copy.deepcopy(RESTRICTED_CONTAINER), **extra}

@@ -22,16 +22,13 @@ from typing import Any, Callable
 
 import yaml
 
-from . import versions
+from . import versions, yamltext
 
 ROOT = Path(__file__).resolve().parents[3]
 CACHE = Path(os.environ.get("MLP_UPSTREAM_CACHE", ROOT / "imports" / "upstream"))
 _RAW_PREFIX = "https://raw.githubusercontent.com/"
 
-try:  # libyaml is an order of magnitude faster on megabyte CRDs
-    _Loader = yaml.CSafeLoader  # type: ignore[attr-defined]
-except AttributeError:  # pragma: no cover
-    _Loader = yaml.SafeLoader
+_Loader = yamltext.LOADER
 
 
 class UpstreamError(Exception):

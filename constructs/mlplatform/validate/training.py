@@ -33,6 +33,7 @@ import yaml
 from ..kit.meta import Obj
 from ..kit.quantity import parse
 from . import scheduling
+from ..kit import yamltext
 
 GPU = "nvidia.com/gpu"
 QUEUE_KEYS = ("scheduling.volcano.sh/queue-name", "volcano.sh/queue-name")
@@ -65,14 +66,11 @@ def embedded(obj: Obj) -> list[Obj]:
     return out
 
 
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
-
-
 @lru_cache(maxsize=1024)
 def _parse(text: str) -> tuple[Obj, ...]:
     """Manifests in a YAML text, parsed once per text (the checks walk the env several times)."""
     try:
-        docs = list(yaml.load_all(text, Loader=_LOADER))
+        docs = yamltext.load_all(text)
     except yaml.YAMLError:
         return ()
     return tuple(d for d in docs if isinstance(d, dict) and "apiVersion" in d and "kind" in d)
