@@ -23,6 +23,9 @@ locals {
     "jupyterhub/hub"           = "JupyterHub hub: cookie-secret, crypt-keeper-key (64 hex characters each)"
     "airflow/keys"             = "Airflow: fernet-key, webserver-secret-key, api-secret-key, jwt-secret"
     "huggingface/token"        = "Hugging Face token for gated models: token"
+    "serving/api-key"          = "API key of the vLLM model endpoints (Authorization: Bearer): api-key"
+    "grafana/admin"            = "Grafana built-in admin (break-glass; users log in through Keycloak): admin-user, admin-password"
+    "monitoring/alertmanager"  = "Alertmanager configuration with receivers (webhook URLs, tokens): alertmanager.yaml"
     "ray/redis"                = "Redis password of Ray GCS fault tolerance (the ElastiCache AUTH token, or the in-cluster Redis's): password"
     "airflow/git-sync"         = "Airflow DAG repository login for git-sync (private repos): username, password (an access token)"
   }

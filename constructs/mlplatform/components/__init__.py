@@ -9,6 +9,7 @@ from . import jupyterhub, mlflow
 from . import airflow, spark_operator
 from . import kuberay
 from . import kubeflow_trainer, volcano
+from . import monitoring, prometheus_adapter, prometheus_rules, vllm
 
 
 def _nothing(env) -> list:
@@ -57,6 +58,14 @@ COMPONENTS: tuple[Component, ...] = (
               "dashboards behind Keycloak", kuberay.build, helm=kuberay.helm),
     Component(mlflow.NAME, "MLflow tracking server: RDS backend, S3 artifacts (IRSA), Keycloak login at the ALB",
               mlflow.build),
+    Component(monitoring.NAME, "kube-prometheus-stack: Prometheus, Alertmanager, Grafana (Keycloak login), dashboards",
+              monitoring.build, helm=getattr(monitoring, "helm", None)),
+    Component(prometheus_rules.NAME, "Recording rules and alerts (GPU, vLLM, JupyterHub, Airflow, Ray, Karpenter, "
+              "platform) with per-env thresholds", prometheus_rules.build),
+    Component(prometheus_adapter.NAME, "prometheus-adapter: each served model's queue as a custom metric for its HPA",
+              prometheus_adapter.build, helm=getattr(prometheus_adapter, "helm", None)),
+    Component(vllm.NAME, "vLLM: one OpenAI-compatible server per model, scaled on its own queue, API key at llm-<model>.<domain>",
+              vllm.build),
 )
 
 # The folder (and Argo CD Application) holding the env's component Applications (app-of-apps).

@@ -31,8 +31,11 @@ AIRFLOW_OIDC = "airflow-oidc"
 AIRFLOW_GIT_SYNC = "airflow-git-sync"
 MLFLOW_DB = "mlflow-db"
 GRAFANA_OIDC = "grafana-oidc"
+GRAFANA_ADMIN = "grafana-admin"  # monitoring: keys `admin-user`, `admin-password` (grafana.admin.existingSecret)
 ARGOCD_OIDC = "argocd-oidc"
 HF_TOKEN = "huggingface-token"
+VLLM_API_KEY = "vllm-api-key"  # team namespaces serving models: key `api-key` (env VLLM_API_KEY)
+ALERTMANAGER_CONFIG = "alertmanager-config"  # monitoring: key `alertmanager.yaml`
 RAY_REDIS = "ray-redis"  # team namespaces with GCS fault tolerance: key `password` (+ `redis.conf`)
 RAY_REDIS_CONF = "redis.conf"
 
@@ -117,6 +120,16 @@ def wanted(env: Env) -> list[Want]:
     for team in env.teams:
         out.append(Want(HF_TOKEN, env.team_namespace(team), {"token": ("huggingface/token", "token")},
                         per_namespace=True))
+    serving = sorted({m.team for m in env.serving.models} & set(t.name for t in env.teams)) if env.serving.enabled else []
+    for name in serving:
+        ns = env.team_namespace(next(t for t in env.teams if t.name == name))
+        out.append(Want(VLLM_API_KEY, ns, {"api-key": ("serving/api-key", "api-key")}, per_namespace=True))
+    if env.monitoring.enabled:
+        out.append(Want(GRAFANA_ADMIN, env.namespaces.monitoring_namespace,
+                        {k: ("grafana/admin", k) for k in ("admin-user", "admin-password")}))
+    if env.monitoring.enabled and env.monitoring.alertmanager:
+        out.append(Want(ALERTMANAGER_CONFIG, env.namespaces.monitoring_namespace,
+                        {"alertmanager.yaml": ("monitoring/alertmanager", "alertmanager.yaml")}))
     # Ray GCS fault tolerance: the Redis password (ElastiCache AUTH token, or the in-cluster
     # Redis's requirepass, rendered into its config file here so it never is on a command line).
     ft, teams = env.ray.fault_tolerant_teams(), {t.name: t for t in env.teams}

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from ..kit import quantity
+from .guard import GuardConfig
 from ..kit.versions import SUPPORTED_KUBERNETES_MINORS
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
@@ -1128,6 +1129,211 @@ def training_team_problems(env: "Env") -> list[str]:
     return out
 
 
+# --------------------------------------------------------------------------- serving (vllm) and monitoring
+PromDuration = Annotated[str, Field(pattern=r"^[0-9]+(s|m|h|d)$", examples=["30s", "10m", "1h", "15d"])]
+HfRepo = Annotated[str, Field(pattern=r"^[A-Za-z0-9][-A-Za-z0-9_.]*/[-A-Za-z0-9_.]+$", examples=["facebook/opt-125m"])]
+
+
+class ServingSlo(Model):
+    """Alert thresholds of one model (defaults: `monitoring.alerts`)."""
+
+    ttft_p95_seconds: Annotated[float, Field(gt=0, le=600)] | None = Field(
+        default=None, description="alert when the 5-minute p95 time to first token is above this")
+    waiting_per_replica_high: Annotated[float, Field(gt=0)] | None = Field(
+        default=None, description="alert when the queue per replica stays above this (with the HPA at max)")
+
+
+class LoraAdapter(Model):
+    """A LoRA adapter served next to its base model (`--lora-modules name=source`); clients
+    select it with `"model": "<name>"`. vLLM downloads a Hugging Face repo source into the model
+    cache at start, like the base model."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z0-9][-a-z0-9_.]{0,62}$")]
+    source: HfRepo
+
+
+class Autoscaling(Model):
+    """The model's HorizontalPodAutoscaler on its own queue (`vllm:num_requests_waiting` of this
+    model's pods, per pod, through prometheus-adapter)."""
+
+    min_replicas: Annotated[int, Field(ge=1, le=100)] = 1
+    max_replicas: Annotated[int, Field(ge=1, le=100)] = 1
+    target_waiting_per_replica: Annotated[float, Field(gt=0, le=1000)] = Field(
+        default=4, description="average waiting requests per replica the HPA steers to")
+    scale_up_pods_per_minute: Annotated[int, Field(ge=1, le=100)] = Field(
+        default=2, description="at most this many replicas added per minute (each needs a GPU node)")
+    scale_down_stabilization_seconds: Annotated[int, Field(ge=0, le=3600)] | None = Field(
+        default=None, description="default: the model's startup_timeout_seconds (never shorter: a replica "
+                                  "removed now costs that long to get back)")
+
+    @model_validator(mode="after")
+    def _bounds(self) -> "Autoscaling":
+        if self.min_replicas > self.max_replicas:
+            raise ValueError("min_replicas must not exceed max_replicas")
+        return self
+
+
+class ServedModel(Model):
+    """One model: a vLLM OpenAI-compatible server Deployment in its team's namespace, its Service,
+    ServiceMonitor, PDB, HPA and public host `<serving.host_prefix>-<name>.<domain>` (`/v1`)."""
+
+    name: Annotated[str, Field(pattern=DNS_LABEL, max_length=40)] = Field(
+        description="object names and host label; also the served model name clients send")
+    team: DnsLabel = Field(description="the team whose namespace, quota and GPU budget serve it")
+    model: HfRepo = Field(description="Hugging Face repository of the weights")
+    revision: Annotated[str, Field(pattern=r"^[A-Za-z0-9][-A-Za-z0-9_.]{0,99}$")] | None = Field(
+        default=None, description="Hugging Face branch, tag or commit (pin it: a moving main changes the model)")
+    gated: bool = Field(default=False, description="needs the Hugging Face token (license-gated repository)")
+    max_model_len: Annotated[int, Field(ge=128, le=1048576)] = Field(description="context length (--max-model-len)")
+    gpu_memory_utilization: Annotated[float, Field(ge=0.3, le=0.98)] = 0.9
+    tensor_parallel_size: Annotated[int, Field(ge=1, le=8)] = Field(default=1, description="GPUs per replica")
+    dtype: Literal["auto", "bfloat16", "float16"] = "auto"
+    min_gpu_memory_gib: Annotated[int, Field(ge=1, le=192)] = Field(
+        description="GPU memory each of its GPUs must have (weights/TP + KV cache): Karpenter picks only such instances")
+    resources: ControllerResources = Field(description="CPU and host memory of the server container")
+    shared_memory: Quantity = Field(default="2Gi", description="memory-backed /dev/shm (NCCL between TP workers)")
+    lora_adapters: list[LoraAdapter] = Field(default_factory=list)
+    max_lora_rank: Annotated[int, Field(ge=1, le=512)] = 16
+    startup_timeout_seconds: Annotated[int, Field(ge=60, le=7200)] = Field(
+        default=1200, description="download + load budget before the startup probe gives up")
+    termination_grace_seconds: Annotated[int, Field(ge=10, le=3600)] = Field(
+        default=120, description="in-flight generations finish within this after the pod leaves the endpoints")
+    rollout: Literal["surge", "replace"] = Field(
+        default="surge", description="surge: a new replica starts before an old one stops (one spare GPU); "
+                                     "replace: stop one, then start one (no spare GPU, capacity dips)")
+    autoscaling: Autoscaling = Autoscaling()
+    slo: ServingSlo = ServingSlo()
+
+    @property
+    def gpus(self) -> int:
+        return self.tensor_parallel_size
+
+    @model_validator(mode="after")
+    def _unique(self) -> "ServedModel":
+        _refuse("lora_adapters listed twice", _twice([a.name for a in self.lora_adapters]))
+        if any(a.name == self.name for a in self.lora_adapters):
+            raise ValueError(f"a LoRA adapter must not be named like its base model {self.name!r}")
+        sd = self.autoscaling.scale_down_stabilization_seconds
+        if sd is not None and sd < self.startup_timeout_seconds:
+            raise ValueError(f"autoscaling.scale_down_stabilization_seconds {sd} is shorter than startup_timeout_seconds "
+                             f"{self.startup_timeout_seconds}: a replica removed now takes that long to come back "
+                             f"(lower startup_timeout_seconds if the model loads faster)")
+        return self
+
+
+class ServingConfig(Model):
+    """vLLM: one Deployment per model, scaled on its own queue; API key auth on `/v1`."""
+
+    enabled: bool = True
+    image: str = Field(default="vllm", description="key of the vLLM OpenAI server image in kit/versions.py IMAGES")
+    host_prefix: DnsLabel = Field(default="llm", description="model hosts are <prefix>-<model>.<domain>")
+    model_cache: Literal["efs", "pod"] = Field(
+        default="pod", description="efs: the team namespace's shared EFS volume (downloaded once per env); "
+                                   "pod: an emptyDir per replica (downloaded at every start)")
+    pod_cache_size: Quantity = Field(default="60Gi", description="emptyDir size limit with model_cache: pod")
+    topology_spread: bool = Field(default=False, description="spread replicas over zones and nodes")
+    models: list[ServedModel] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique(self) -> "ServingConfig":
+        _refuse("serving.models listed twice", _twice([m.name for m in self.models]))
+        names = [a.name for m in self.models for a in m.lora_adapters] + [m.name for m in self.models]
+        _refuse("served model names used twice (models and LoRA adapters share one namespace of names)",
+                _twice(names))
+        return self
+
+
+class AlertThresholds(Model):
+    """Thresholds of the platform's PrometheusRules (per env)."""
+
+    gpu_idle_utilization_percent: Annotated[int, Field(ge=1, le=100)] = 5
+    gpu_idle_for: PromDuration = "1h"
+    gpu_memory_used_percent: Annotated[int, Field(ge=50, le=100)] = Field(
+        default=98, description="framebuffer use; vLLM preallocates gpu_memory_utilization of it by design")
+    gpu_temperature_celsius: Annotated[int, Field(ge=50, le=110)] = 87
+    vllm_waiting_per_replica_high: Annotated[float, Field(gt=0)] = 10
+    vllm_ttft_p95_seconds: Annotated[float, Field(gt=0)] = 5
+    vllm_kv_cache_usage_percent: Annotated[int, Field(ge=50, le=100)] = 95
+    hpa_at_max_for: PromDuration = "15m"
+    metric_absent_for: PromDuration = "10m"
+    jupyterhub_spawn_failures_per_hour: Annotated[int, Field(ge=1)] = 3
+    airflow_heartbeat_missing_for: PromDuration = "5m"
+    airflow_task_failures_per_hour: Annotated[int, Field(ge=1)] = 5
+    pvc_used_percent: Annotated[int, Field(ge=50, le=99)] = 90
+    crashloop_restarts_per_hour: Annotated[int, Field(ge=1)] = 5
+    karpenter_pool_usage_percent: Annotated[int, Field(ge=50, le=100)] = 90
+
+
+class MonitoringConfig(Model):
+    """kube-prometheus-stack: Prometheus, Alertmanager, Grafana (Keycloak login), platform rules
+    and dashboards; prometheus-adapter serves the vLLM queue metrics to the HPAs."""
+
+    enabled: bool = True
+    retention: PromDuration = "15d"
+    retention_size: Annotated[str, Field(pattern=r"^[0-9]+(MB|GB|TB)$")] | None = Field(
+        default=None, description="also cap the TSDB by size (e.g. 45GB, below storage)")
+    storage: Quantity = "50Gi"
+    prometheus_replicas: Annotated[int, Field(ge=1, le=5)] = 1
+    prometheus_resources: ControllerResources = ControllerResources(
+        cpu_request="500m", memory_request="2Gi", cpu_limit="2", memory_limit="4Gi")
+    scrape_interval: PromDuration = "30s"
+    evaluation_interval: PromDuration = "30s"
+    alertmanager: bool = Field(default=True, description="run Alertmanager (receivers from the Secrets Manager "
+                                                         "secret monitoring/alertmanager)")
+    alertmanager_replicas: Annotated[int, Field(ge=1, le=5)] = 1
+    grafana_replicas: Annotated[int, Field(ge=1, le=5)] = 1
+    adapter_replicas: Annotated[int, Field(ge=1, le=5)] = 1
+    alerts: AlertThresholds = AlertThresholds()
+
+
+def serving_problems(env: "Env") -> list[str]:
+    """What `serving.models` needs from the rest of the env: its team, a GPU pool, GPU quota for
+    its largest scale (plus the rollout's spare replica), the EFS volume when the cache is shared,
+    and the monitoring stack that feeds its autoscaler."""
+    s, out = env.serving, []
+    if not s.enabled or not s.models:
+        return out
+    teams = {t.name: t for t in env.teams}
+    for m in s.models:
+        if m.team not in teams:
+            out.append(f"serving.models[{m.name}].team {m.team!r} is not a team of this env")
+    if env.compute.karpenter.gpu_pool is None:
+        out.append("serving.models need compute.karpenter.gpu_pool (every vLLM replica needs GPUs)")
+    if not env.monitoring.enabled:
+        out.append("serving.models need monitoring.enabled: the HPAs scale on queue metrics Prometheus collects")
+    for name, team in sorted(teams.items()):
+        mine = [m for m in s.models if m.team == name]
+        need = sum(m.gpus * (m.autoscaling.max_replicas + (1 if m.rollout == "surge" else 0)) for m in mine)
+        if mine and need > team.quota.gpus:
+            out.append(f"serving: team {name}'s models need {need} GPUs at max replicas (plus one surge replica per "
+                       f"model with rollout: surge) but teams[{name}].quota.gpus is {team.quota.gpus}: the quota "
+                       f"would refuse the replicas the HPA asks for")
+    if s.model_cache == "efs":
+        mounted = {mnt.namespace for mnt in env.storage.efs_mounts}
+        for m in s.models:
+            if m.team in teams and env.team_namespace(teams[m.team]) not in mounted:
+                out.append(f"serving.model_cache is efs but {env.team_namespace(teams[m.team])} (model {m.name}) "
+                           f"has no storage.efs_mounts entry")
+    for m in s.models:
+        if quantity.parse(m.shared_memory) >= quantity.parse(m.resources.memory_limit):
+            out.append(f"serving.models[{m.name}].shared_memory {m.shared_memory} must stay below "
+                       f"resources.memory_limit {m.resources.memory_limit}: /dev/shm is memory-backed and counts "
+                       f"against the container's memory limit")
+    root = env.compute.karpenter.root_volume_gib
+    if s.model_cache == "pod" and s.models:
+        # node disk: the image (~10 GiB for vLLM), /tmp (8 GiB) and the per-pod cache
+        need = quantity.parse(s.pod_cache_size) / Decimal(2) ** 30 + 18
+        if need > root:
+            out.append(f"serving.pod_cache_size {s.pod_cache_size} plus the vLLM image and /tmp (18 GiB) does not "
+                       f"fit the GPU nodes' root volume of {root} GiB (compute.karpenter.root_volume_gib)")
+    labels = set(env.ingress.hosts.model_dump().values())
+    for m in s.models:
+        label = f"{s.host_prefix}-{m.name}"
+        if len(label) > 63 or label in labels:
+            out.append(f"serving.models[{m.name}]: host label {label!r} is longer than 63 characters or already a host")
+    return out
+
+
 class SyncRetry(Model):
     limit: Annotated[int, Field(ge=0, le=100)] = 10
     backoff_duration: Annotated[str, Field(pattern=r"^\d+[smh]$")] = "10s"
@@ -1172,6 +1378,9 @@ class Env(Model):
     airflow: AirflowConfig = AirflowConfig()
     spark: SparkConfig = SparkConfig()
     mlflow: MlflowConfig = MlflowConfig()
+    serving: ServingConfig = ServingConfig()
+    monitoring: MonitoringConfig = MonitoringConfig()
+    guard: GuardConfig = GuardConfig()
 
     @property
     def project(self) -> str:
@@ -1193,6 +1402,14 @@ class Env(Model):
     def _training_teams(self) -> "Env":
         """Team queues name teams of this env (and every team has one); Volcano fits the env's minor."""
         problems = training_team_problems(self)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _serving(self) -> "Env":
+        """Served models name teams of this env and fit their GPU quota at max replicas."""
+        problems = serving_problems(self)
         if problems:
             raise ValueError("; ".join(problems))
         return self

@@ -59,10 +59,12 @@ ROUTES: tuple[Route, ...] = (
     Route("grafana", "grafana", "/", "monitoring", "grafana", 80, "/api/health", "app",
           callbacks=("/login/generic_oauth",), post_logout="/", component="monitoring", description="Grafana"),
     Route("mlflow", "mlflow", "/", "mlflow", "mlflow", 80, "/health", "alb", description="MLflow tracking UI"),
-    Route("prometheus", "prometheus", "/", "monitoring", "prometheus", 9090, "/-/healthy", "alb",
+    # kube-prometheus-stack's Services (fullnameOverride `kube-prometheus-stack`, Grafana's
+    # fullnameOverride `grafana`): components/monitoring.py checks these rows against its values.
+    Route("prometheus", "prometheus", "/", "monitoring", "kube-prometheus-stack-prometheus", 9090, "/-/healthy", "alb",
           component="monitoring", description="Prometheus UI"),
-    Route("alertmanager", "alertmanager", "/", "monitoring", "alertmanager", 9093, "/-/healthy", "alb",
-          component="monitoring", description="Alertmanager UI"),
+    Route("alertmanager", "alertmanager", "/", "monitoring", "kube-prometheus-stack-alertmanager", 9093, "/-/healthy",
+          "alb", component="monitoring", description="Alertmanager UI"),
 )
 
 BY_NAME = {r.name: r for r in ROUTES}
@@ -73,10 +75,11 @@ def route(name: str) -> Route:
 
 
 def for_env(env) -> list[Route]:
-    """Every route of the env: `ROUTES` plus one dashboard per team Ray cluster (`ray.clusters`)."""
-    from ..components import kuberay  # the cluster and head Service naming is KubeRay's
+    """Every route of the env: `ROUTES`, one dashboard per team Ray cluster (`ray.clusters`) and one
+    OpenAI-compatible endpoint per served model (`serving.models`)."""
+    from ..components import kuberay, vllm  # their object naming decides the backends
 
-    return [*ROUTES, *kuberay.dashboard_routes(env)]
+    return [*ROUTES, *kuberay.dashboard_routes(env), *vllm.model_routes(env)]
 
 
 def hostname(env, r: Route) -> str:

@@ -147,7 +147,12 @@ CHARTS: dict[str, HelmChart] = {c.name: c for c in (
               values_schema=True),
     HelmChart("kube-prometheus-stack", "https://prometheus-community.github.io/helm-charts", "88.5.3",
               "v0.93.1", crds_need_server_side_apply=True, cluster_kinds=_CRB + _CRD + _HOOKS,
-              provides_crds=("PrometheusRule.monitoring.coreos.com", "ServiceMonitor.monitoring.coreos.com", "PodMonitor.monitoring.coreos.com")),
+              provides_crds=("PrometheusRule.monitoring.coreos.com", "ServiceMonitor.monitoring.coreos.com", "PodMonitor.monitoring.coreos.com"),
+              # Subcharts (grafana 12.11.1, kube-state-metrics 8.4.0, prometheus-node-exporter
+              # 4.56.1): their default values.yaml are not mirrored, and kube-prometheus-stack's
+              # shows only a few of their keys. The keys components/monitoring.py sets there were
+              # checked against those charts' sources (see that module).
+              free_form_values=("grafana", "kube-state-metrics", "prometheus-node-exporter")),
     HelmChart("prometheus-adapter", "https://prometheus-community.github.io/helm-charts", "5.3.0", "v0.12.0",
               cluster_kinds=_CRB + (("apiregistration.k8s.io", "APIService"),)),
     HelmChart("lws", "registry.k8s.io/lws/charts", "0.10.0", "v0.10.0", oci=True,

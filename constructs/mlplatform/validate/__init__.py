@@ -12,7 +12,7 @@ import json
 from ..kit import versions
 from ..kit.meta import Obj, group_of
 from ..plan import Rendered
-from . import charts, core, crd, crosschecks, rules, scheduling, training
+from . import charts, core, crd, crosschecks, rules, scheduling, serving, training
 
 MAX_ERRORS_PER_OBJECT = 8
 BOOTSTRAP = "argocd-bootstrap"
@@ -106,4 +106,5 @@ def validate(r: Rendered) -> list[str]:
     problems += crosschecks.check(r)
     problems += scheduling.check_gpu_scheduling(r)
     problems += training.check_training(r)
+    problems += serving.check(r)
     return problems

@@ -82,7 +82,9 @@ def check_resources(values: Any, path: str = "") -> list[str]:
     if isinstance(values, dict):
         for k, v in values.items():
             p = f"{path}.{k}" if path else str(k)
-            if k == "resources" and isinstance(v, dict) and v:
+            # container sizes only: prometheus-adapter's rule `resources` (overrides/template) is
+            # something else, and says so with its keys
+            if k == "resources" and isinstance(v, dict) and v and set(v) <= {"requests", "limits", "claims"}:
                 for part in ("requests", "limits"):
                     for res in ("cpu", "memory"):
                         if not isinstance(v.get(part), dict) or res not in v[part]:

@@ -1,0 +1,60 @@
+"""What the EC2 GPU instance types the NodePools may launch offer: GPUs, GPU memory, host memory.
+
+Karpenter knows this from the EC2 API at run time; the generator needs it at synth to tell
+whether a served model fits any instance its pool may launch (`validate/serving.py`). Values
+from the EC2 instance type pages (accelerated computing); a family missing here is reported,
+not guessed.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+# family -> (GPU memory per GPU in GiB, {size: (GPUs, host memory GiB)})
+_COMMON_G = {"xlarge": (1, 16), "2xlarge": (1, 32), "4xlarge": (1, 64), "8xlarge": (1, 128),
+             "16xlarge": (1, 256), "12xlarge": (4, 192), "24xlarge": (4, 384), "48xlarge": (8, 768)}
+GPU_FAMILIES: dict[str, tuple[int, dict[str, tuple[int, int]]]] = {
+    "g4dn": (16, {"xlarge": (1, 16), "2xlarge": (1, 32), "4xlarge": (1, 64), "8xlarge": (1, 128),
+                  "16xlarge": (1, 256), "12xlarge": (4, 192), "metal": (8, 384)}),  # NVIDIA T4
+    "g5": (24, dict(_COMMON_G)),  # NVIDIA A10G
+    "g6": (24, dict(_COMMON_G)),  # NVIDIA L4
+    "g6e": (48, {"xlarge": (1, 32), "2xlarge": (1, 64), "4xlarge": (1, 128), "8xlarge": (1, 256),
+                 "16xlarge": (1, 512), "12xlarge": (4, 384), "24xlarge": (4, 768), "48xlarge": (8, 1536)}),  # L40S
+    "p4d": (40, {"24xlarge": (8, 1152)}),  # NVIDIA A100 40 GB
+    "p4de": (80, {"24xlarge": (8, 1152)}),  # NVIDIA A100 80 GB
+    "p5": (80, {"4xlarge": (1, 256), "48xlarge": (8, 2048)}),  # NVIDIA H100
+    "p5e": (141, {"48xlarge": (8, 2048)}),  # NVIDIA H200
+    "p5en": (141, {"48xlarge": (8, 2048)}),  # NVIDIA H200
+}
+
+
+def allocatable_memory_gib(host_gib: int) -> Decimal:
+    """Host memory left for pods: Karpenter's VM overhead (7.5 %), kube-reserved and eviction
+    threshold (about 1.5 GiB on GPU sizes)."""
+    return Decimal(host_gib) * Decimal("0.925") - Decimal("1.5")
+
+
+def fitting(families: list[str], sizes: list[str] | None, *, gpus: int, gpu_memory_gib: int, memory: Decimal,
+            max_gpus: int | None) -> tuple[list[str], str]:
+    """Instance types (`family.size`) that fit one replica, and why none does when the list is empty."""
+    unknown = sorted(f for f in families if f not in GPU_FAMILIES)
+    if unknown:
+        return [], f"GPU memory of instance families {', '.join(unknown)} unknown (add them to kit/instances.py)"
+    if not families:
+        return [], "the pool does not name its instance families (instance-family In [...]), so GPU memory can't be judged"
+    fits, reasons = [], set()
+    for fam in sorted(families):
+        mem_per_gpu, by_size = GPU_FAMILIES[fam]
+        if mem_per_gpu < gpu_memory_gib:
+            reasons.add(f"{fam} GPUs have {mem_per_gpu} GiB (< {gpu_memory_gib})")
+            continue
+        for size, (n, host) in sorted(by_size.items()):
+            if sizes is not None and size not in sizes:
+                continue
+            if n < gpus or (max_gpus is not None and n > max_gpus):
+                reasons.add(f"{fam}.{size} has {n} GPUs (needs {gpus}, pool allows at most {max_gpus})")
+                continue
+            if allocatable_memory_gib(host) * Decimal(2) ** 30 < memory:
+                reasons.add(f"{fam}.{size} leaves {allocatable_memory_gib(host):.1f} GiB for pods")
+                continue
+            fits.append(f"{fam}.{size}")
+    return fits, "; ".join(sorted(reasons))

@@ -1,0 +1,182 @@
+"""Serving cross-checks: the autoscaling chain and GPU capacity, judged on the rendered objects.
+
+An HPA that names a metric nobody serves, or a rule that reads a label the pods don't carry,
+does nothing and says nothing. So for every HorizontalPodAutoscaler of the env:
+
+- its `scaleTargetRef` is a Deployment (or StatefulSet) the env emits, in its namespace;
+- every Pods/Object metric it asks for is served by a prometheus-adapter rule (`name.as`), that
+  rule is keyed per pod (not a namespace sum), its series' namespace is the HPA's and its
+  `model_name` is what the target's vLLM container serves (`--served-model-name`);
+- the target's pods are scraped: a ServiceMonitor in their namespace selects a Service whose
+  selector matches the pod template, on a port of that Service that reaches a container port.
+
+And for every served model (`serving.models`): the GPU NodePool its pods select launches an
+instance type with enough GPUs, GPU memory and host memory for one replica, and the pool's GPU
+limit holds every model at max replicas (plus the surge replica of a rolling update).
+"""
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from ..kit import instances, monitoring
+from ..kit.meta import Obj
+from ..kit.quantity import parse
+from . import scheduling
+
+WORKLOADS = ("Deployment", "StatefulSet")
+
+
+def _objs(r) -> list[tuple[str, Obj]]:
+    return [(c, o) for c, objs in sorted(r.components.items()) for o in objs]
+
+
+def _where(r, comp: str, o: Obj) -> str:
+    return f"{r.env.name}/{comp}/{o.get('kind')}/{(o.get('metadata') or {}).get('name')}"
+
+
+def _matches(selector: dict, labels: dict) -> bool:
+    ml = selector.get("matchLabels") or {}
+    if not ml and not selector.get("matchExpressions"):
+        return False
+    if any(labels.get(k) != v for k, v in ml.items()):
+        return False
+    for e in selector.get("matchExpressions") or []:
+        k, op, vals = e.get("key"), e.get("operator"), e.get("values") or []
+        if op == "In" and labels.get(k) not in vals or op == "NotIn" and labels.get(k) in vals \
+                or op == "Exists" and k not in labels or op == "DoesNotExist" and k in labels:
+            return False
+    return True
+
+
+def _matchers(query: str) -> dict[str, str]:
+    """`label="value"` equality matchers of a PromQL selector."""
+    return dict(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="([^"]*)"', query))
+
+
+def adapter_rules(r) -> dict[str, dict]:
+    """Custom metric name -> prometheus-adapter rule, from the adapter's HelmRelease values."""
+    out: dict[str, dict] = {}
+    for rel in r.helm.values():
+        if rel.chart == "prometheus-adapter":
+            for rule in (rel.values.get("rules") or {}).get("custom") or []:
+                out[(rule.get("name") or {}).get("as", "")] = rule
+    return out
+
+
+def _scraped(r, ns: str, pod_labels: dict, container_ports: dict[str, int]) -> str | None:
+    """None when a ServiceMonitor reaches these pods, else why not."""
+    services = [o for _, o in _objs(r) if o.get("kind") == "Service" and o["metadata"].get("namespace") == ns
+                and (o.get("spec") or {}).get("selector") and all(
+                    pod_labels.get(k) == v for k, v in o["spec"]["selector"].items())]
+    if not services:
+        return f"no Service in {ns} selects its pods"
+    for _, sm in _objs(r):
+        if sm.get("kind") != "ServiceMonitor":
+            continue
+        md, spec = sm["metadata"], sm.get("spec") or {}
+        nss = (spec.get("namespaceSelector") or {}).get("matchNames") or [md.get("namespace")]
+        if ns not in nss and not (spec.get("namespaceSelector") or {}).get("any"):
+            continue
+        for svc in services:
+            if not _matches(spec.get("selector") or {}, svc["metadata"].get("labels") or {}):
+                continue
+            for ep in spec.get("endpoints") or []:
+                for p in svc["spec"].get("ports") or []:
+                    if p.get("name") == ep.get("port"):
+                        tp = p.get("targetPort", p.get("port"))
+                        if tp in container_ports or tp in container_ports.values():
+                            return None
+    return (f"no ServiceMonitor selects a Service of its pods ({', '.join(s['metadata']['name'] for s in services)}) "
+            f"on a port that reaches a container port: the queue metric would never exist")
+
+
+def check_autoscaling(r) -> list[str]:
+    out: list[str] = []
+    objs = _objs(r)
+    workloads = {(o["metadata"].get("namespace"), o["kind"], o["metadata"]["name"]): o
+                 for _, o in objs if o.get("kind") in WORKLOADS}
+    rules = adapter_rules(r)
+    for comp, h in objs:
+        if h.get("kind") != "HorizontalPodAutoscaler":
+            continue
+        where, ns, spec = _where(r, comp, h), h["metadata"].get("namespace"), h.get("spec") or {}
+        tref = spec.get("scaleTargetRef") or {}
+        target = workloads.get((ns, tref.get("kind"), tref.get("name")))
+        if target is None:
+            out.append(f"{where}: scaleTargetRef {tref.get('kind')}/{tref.get('name')} is not a workload this env "
+                       f"emits in namespace {ns}")
+            continue
+        if "replicas" in (target.get("spec") or {}):
+            out.append(f"{where}: its target {tref.get('kind')}/{tref.get('name')} sets spec.replicas: Argo CD would "
+                       f"reset the HPA's decision on every sync (leave replicas out of the manifest)")
+        tmpl = (target["spec"].get("template") or {})
+        pod_labels = (tmpl.get("metadata") or {}).get("labels") or {}
+        containers = (tmpl.get("spec") or {}).get("containers") or []
+        ports = {p.get("name"): p.get("containerPort") for c in containers for p in c.get("ports") or []}
+        for i, m in enumerate(spec.get("metrics") or []):
+            if m.get("type") not in ("Pods", "Object"):
+                continue
+            name = ((m.get(m["type"].lower()) or {}).get("metric") or {}).get("name", "")
+            at = f"{where}: spec.metrics[{i}] {name}"
+            rule = rules.get(name)
+            if rule is None:
+                out.append(f"{at}: no prometheus-adapter rule serves this metric (the HPA would never scale)")
+                continue
+            overrides = (rule.get("resources") or {}).get("overrides") or {}
+            if m["type"] == "Pods" and "pod" not in overrides:
+                out.append(f"{at}: the adapter rule is not keyed per pod (resources.overrides has no pod): "
+                           f"a namespace-wide sum scales every model on every model's queue")
+            if "<<.GroupBy>>" not in rule.get("metricsQuery", ""):
+                out.append(f"{at}: the adapter rule's metricsQuery does not group by <<.GroupBy>>")
+            want = _matchers(rule.get("seriesQuery", ""))
+            if want.get("namespace") not in (None, ns):
+                out.append(f"{at}: the adapter rule reads namespace {want['namespace']!r}, the HPA is in {ns!r}")
+            model = want.get(monitoring.VLLM_MODEL_LABEL)
+            if model is not None:
+                from ..components import vllm
+                served = {vllm.served_name(c) for c in containers}
+                if model not in served:
+                    out.append(f"{at}: the adapter rule reads {monitoring.VLLM_MODEL_LABEL}={model!r} but "
+                               f"{tref.get('name')} serves {sorted(s for s in served if s) or 'no --served-model-name'}")
+            why = _scraped(r, ns, pod_labels, ports)
+            if why:
+                out.append(f"{at}: {tref.get('name')}'s pods are not scraped: {why}")
+    return out
+
+
+def check_gpu_capacity(r) -> list[str]:
+    """Every served model fits an instance of its GPU pool; the pool's GPU limit holds them all."""
+    from ..components import vllm
+
+    env, out = r.env, []
+    pools = {p.labels.get(vllm.POOL_LABEL): p for p in scheduling.node_pools(r.components, env.name)}
+    need: dict[str, Decimal] = {}
+    for m in vllm.models(env):
+        where = f"{env.name}/{vllm.NAME}/Deployment/{m.name}"
+        pool = pools.get(vllm.GPU_POOL)
+        if pool is None:
+            out.append(f"{where}: no NodePool labelled {vllm.POOL_LABEL}={vllm.GPU_POOL} (GPU nodes)")
+            continue
+        families = [v for op, vals in pool.reqs(scheduling.FAMILY) if op == "In" for v in vals]
+        sizes = [v for op, vals in pool.reqs(scheduling.SIZE) if op == "In" for v in vals] or None
+        fits, why = instances.fitting(families, sizes, gpus=m.gpus, gpu_memory_gib=m.min_gpu_memory_gib,
+                                      memory=parse(m.resources.memory_request), max_gpus=pool.max_gpus_per_node)
+        if not fits:
+            out.append(f"{where}: no instance type of NodePool {pool.name} fits one replica: {why}")
+        per_replica = Decimal(m.gpus)
+        need[m.name] = per_replica * (m.autoscaling.max_replicas + (1 if m.rollout == "surge" else 0))
+        if pool.gpu_limit is not None and need[m.name] > pool.gpu_limit:
+            out.append(f"{where}: max replicas need {need[m.name]} GPUs, more than NodePool {pool.name}'s limit "
+                       f"{pool.gpu_limit}")
+    pool = pools.get(vllm.GPU_POOL)
+    total = sum(need.values(), Decimal(0))
+    if pool is not None and pool.gpu_limit is not None and total > pool.gpu_limit:
+        out.append(f"{env.name}/{vllm.NAME}: all models at max replicas need {total} GPUs, more than NodePool "
+                   f"{pool.name}'s limit {pool.gpu_limit} (raise compute.karpenter.gpu_pool.gpu_limit or lower "
+                   f"autoscaling.max_replicas)")
+    return out
+
+
+def check(r) -> list[str]:
+    return check_autoscaling(r) + check_gpu_capacity(r)

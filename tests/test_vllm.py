@@ -1,0 +1,287 @@
+"""vLLM serving: one server per model, its HPA on its own queue, and the cross-checks that keep
+the autoscaling chain and the GPU budget honest."""
+import copy
+import math
+
+import pytest
+from pydantic import ValidationError
+
+from conftest import find
+from mlplatform.components import prometheus_adapter, vllm
+from mlplatform.components import secrets as sec
+from mlplatform.config.models import Env
+from mlplatform.kit import monitoring, routes
+from mlplatform.plan import render
+from mlplatform.validate import crosschecks, serving, validate
+from mlplatform.validate.charts import check_values
+
+
+def _objs(r, kind):
+    return [o for o in r.components.get(vllm.NAME, []) if o["kind"] == kind]
+
+
+def _update(env: Env, **changes) -> Env:
+    """A copy of `env` with top-level sections replaced, validated like an env file."""
+    data = env.model_dump()
+    data.update(changes)
+    return Env.model_validate(data)
+
+
+def _serving(env: Env, **fields) -> dict:
+    s = env.serving.model_dump()
+    s.update(fields)
+    return s
+
+
+def test_every_model_gets_its_server_service_monitor_budget_autoscaler_and_endpoint(envs, rendered):
+    for name, env in envs.items():
+        r = rendered[name]
+        for m in env.serving.models:
+            ns = vllm.namespace(env, m)
+            for kind in ("Deployment", "Service", "ServiceMonitor", "PodDisruptionBudget", "HorizontalPodAutoscaler"):
+                o = find(_objs(r, kind), kind, m.name)
+                assert o["metadata"]["namespace"] == ns == f"team-{m.team}"
+            find(_objs(r, "Ingress"), "Ingress", f"llm-{m.name}")
+        assert len(_objs(r, "Deployment")) == len(env.serving.models)
+    assert {m.name for m in envs["staging"].serving.models} == {"opt-125m", "deepscaler-1-5b"}
+
+
+def test_the_deployment_leaves_replicas_to_the_hpa_and_selects_by_stable_labels(rendered):
+    for r in rendered.values():
+        for d in _objs(r, "Deployment"):
+            assert "replicas" not in d["spec"], "Argo CD would reset the HPA's replica count on every sync"
+            assert d["spec"]["selector"]["matchLabels"] == {"app.kubernetes.io/name": "vllm",
+                                                             "app.kubernetes.io/instance": d["metadata"]["name"]}
+            labels = d["spec"]["template"]["metadata"]["labels"]
+            assert d["spec"]["selector"]["matchLabels"].items() <= labels.items()
+
+
+def test_the_server_is_started_with_exactly_the_configured_model(envs, rendered):
+    env = envs["prod"]
+    m = env.serving.models[0]
+    c = find(_objs(rendered["prod"], "Deployment"), "Deployment", m.name)["spec"]["template"]["spec"]["containers"][0]
+    assert c["image"] == "vllm/vllm-openai:v0.15.1"
+    assert c["command"] == ["vllm", "serve"] and c["args"][0] == m.model
+    args = c["args"]
+    flag = lambda f: args[args.index(f) + 1]  # noqa: E731
+    assert flag("--served-model-name") == m.name == vllm.served_name(c)
+    assert flag("--max-model-len") == str(m.max_model_len)
+    assert flag("--tensor-parallel-size") == str(m.tensor_parallel_size)
+    assert flag("--gpu-memory-utilization") == str(m.gpu_memory_utilization)
+    assert flag("--dtype") == "bfloat16"
+    # a pinned revision where the env sets one; LoRA adapters are served by name
+    dev = envs["dev"].serving.models[0]
+    dargs = vllm.server_args(envs["dev"], dev)
+    assert dargs[dargs.index("--revision") + 1] == dev.revision
+    with_lora = type(dev).model_validate({**dev.model_dump(), "lora_adapters": [{"name": "sql", "source": "org/sql-lora"}]})
+    largs = vllm.server_args(envs["dev"], with_lora)
+    assert "--enable-lora" in largs and largs[largs.index("--lora-modules") + 1] == "sql=org/sql-lora"
+
+
+def test_gpu_pods_ask_for_their_gpus_tolerate_the_taint_and_pick_instances_with_enough_gpu_memory(envs, rendered):
+    for name, env in envs.items():
+        for m in env.serving.models:
+            d = find(_objs(rendered[name], "Deployment"), "Deployment", m.name)
+            pod = d["spec"]["template"]["spec"]
+            res = pod["containers"][0]["resources"]
+            assert res["requests"]["nvidia.com/gpu"] == res["limits"]["nvidia.com/gpu"] == str(m.tensor_parallel_size)
+            for part in ("requests", "limits"):
+                assert {"cpu", "memory"} <= set(res[part])
+            assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in pod["tolerations"]
+            assert pod["nodeSelector"] == {"platform.mlops.io/node-pool": "gpu"}
+            expr = pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][
+                "nodeSelectorTerms"][0]["matchExpressions"][0]
+            assert expr == {"key": "karpenter.k8s.aws/instance-gpu-memory", "operator": "Gt",
+                            "values": [str(m.min_gpu_memory_gib * 1024 - 1)]}
+            shm = next(v for v in pod["volumes"] if v["name"] == "dshm")
+            assert shm["emptyDir"] == {"medium": "Memory", "sizeLimit": m.shared_memory}
+
+
+def test_the_server_runs_non_root_with_a_read_only_root_and_secrets_only_by_reference(rendered):
+    for r in rendered.values():
+        for d in _objs(r, "Deployment"):
+            pod = d["spec"]["template"]["spec"]
+            c = pod["containers"][0]
+            assert pod["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["runAsUser"] == 1000
+            assert c["securityContext"]["readOnlyRootFilesystem"] is True
+            assert c["securityContext"]["allowPrivilegeEscalation"] is False
+            assert pod["enableServiceLinks"] is False  # a Service `vllm` would inject VLLM_PORT=tcp://...
+            env = {e["name"]: e for e in c["env"]}
+            assert env["VLLM_API_KEY"]["valueFrom"]["secretKeyRef"] == {"name": sec.VLLM_API_KEY, "key": "api-key"}
+            assert env["HF_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": sec.HF_TOKEN, "key": "token"}
+            assert all("value" not in e for e in (env["VLLM_API_KEY"], env["HF_TOKEN"]))
+            # every writable path is a volume
+            assert {m["mountPath"] for m in c["volumeMounts"]} == {"/models", "/dev/shm", "/tmp"}
+
+
+def test_probes_hit_vllms_real_port_and_give_the_model_time_to_load(envs, rendered):
+    """The book's readiness probe points at 8080; vLLM listens on 8000."""
+    for name, env in envs.items():
+        for m in env.serving.models:
+            d = find(_objs(rendered[name], "Deployment"), "Deployment", m.name)
+            c = d["spec"]["template"]["spec"]["containers"][0]
+            svc = find(_objs(rendered[name], "Service"), "Service", m.name)
+            port = {p["name"]: p["containerPort"] for p in c["ports"]}
+            assert port == {"http": 8000} and svc["spec"]["ports"][0]["targetPort"] == "http"
+            for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+                assert c[probe]["httpGet"] == {"path": "/health", "port": "http"}
+            s = c["startupProbe"]
+            assert s["periodSeconds"] * s["failureThreshold"] >= m.startup_timeout_seconds
+            lv = c["livenessProbe"]
+            assert lv["periodSeconds"] * lv["failureThreshold"] >= 60  # a busy engine is not a dead one
+            assert c["lifecycle"]["preStop"]["exec"]["command"][0] == "sleep"
+            assert d["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] == m.termination_grace_seconds
+            assert d["spec"]["progressDeadlineSeconds"] > m.startup_timeout_seconds
+
+
+def test_the_disruption_budget_never_blocks_a_node_drain(envs, rendered):
+    """The book's `minAvailable: 3` on 3 (or 2) replicas allows no eviction at all."""
+    for name, env in envs.items():
+        for m in env.serving.models:
+            p = find(_objs(rendered[name], "PodDisruptionBudget"), "PodDisruptionBudget", m.name)["spec"]
+            d = find(_objs(rendered[name], "Deployment"), "Deployment", m.name)
+            assert p["selector"] == d["spec"]["selector"]
+            assert "minAvailable" not in p and p["maxUnavailable"] == 1
+            assert p["unhealthyPodEvictionPolicy"] == "AlwaysAllow"  # a replica stuck loading can be evicted too
+
+
+def test_each_hpa_scales_on_its_own_models_queue_through_the_adapter_rule_made_from_the_same_list(envs, rendered):
+    for name, env in envs.items():
+        r = rendered[name]
+        rules = {rule["name"]["as"]: rule for rule in prometheus_adapter.rules(env)}
+        assert r.helm[prometheus_adapter.NAME].values["rules"]["custom"] == list(rules.values())
+        assert r.helm[prometheus_adapter.NAME].values["rules"]["default"] is False
+        for m in env.serving.models:
+            h = find(_objs(r, "HorizontalPodAutoscaler"), "HorizontalPodAutoscaler", m.name)["spec"]
+            metric = h["metrics"][0]
+            assert metric["type"] == "Pods" and metric["pods"]["target"]["type"] == "AverageValue"
+            name_ = metric["pods"]["metric"]["name"]
+            assert name_ == monitoring.queue_metric(m.name) and name_ in rules
+            rule = rules[name_]
+            assert f'model_name="{m.name}"' in rule["seriesQuery"] and f'namespace="team-{m.team}"' in rule["seriesQuery"]
+            assert f'model_name="{m.name}"' in rule["metricsQuery"] and "sum by (<<.GroupBy>>)" in rule["metricsQuery"]
+            assert set(rule["resources"]["overrides"]) == {"namespace", "pod"}
+            assert (h["minReplicas"], h["maxReplicas"]) == (m.autoscaling.min_replicas, m.autoscaling.max_replicas)
+            assert h["minReplicas"] >= 1
+            b = h["behavior"]
+            assert b["scaleUp"]["stabilizationWindowSeconds"] == 0
+            assert b["scaleUp"]["policies"] == [{"type": "Pods", "value": m.autoscaling.scale_up_pods_per_minute,
+                                                 "periodSeconds": 60}]
+            assert b["scaleDown"]["stabilizationWindowSeconds"] >= m.startup_timeout_seconds
+    # the two staging models never share a metric
+    assert len({monitoring.queue_metric(m.name) for m in envs["staging"].serving.models}) == 2
+
+
+def test_the_adapter_values_pass_the_chart_and_reach_prometheus_through_the_operators_service(envs):
+    for env in envs.values():
+        v = prometheus_adapter.values(env)
+        assert check_values("prometheus-adapter", v) == []
+        assert v["prometheus"] == {"url": "http://prometheus-operated.monitoring.svc", "port": 9090}
+
+
+def test_each_model_has_an_https_endpoint_on_v1_only_covered_by_the_certificate(envs, rendered):
+    for name, env in envs.items():
+        for m in env.serving.models:
+            ing = find(_objs(rendered[name], "Ingress"), "Ingress", f"llm-{m.name}")
+            rule = ing["spec"]["rules"][0]
+            assert rule["host"] == f"llm-{m.name}.{env.domain}"
+            assert crosschecks.covered(rule["host"], env.infrastructure.certificate_domains)
+            path = rule["http"]["paths"][0]
+            assert path["path"] == "/v1" and path["backend"]["service"] == {"name": m.name, "port": {"number": 8000}}
+            assert ing["spec"]["tls"] == [{"hosts": [rule["host"]]}]
+            r = next(x for x in routes.for_env(env) if x.name == f"llm-{m.name}")
+            assert routes.url(env, r) == f"https://llm-{m.name}.{env.domain}/v1"
+
+
+def test_replicas_spread_over_zones_and_nodes_only_where_the_env_asks(envs, rendered):
+    for name, env in envs.items():
+        for d in _objs(rendered[name], "Deployment"):
+            tsc = d["spec"]["template"]["spec"].get("topologySpreadConstraints")
+            if env.serving.topology_spread:
+                assert {t["topologyKey"] for t in tsc} == {"topology.kubernetes.io/zone", "kubernetes.io/hostname"}
+                assert all(t["labelSelector"]["matchLabels"] == d["spec"]["selector"]["matchLabels"] for t in tsc)
+            else:
+                assert tsc is None
+    assert envs["prod"].serving.topology_spread
+
+
+# ----------------------------------------------------------------------------- cross-checks fail
+def _broken(r, mutate):
+    r2 = copy.deepcopy(r)
+    mutate(r2)
+    return serving.check(r2)
+
+
+def test_an_hpa_whose_metric_no_adapter_rule_serves_is_caught(rendered):
+    def mutate(r):
+        h = _objs(r, "HorizontalPodAutoscaler")[0]
+        h["spec"]["metrics"][0]["pods"]["metric"]["name"] = "vllm_num_requests_waiting"
+    assert any("no prometheus-adapter rule serves this metric" in p for p in _broken(rendered["staging"], mutate))
+
+
+def test_a_namespace_sum_rule_and_a_wrong_model_label_are_caught(rendered):
+    def namespace_sum(r):
+        rule = r.helm[prometheus_adapter.NAME].values["rules"]["custom"][0]
+        rule["resources"]["overrides"].pop("pod")
+    assert any("not keyed per pod" in p for p in _broken(rendered["staging"], namespace_sum))
+
+    def other_model(r):
+        rules = r.helm[prometheus_adapter.NAME].values["rules"]["custom"]
+        rules[0]["seriesQuery"] = rules[0]["seriesQuery"].replace("deepscaler-1-5b", "opt-125m")
+    assert any("the adapter rule reads model_name='opt-125m' but deepscaler-1-5b serves" in p
+               for p in _broken(rendered["staging"], other_model))
+
+
+def test_unscraped_pods_a_missing_target_and_replicas_in_the_manifest_are_caught(rendered):
+    def port(r):
+        for sm in _objs(r, "ServiceMonitor"):
+            sm["spec"]["endpoints"][0]["port"] = "metrics"
+    assert any("pods are not scraped" in p for p in _broken(rendered["dev"], port))
+
+    def target(r):
+        _objs(r, "HorizontalPodAutoscaler")[0]["spec"]["scaleTargetRef"]["name"] = "gone"
+    assert any("scaleTargetRef Deployment/gone is not a workload" in p for p in _broken(rendered["dev"], target))
+
+    def replicas(r):
+        _objs(r, "Deployment")[0]["spec"]["replicas"] = 2
+    assert any("sets spec.replicas" in p for p in _broken(rendered["dev"], replicas))
+
+
+def test_a_model_too_big_for_the_pools_gpus_or_its_limit_is_caught(envs):
+    env = envs["dev"]
+    m = env.serving.models[0].model_dump()
+    big = _update(env, serving=_serving(env, models=[{**m, "min_gpu_memory_gib": 40}]))
+    problems = serving.check(render(big))
+    assert any("no instance type of NodePool gpu fits one replica" in p and "g5 GPUs have 24 GiB (< 40)" in p
+               for p in problems)
+    hungry = _update(env, serving=_serving(env, models=[{**m, "resources": {**m["resources"], "memory_request": "60Gi",
+                                                                            "memory_limit": "60Gi"}}]))
+    assert any("leaves" in p and "GiB for pods" in p for p in serving.check(render(hungry)))
+    pool = env.compute.karpenter.gpu_pool.model_dump()
+    small = _update(env, compute={**env.compute.model_dump(),
+                                  "karpenter": {**env.compute.karpenter.model_dump(), "gpu_pool": {**pool, "gpu_limit": 1}}})
+    assert any("more than NodePool gpu's limit 1" in p for p in validate(render(small)))
+
+
+def test_config_refuses_models_that_would_fail_silently_at_run_time(envs):
+    env = envs["dev"]
+    m = env.serving.models[0].model_dump()
+    cases = {
+        "is not a team of this env": {**m, "team": "nobody"},
+        "quota.gpus is 2": {**m, "autoscaling": {**m["autoscaling"], "max_replicas": 3}},
+        "must stay below resources.memory_limit": {**m, "shared_memory": "10Gi"},
+        "shorter than startup_timeout_seconds": {**m, "autoscaling": {**m["autoscaling"],
+                                                                      "scale_down_stabilization_seconds": 60}},
+    }
+    for message, model in cases.items():
+        with pytest.raises(ValidationError, match=message):
+            _update(env, serving=_serving(env, models=[model]))
+    with pytest.raises(ValidationError, match="has no storage.efs_mounts entry"):
+        _update(env, serving=_serving(env, model_cache="efs"))
+    with pytest.raises(ValidationError, match="does not fit the GPU nodes' root volume"):
+        _update(env, serving=_serving(env, pod_cache_size="200Gi"))
+
+
+def test_every_env_validates_with_its_models(rendered):
+    for r in rendered.values():
+        assert validate(r) == []
