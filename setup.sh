@@ -28,6 +28,7 @@ else
 fi
 # checkov (static checks of terraform/) lives in its own venv: its pins clash with ours.
 scripts/setup-checkov.sh
+scripts/setup-prometheus.sh  # promtool: tests/test_prometheus_rules.py checks every emitted rule with it
 .venv/bin/python app.py fetch
 if [ "${SETUP_ONLY:-0}" != "1" ]; then
   .venv/bin/python app.py synth

@@ -285,3 +285,15 @@ def test_config_refuses_models_that_would_fail_silently_at_run_time(envs):
 def test_every_env_validates_with_its_models(rendered):
     for r in rendered.values():
         assert validate(r) == []
+
+
+def test_an_hpa_target_the_api_server_would_refuse_or_round_is_a_config_error(envs):
+    env = envs["dev"]
+    m = env.serving.models[0].model_dump()
+    for bad in (0.0004, 0.0015):
+        with pytest.raises(ValidationError, match="multiple of 0.001"):
+            _update(env, serving=_serving(env, models=[{**m, "autoscaling": {**m["autoscaling"],
+                                                                             "target_waiting_per_replica": bad}}]))
+    ok = _update(env, serving=_serving(env, models=[{**m, "autoscaling": {**m["autoscaling"],
+                                                                          "target_waiting_per_replica": 2.5}}]))
+    assert vllm.hpa(ok, ok.serving.models[0])["spec"]["metrics"][0]["pods"]["target"]["averageValue"] == "2500m"

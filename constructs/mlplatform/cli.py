@@ -18,15 +18,23 @@ ML platform generator: environments/<env>.yaml -> validated dist/<env>/<componen
 
 commands:
   synth [--env E]...     render, validate and (if every object passes) write dist/ and argocd/ (default)
-  check                  fail if committed dist/ or argocd/ differ from a fresh synth (the PR gate)
-  diff [--base REF]      field-level changes of dist/ vs a git ref (default: merge base with main)
-  diff --dirs OLD NEW    ... or between two folders; --envs dev staging to narrow; exit 1 if changed
+  check [--base REF]     the PR gate: fail if committed dist/ or argocd/ differ from a fresh synth, or if
+                         the fresh dist/ changes something destructively against REF (default: merge base
+                         with main; skipped, with a note, when this clone has no main)
+  diff [--base REF]      field-level changes of dist/ vs a git ref (default: merge base with main), then
+                         the destructive-change guard; exit 1 if changed, 3 if something is destructive
+  diff --dirs OLD NEW    ... or between two folders; --envs dev staging to narrow
+                         --allow-destructive (check, diff): report but don't refuse -- for emergencies;
+                         prefer guard.allow in the env file, so the reason is reviewed in the PR
   bom                    print the versions table (charts, CRDs, images)
   components             print the component table (the README's, generated from the registry)
   infra --env E --from F write environments/infra/E.yaml from `terraform output -json` (F, or - for stdin)
   fetch                  fetch pinned CRDs and chart files into imports/upstream/ (mirror or network)
   schema                 regenerate environments/env.schema.json and environments/infra/infra.schema.json
   bench [--reps N]       time synth+validate of all envs against the jsii floor
+  envdiff [ENV ...]      table of what differs between envs (GPU budgets, quotas, queues, models, hosts,
+                         replicas, resources, components); --all for every fact, --markdown
+  bench-scale            synth+validate of a synthetic platform (10 envs x 200 teams) at --factor 1 2 4
 """
 
 
@@ -41,38 +49,96 @@ def cmd_synth(a: argparse.Namespace) -> int:
     return synth(a.env or None, out, dry_run=a.dry_run, env_dir=Path(a.env_dir) if a.env_dir else ENV_DIR)
 
 
-def check(dist: Path = ROOT / "dist", argocd: Path = ROOT / "argocd") -> list[str] | None:
-    """Differences between committed output and a fresh synth; None if the synth itself fails."""
+def _stale(dist: Path, argocd: Path, fresh: Path) -> list[str] | None:
+    """Synth into `fresh`; the differences of committed output from it, None if the synth fails."""
     from .review import compare_dirs
     from .synth import synth
+    if synth(None, fresh, log=lambda m: None) != 0:
+        return None
+    problems = [f"dist/{p}" for p in compare_dirs(dist, fresh) if "_argocd" not in p]
+    problems += [f"argocd/{p}" for p in compare_dirs(argocd, fresh / "_argocd") if not p.endswith("README.md")]
+    return problems
+
+
+def check(dist: Path = ROOT / "dist", argocd: Path = ROOT / "argocd") -> list[str] | None:
+    """Differences between committed output and a fresh synth; None if the synth itself fails."""
     tmp = Path(tempfile.mkdtemp(prefix="mlp-check-"))
     try:
-        if synth(None, tmp / "dist", log=lambda m: None) != 0:
-            return None
-        fresh_boot = tmp / "dist" / "_argocd"
-        problems = [f"dist/{p}" for p in compare_dirs(dist, tmp / "dist") if "_argocd" not in p]
-        problems += [f"argocd/{p}" for p in compare_dirs(argocd, fresh_boot) if not p.endswith("README.md")]
-        return problems
+        return _stale(dist, argocd, tmp / "dist")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def guard_against_ref(new_dist: Path, base: str | None, repo: Path, env_dir: Path, *,
+                      allow_destructive: bool = False, out=_err) -> int:
+    """The guard of `check`: `new_dist` against dist/ at `base` (None: the merge base with main).
+    0 when nothing is refused (or skipped: no main in this clone), 1 otherwise."""
+    from .config.loader import EnvError
+    from .guard import guard_trees, load_configs
+    from .review import git_tree, load_tree, merge_base, resolve_ref
+
+    try:
+        commit = resolve_ref(base, repo) if base else merge_base(repo)
+    except OSError as e:  # no git at all
+        commit, base = None, None
+        out(f"guard: git is not usable here ({e})")
+    if commit is None:
+        if base:
+            out(f"guard: --base {base} names no commit in this clone: fetch it (CI: actions/checkout with "
+                "fetch-depth: 0) or pass another ref")
+            return 1
+        out("guard: SKIPPED: no base to compare with (no main or origin/main in this clone, e.g. a shallow CI "
+            "checkout); fetch main or pass --base REF to run the destructive-change guard")
+        return 0
+    ref_root = git_tree(commit, repo, ("dist",))
+    try:
+        old = load_tree(ref_root / "dist")
+        # a synth's output root also holds the bootstrap (`_argocd/`), which is not an env
+        new = {env: comps for env, comps in load_tree(new_dist).items() if not env.startswith("_")}
+        try:
+            configs, sources = load_configs(set(old) | set(new), env_dir)
+        except EnvError as e:
+            out("guard: the guard settings are invalid:")
+            for p in e.problems:
+                out(f"  {p}")
+            return 1
+        res = guard_trees(old, new, configs, sources=sources)
+        out(f"guard: dist/ against {base or 'the merge base with main'} ({commit[:12]})")
+        for line in res.report(allow_destructive):
+            out(line)
+        return 1 if res.refused and not allow_destructive else 0
+    finally:
+        shutil.rmtree(ref_root, ignore_errors=True)
+
+
 def cmd_check(a: argparse.Namespace) -> int:
-    problems = check()
-    if problems is None:
-        _err("check: synth failed; run `python app.py synth` to see the problems")
-        return 1
-    if True:
+    from .config.loader import ENV_DIR
+    tmp = Path(tempfile.mkdtemp(prefix="mlp-check-"))
+    try:
+        fresh = tmp / "dist"
+        problems = _stale(ROOT / "dist", ROOT / "argocd", fresh)
+        if problems is None:
+            _err("check: synth failed; run `python app.py synth` to see the problems")
+            return 1
         if problems:
             _err("check: committed output is stale; run `python app.py synth` and commit dist/ and argocd/:")
             for p in problems:
                 _err(f"  {p}")
-            return 1
-        _err("check: committed dist/ and argocd/ match a fresh synth")
-        return 0
+        else:
+            _err("check: committed dist/ and argocd/ match a fresh synth")
+        try:
+            guarded = guard_against_ref(fresh, a.base, ROOT, ENV_DIR, allow_destructive=a.allow_destructive)
+        except subprocess.CalledProcessError as e:
+            _err(f"guard: git failed: {e.stderr.decode(errors='replace').strip() if e.stderr else e}")
+            guarded = 1
+        return 1 if problems or guarded else 0
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def cmd_diff(a: argparse.Namespace) -> int:
+    from .config.loader import ENV_DIR, EnvError
+    from .guard import guard_trees, load_configs
     from .review import default_base, diff_trees, git_tree, load_tree
     cleanup: list[Path] = []
     try:
@@ -85,13 +151,26 @@ def cmd_diff(a: argparse.Namespace) -> int:
             cleanup.append(ref_root)
             old_root, new_root = ref_root / "dist", ROOT / "dist"
             label = f"{base} -> working tree"
-        lines = diff_trees(load_tree(old_root), load_tree(new_root), a.envs)
+        old_tree, new_tree = load_tree(old_root), load_tree(new_root)
+        lines = diff_trees(old_tree, new_tree, a.envs)
         if not a.dirs:
             lines_boot = diff_trees(load_tree(cleanup[0] / "argocd"), load_tree(ROOT / "argocd"), a.envs)
             if lines_boot:
                 lines += ["argocd/ (bootstrap)"] + ["  " + x for x in lines_boot]
         print(f"diff {label}")
         print("\n".join(lines) if lines else "no changes")
+        envs = sorted(e for e in set(old_tree) | set(new_tree) if not a.envs or e in a.envs)
+        try:
+            configs, sources = load_configs(envs, Path(a.env_dir) if a.env_dir else ENV_DIR)
+        except EnvError as e:
+            _err("diff: the guard settings (guard: in the env files) are invalid, so the guard did not run:")
+            for p in e.problems:
+                _err(f"  {p}")
+            return 2
+        res = guard_trees(old_tree, new_tree, configs, envs, sources)
+        print("\n".join(res.report(a.allow_destructive)))
+        if res.refused and not a.allow_destructive:
+            return 3
         return 1 if lines else 0
     except subprocess.CalledProcessError as e:
         _err(f"diff: git failed: {e.stderr.decode(errors='replace').strip() if e.stderr else e}")
@@ -256,6 +335,18 @@ def cmd_bench(a: argparse.Namespace) -> int:
     return 0 if res["ms_per_object"] <= a.budget else 1
 
 
+def cmd_envdiff(a: argparse.Namespace) -> int:
+    from .envdiff import run
+    return run(a.envs, all_rows=a.all, markdown=a.markdown, sections=a.section,
+               env_dir=Path(a.env_dir) if a.env_dir else None)
+
+
+def cmd_bench_scale(a: argparse.Namespace) -> int:
+    from .scale import Shape, run
+    shape = Shape(envs=a.envs, teams=a.teams, gpu_teams=a.gpu_teams, models=a.models, profiles=a.profiles)
+    return run(a.factor, shape, sample=a.sample, with_throughput=not a.no_throughput, as_json=a.json)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python app.py", description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", metavar="command")
@@ -273,12 +364,21 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_infra)
     s = sub.add_parser("components", help="print the component table (as in the README)")
     s.set_defaults(func=cmd_components)
-    s = sub.add_parser("check", help="fail if committed dist/ differs from a fresh synth")
+    destructive = ("report destructive changes but don't fail on them: for emergencies; prefer a guard.allow "
+                   "entry in the env file so the reason is reviewed in the PR")
+    s = sub.add_parser("check", help="fail if committed dist/ differs from a fresh synth or changes something "
+                                     "destructively against the base ref")
+    s.add_argument("--base", help="git ref the guard compares with (default: merge base with main; "
+                                  "skipped when there is none)")
+    s.add_argument("--allow-destructive", action="store_true", help=destructive)
     s.set_defaults(func=cmd_check)
-    s = sub.add_parser("diff", help="field-level diff of dist/ against a git ref or between two folders")
+    s = sub.add_parser("diff", help="field-level diff of dist/ against a git ref or between two folders, "
+                                    "then the destructive-change guard (exit 0 same, 1 changed, 3 destructive)")
     s.add_argument("--base", help="git ref (default: merge base with main)")
     s.add_argument("--dirs", nargs=2, metavar=("OLD", "NEW"))
     s.add_argument("--envs", nargs="+", metavar="ENV")
+    s.add_argument("--env-dir", help="folder of env files whose guard: settings apply (default: environments/)")
+    s.add_argument("--allow-destructive", action="store_true", help=destructive)
     s.set_defaults(func=cmd_diff)
     s = sub.add_parser("bom", help="print the versions table")
     s.add_argument("--json", action="store_true")
@@ -293,6 +393,27 @@ def parser() -> argparse.ArgumentParser:
                    help="ms of synth+validate per written object above the jsii floor")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_bench)
+    s = sub.add_parser("envdiff", help="table of the meaningful differences between envs (from rendered envs)")
+    s.add_argument("envs", nargs="*", metavar="ENV", help="envs to compare, in column order (default: all)")
+    s.add_argument("--all", action="store_true", help="every fact, not only those that differ")
+    s.add_argument("--markdown", action="store_true", help="a Markdown table instead of fixed-width columns")
+    s.add_argument("--section", action="append", metavar="S",
+                   help="only this section (repeatable): env, components, versions, hosts, gpu, quotas, queues, "
+                        "node pools, serving, notebooks, replicas, resources")
+    s.add_argument("--env-dir", help="folder of env files (default: environments/)")
+    s.set_defaults(func=cmd_envdiff)
+    s = sub.add_parser("bench-scale", help="synth+validate of a synthetic platform at several scales")
+    s.add_argument("--factor", type=float, nargs="+", default=[1.0, 2.0, 4.0],
+                   help="multiplies teams, GPU teams, models and profiles per env (default: 1 2 4)")
+    s.add_argument("--envs", type=int, default=10, help="generated envs (default 10)")
+    s.add_argument("--teams", type=int, default=200, help="teams per env at 1x (one Volcano queue each)")
+    s.add_argument("--gpu-teams", type=int, default=50, help="teams whose queue has a GPU budget, at 1x")
+    s.add_argument("--models", type=int, default=50, help="served models per env at 1x")
+    s.add_argument("--profiles", type=int, default=20, help="JupyterHub profiles per env at 1x")
+    s.add_argument("--sample", type=int, default=200, help="objects kubernetes-validate validates (it is slow)")
+    s.add_argument("--no-throughput", action="store_true", help="skip the comparison with kubernetes-validate")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_bench_scale)
     return p
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from .components import APPS_FOLDER, COMPONENTS
 from .config.models import Env
-from .kit import argocd, refs, versions
+from .kit import argocd, policy, refs, versions
 from .kit.component import Component, HelmRelease, UpstreamManifests
 from .kit.meta import SYNC_OPTIONS, Obj, add_annotation, group_of
 from .kit.scope import is_cluster_scoped
@@ -182,6 +182,8 @@ def render(env: Env, components: tuple[Component, ...] = COMPONENTS) -> Rendered
         r.problems.append(f"{env.name}: {e}")
         return r
     _wire_argocd(r, by_name)
+    # checkov's accepted findings (kit/policy.py), written onto the objects they excuse
+    r.problems.extend(f"{env.name}/{p}" for p in policy.annotate(r.components))
     return r
 
 

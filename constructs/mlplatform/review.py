@@ -37,21 +37,37 @@ def load_tree(root: Path) -> Tree:
     return tree
 
 
-def field_diff(a: Any, b: Any, path: str = "") -> Iterable[str]:
+class _Missing:
+    """The value of a field that one side does not have."""
+
+    def __repr__(self) -> str:
+        return "(unset)"
+
+
+MISSING: Any = _Missing()
+
+
+def field_changes(a: Any, b: Any, path: str = "") -> Iterable[tuple[str, Any, Any]]:
+    """(field path, old, new) of every leaf that differs; MISSING where one side lacks the field.
+    Lists of different lengths are one change at the list's path."""
     if isinstance(a, dict) and isinstance(b, dict):
         for k in sorted(set(a) | set(b), key=str):
-            p = f"{path}.{k}" if path else str(k)
-            if k not in a:
-                yield f"+ {p}: {_short(b[k])}"
-            elif k not in b:
-                yield f"- {p}: {_short(a[k])}"
-            else:
-                yield from field_diff(a[k], b[k], p)
+            yield from field_changes(a.get(k, MISSING), b.get(k, MISSING), f"{path}.{k}" if path else str(k))
     elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
         for i, (x, y) in enumerate(zip(a, b)):
-            yield from field_diff(x, y, f"{path}[{i}]")
-    elif a != b:
-        yield f"~ {path or '(root)'}: {_short(a)} -> {_short(b)}"
+            yield from field_changes(x, y, f"{path}[{i}]")
+    elif a is MISSING or b is MISSING or a != b:
+        yield path, a, b
+
+
+def field_diff(a: Any, b: Any, path: str = "") -> Iterable[str]:
+    for p, x, y in field_changes(a, b, path):
+        if x is MISSING:
+            yield f"+ {p}: {_short(y)}"
+        elif y is MISSING:
+            yield f"- {p}: {_short(x)}"
+        else:
+            yield f"~ {p or '(root)'}: {_short(x)} -> {_short(y)}"
 
 
 def _short(v: Any, limit: int = 120) -> str:
@@ -99,12 +115,25 @@ def git_tree(ref: str, repo: Path, paths: tuple[str, ...] = ("dist", "argocd")) 
     return dest
 
 
-def default_base(repo: Path) -> str:
-    for cand in (["git", "merge-base", "HEAD", "origin/main"], ["git", "merge-base", "HEAD", "main"]):
-        p = subprocess.run(cand, cwd=repo, capture_output=True, text=True)
+def merge_base(repo: Path) -> str | None:
+    """The merge base of HEAD with origin/main (else main); None when neither is in this clone
+    (not a git checkout, a shallow CI clone, a repo without main)."""
+    for other in ("origin/main", "main"):
+        p = subprocess.run(["git", "merge-base", "HEAD", other], cwd=repo, capture_output=True, text=True)
         if p.returncode == 0 and p.stdout.strip():
             return p.stdout.strip()
-    return "HEAD"
+    return None
+
+
+def default_base(repo: Path) -> str:
+    return merge_base(repo) or "HEAD"
+
+
+def resolve_ref(ref: str, repo: Path) -> str | None:
+    """The commit `ref` names in `repo`, or None if it names none there."""
+    p = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], cwd=repo,
+                       capture_output=True, text=True)
+    return p.stdout.strip() if p.returncode == 0 and p.stdout.strip() else None
 
 
 def compare_dirs(a: Path, b: Path) -> list[str]:

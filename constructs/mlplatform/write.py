@@ -136,6 +136,9 @@ def write_envs(rendered: list[Rendered], dist: Path, argocd_dir: Path) -> None:
             (staging / "argocd" / name / "argo-cd.values.yaml").write_text(
                 "# Values for the pinned argo-cd chart (bootstrap; see argocd/README.md).\n"
                 + _dump_yaml(r.argocd_values), encoding="utf-8")
+            # dist/<env>/INVENTORY.md (inventory.py): swapped in with the env; no Application reads it.
+            from .inventory import INVENTORY_FILE, markdown as inventory_markdown
+            (staging / "dist" / name / INVENTORY_FILE).write_text(inventory_markdown(r), encoding="utf-8")
         for r in rendered:
             name = r.env.name
             recover([dist / name, argocd_dir / name])

@@ -42,7 +42,7 @@ import hashlib
 import json
 
 from ..config.models import Env
-from ..kit import k8s, routes, versions
+from ..kit import k8s, monitoring, routes, versions
 from ..kit.component import HelmRelease
 from ..kit.ingress import ingress
 from ..kit.meta import SYNC_OPTIONS, Obj, metadata
@@ -75,6 +75,12 @@ POOLS_FILE = "pools.json"
 POOLS_JOB = "airflow-pools-sync"
 LABEL_POOLS_HASH = "platform.mlops.io/pools-sha256"
 STATSD_MONITOR = "airflow-statsd"
+# statsd-exporter mappings on top of the chart's (files/statsd-mappings.yml): Airflow emits
+# `pool.<gauge>.<pool name>`; without a mapping each pool would be its own metric name.
+STATSD_POOL_MAPPINGS = [
+    {"match": f"airflow.pool.{gauge}.*", "name": f"airflow_pool_{gauge}", "labels": {"pool": "$1"}}
+    for gauge in ("running_slots", "queued_slots")
+]
 
 AIRFLOW_UID = 50000  # the apache/airflow image's user
 _RESTRICTED_POD = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
@@ -333,6 +339,9 @@ def values(env: Env) -> dict:
         "statsd": {
             "enabled": True,
             "resources": _render(res.statsd),
+            # The chart's mapping labels pools only for open_slots/starving_tasks; these give
+            # running and queued slots a `pool` label too (the Airflow dashboard reads them).
+            "extraMappings": [dict(m, labels=dict(m["labels"])) for m in STATSD_POOL_MAPPINGS],
             "securityContexts": {"pod": {**_RESTRICTED_POD, "runAsUser": 65534},
                                  "container": k8s.restricted_container()},
         },
@@ -461,8 +470,9 @@ def _service_monitor(env: Env) -> list[Obj]:
         return []
     return [{
         "apiVersion": versions.crd("ServiceMonitor").api_version, "kind": "ServiceMonitor",
+        # The platform Prometheus's selector labels (kit/monitoring.py), plus any of the env file.
         "metadata": metadata(STATSD_MONITOR, component=NAME, env=env.name, namespace=NAMESPACE,
-                             extra_labels=dict(a.service_monitor_labels)),
+                             extra_labels=monitoring.monitor_labels(dict(a.service_monitor_labels))),
         "spec": {
             "selector": {"matchLabels": {"tier": "airflow", "component": "statsd", "release": RELEASE}},
             "namespaceSelector": {"matchNames": [NAMESPACE]},

@@ -23,6 +23,7 @@ on each sync. The Job would add a privileged-RBAC hook and a failure mode for no
 from __future__ import annotations
 
 from ..config.models import Env
+from ..kit import monitoring
 from ..kit.component import HelmRelease
 from .node_pools import GPU_RESOURCE
 
@@ -64,8 +65,9 @@ def values(env: Env) -> dict:
         "dcgmExporter": {
             "enabled": g.dcgm_exporter,
             "resources": _res("100m", "512Mi", "500m", "1Gi"),
+            # Labelled for the platform Prometheus's selector (kit/monitoring.py).
             "serviceMonitor": {"enabled": g.service_monitor, "interval": g.dcgm_interval,
-                               "additionalLabels": dict(sorted(g.service_monitor_labels.items()))},
+                               "additionalLabels": monitoring.monitor_labels()},
         },
         "daemonsets": {"tolerations": [dict(TOLERATE_GPU_TAINT)]},
     }

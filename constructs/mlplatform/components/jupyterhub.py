@@ -29,10 +29,10 @@ import json
 from urllib.parse import quote
 
 from ..config.models import Env, NotebookProfile
-from ..kit import k8s, routes, versions
+from ..kit import k8s, monitoring, routes, versions
 from ..kit.component import HelmRelease
 from ..kit.ingress import ingress
-from ..kit.meta import Obj
+from ..kit.meta import Obj, metadata
 from . import mlflow, node_pools, storage
 from . import secrets as sec
 
@@ -155,7 +155,8 @@ def values(env: Env) -> dict:
             "image": {"name": hub_image.repository, "tag": hub_image.tag},
             "existingSecret": sec.JUPYTERHUB_HUB,
             "config": {
-                "JupyterHub": {"authenticator_class": "generic-oauth"},
+                # /jupyter/hub/metrics answers Prometheus without a token (our ServiceMonitor).
+                "JupyterHub": {"authenticator_class": "generic-oauth", "authenticate_prometheus": False},
                 "GenericOAuthenticator": _oauth(env),
                 "KubeSpawner": {"container_security_context": k8s.restricted_container(),
                                 "pod_security_context": {"seccompProfile": {"type": "RuntimeDefault"}}},
@@ -166,7 +167,12 @@ def values(env: Env) -> dict:
             "db": {"type": "sqlite-pvc", "pvc": {"storage": j.hub_db_size, "storageClassName": storage.GP3}},
             "resources": {"requests": {"cpu": j.hub_cpu, "memory": j.hub_memory},
                           "limits": {"cpu": j.hub_cpu_limit, "memory": j.hub_memory}},
-            "networkPolicy": {"enabled": True},
+            # The monitoring namespace scrapes the hub's metrics (explicit, whatever the
+            # namespace-wide policies admit).
+            "networkPolicy": {"enabled": True, "ingress": [{
+                "from": [{"namespaceSelector": {"matchLabels": {
+                    "kubernetes.io/metadata.name": env.namespaces.monitoring_namespace}}}],
+                "ports": [{"port": HUB_PORT, "protocol": "TCP"}]}]},
         },
         "proxy": {
             "service": {"type": "ClusterIP"},  # reached through our Ingress on the shared ALB
@@ -252,7 +258,38 @@ def helm(env: Env) -> HelmRelease | None:
                        ignore_differences=IGNORE, pod_specs=pods)
 
 
+# --------------------------------------------------------------------------- metrics
+HUB_SERVICE = "hub"  # z2jh's hub Service (fixed name), port 8081 -> the hub container's 8081
+HUB_PORT = 8081
+HUB_MONITOR = "jupyterhub-hub"
+
+
+def metrics_path() -> str:
+    """The hub serves its Prometheus metrics under its base URL: /jupyter/hub/metrics."""
+    return f"{routes.route(NAME).path}/hub/metrics"
+
+
+def service_monitor(env: Env) -> Obj:
+    """The hub's metrics (running servers, spawn durations and failures, users). The chart's
+    `hub` Service carries z2jh's labels component=hub, app=jupyterhub, release=<release>; the
+    endpoint names the container port by number, which works whether or not the Service's port
+    is named."""
+    return {
+        "apiVersion": versions.crd("ServiceMonitor").api_version, "kind": "ServiceMonitor",
+        "metadata": metadata(HUB_MONITOR, component=NAME, env=env.name, namespace=NAMESPACE,
+                             extra_labels=monitoring.monitor_labels()),
+        "spec": {
+            "selector": {"matchLabels": {"app": "jupyterhub", "component": "hub", "release": RELEASE}},
+            "namespaceSelector": {"matchNames": [NAMESPACE]},
+            "endpoints": [{"targetPort": HUB_PORT, "path": metrics_path(), "interval": "30s"}],
+        },
+    }
+
+
 def build(env: Env) -> list[Obj]:
     if not env.jupyterhub.enabled:
         return []
-    return [ingress(env, routes.route(NAME), component=NAME)]
+    objs = [ingress(env, routes.route(NAME), component=NAME)]
+    if env.monitoring.enabled:
+        objs.append(service_monitor(env))
+    return objs

@@ -14,12 +14,14 @@ Argo CD Application whose source is a chart syncs only the chart, never `dist/` 
 from __future__ import annotations
 
 from ..config.models import Env
+from ..kit import monitoring
 from ..kit.component import HelmRelease
 
 NAME = "karpenter"
 RELEASE = "karpenter"
 NAMESPACE = "kube-system"
 IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
+SERVICE_MONITOR_CRD = "ServiceMonitor.monitoring.coreos.com"
 
 
 def values(env: Env) -> dict:
@@ -39,8 +41,12 @@ def values(env: Env) -> dict:
         # One replica may go at a time (node group upgrades); with replicas 1 a drain may evict it
         # and the Deployment reschedules it -- nodes keep running meanwhile.
         "podDisruptionBudget": {"name": "karpenter", "maxUnavailable": 1},
+        # Controller metrics (node claims, NodePool usage vs limits, scheduling queue) for the
+        # platform Prometheus: the chart's ServiceMonitor, labelled for its selector.
+        "serviceMonitor": {"enabled": env.monitoring.enabled, "additionalLabels": monitoring.monitor_labels()},
     }
 
 
 def helm(env: Env) -> HelmRelease:
-    return HelmRelease(chart="karpenter", release=RELEASE, namespace=NAMESPACE, values=values(env))
+    return HelmRelease(chart="karpenter", release=RELEASE, namespace=NAMESPACE, values=values(env),
+                       requires_crds=(SERVICE_MONITOR_CRD,) if env.monitoring.enabled else ())

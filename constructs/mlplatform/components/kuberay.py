@@ -43,7 +43,7 @@ import json
 
 
 from ..config.models import ControllerResources, Env, RayClusterConfig, RayServiceConfig, RayWorkerGroup
-from ..kit import k8s, routes, versions, yamltext
+from ..kit import k8s, monitoring, routes, versions, yamltext
 from ..kit.component import HelmRelease
 from ..kit.ingress import ALB, ingress
 from ..kit.meta import LABEL_TEAM, SYNC_WAVE, Obj, metadata
@@ -162,7 +162,7 @@ def values(env: Env) -> dict:
         "watchNamespace": sorted(env.team_namespace(t) for t in env.teams),
         "env": [{"name": "ENABLE_RAY_HEAD_CLUSTER_IP_SERVICE", "value": "true"}],
         "metrics": {"enabled": True, "serviceMonitor": {
-            "enabled": r.service_monitor, "additionalLabels": dict(r.service_monitor_labels)}},
+            "enabled": r.service_monitor, "additionalLabels": monitoring.monitor_labels()}},
     }
     if volcano_enabled(env):
         v["batchScheduler"] = {"name": "volcano"}  # `enabled` is the deprecated spelling
@@ -573,6 +573,28 @@ def _template_configmap(env: Env, team: str, c: RayClusterConfig) -> Obj:
             "data": {JOB_TEMPLATE_KEY: _template_text(env, team, c)}}
 
 
+# --------------------------------------------------------------------------- metrics
+RAY_POD_MONITOR = "ray-nodes"  # `ray-nodes-<team>`: one per team namespace, unique in dist/kuberay/
+
+
+def ray_pod_monitor(env: Env, team: str) -> Obj:
+    """Every Ray node of a team namespace (clusters, RayService and RayJob clusters): KubeRay labels
+    each Ray pod `ray.io/is-ray-node: "yes"` and adds the `metrics` port (8080, Ray's metrics
+    agent) to its Ray container; the cluster and node type become labels of every series."""
+    ns = team_namespace(env, team)
+    return {
+        "apiVersion": versions.crd("PodMonitor").api_version, "kind": "PodMonitor",
+        "metadata": metadata(f"{RAY_POD_MONITOR}-{team}", component=NAME, env=env.name, namespace=ns,
+                             extra_labels=monitoring.monitor_labels({LABEL_TEAM: team})),
+        "spec": {
+            "selector": {"matchLabels": {"ray.io/is-ray-node": "yes"}},
+            "namespaceSelector": {"matchNames": [ns]},
+            "podTargetLabels": ["ray.io/cluster", "ray.io/node-type"],
+            "podMetricsEndpoints": [{"port": "metrics", "path": "/metrics", "interval": "30s"}],
+        },
+    }
+
+
 # --------------------------------------------------------------------------- build
 def build(env: Env) -> list[Obj]:
     if not env.ray.enabled:
@@ -590,4 +612,7 @@ def build(env: Env) -> list[Obj]:
     for s in r.services:
         objs.append(rayservice(env, s))
     objs += [_dashboard(env, route) for route in dashboard_routes(env)]
+    if r.service_monitor:
+        teams = sorted(set(r.clusters) | {s.team for s in r.services})
+        objs += [ray_pod_monitor(env, team) for team in teams]
     return objs

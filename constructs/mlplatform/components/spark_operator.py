@@ -16,6 +16,7 @@ webhook configurations: Argo CD keeps those live values instead of resetting the
 from __future__ import annotations
 
 from ..config.models import Env
+from ..kit import monitoring
 from ..kit.component import HelmRelease
 from ..kit.meta import Obj, metadata
 from . import airflow
@@ -65,7 +66,8 @@ def values(env: Env) -> dict:
         "hook": {"upgradeCrd": False},
         "prometheus": {
             "metrics": {"enable": True},
-            "podMonitor": {"create": s.pod_monitor, "labels": dict(s.pod_monitor_labels),
+            # Labelled for the platform Prometheus's selector (kit/monitoring.py).
+            "podMonitor": {"create": s.pod_monitor, "labels": monitoring.monitor_labels(),
                            "podMetricsEndpoint": {"scheme": "http", "interval": "30s"}},
         },
     }

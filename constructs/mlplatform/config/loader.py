@@ -3,9 +3,15 @@
 Every failure becomes an `EnvError` whose lines read `file:line: field.path: message` -- never
 a traceback. YAML is parsed into nodes first so each validation error can point at the line
 of the offending value; duplicate keys (silently merged by plain YAML loaders) are errors.
+
+Hostile input is refused before it can hurt (tests/test_fuzz.py): text that isn't UTF-8,
+nesting deeper than `MAX_DEPTH` (libyaml's composer recurses in C: ~100k nested `[` is a
+segfault), aliases that refer to their own enclosing node or that expand past `MAX_NODES`
+(the "billion laughs"), and unhashable mapping keys. Merge keys (`<<: *defaults`) work.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,8 +26,16 @@ ENV_DIR = ROOT / "environments"
 INFRA_SECTION = "infrastructure"
 
 
+# Far beyond any real env file (depth ~8, ~1k nodes), far below what hurts.
+MAX_DEPTH = 64
+MAX_NODES = 100_000
+MAX_PROBLEMS = 50
+
+
 class EnvError(Exception):
     def __init__(self, problems: list[str]):
+        if len(problems) > MAX_PROBLEMS:
+            problems = problems[:MAX_PROBLEMS] + [f"... and {len(problems) - MAX_PROBLEMS} more problems"]
         super().__init__("\n".join(problems))
         self.problems = problems
 
@@ -44,26 +58,87 @@ class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml w
     pass
 
 
-def _no_duplicates(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def _no_duplicates(loader: yaml.SafeLoader, node: yaml.MappingNode):  # noqa: ANN201 - a constructor generator
+    # A generator, like PyYAML's own mapping constructor, so nested mappings are built iteratively.
+    data: dict = {}
+    yield data
     seen: dict[Any, yaml.Node] = {}
     for key_node, _ in node.value:
+        if key_node.tag == _MERGE_TAG:
+            continue  # `<<: *base`: merged keys may be overridden, that's what merging is for
         key = loader.construct_object(key_node, deep=True)
+        try:
+            hash(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                "while constructing a mapping", node.start_mark,
+                f"found a {type(key).__name__} as a key (keys must be plain scalars)", key_node.start_mark) from None
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r} (first at line {seen[key].start_mark.line + 1})",
                 key_node.start_mark)
         seen[key] = key_node
-    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+    data.update(yaml.SafeLoader.construct_mapping(loader, node))
 
 
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicates)
 
 
+def _decode(path: Path, raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[:e.start].count(b"\n") + 1
+        col = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
+        raise EnvError([f"{_rel(path)}:{line}:{col}: not UTF-8 text (byte 0x{raw[e.start]:02x}); "
+                        f"save the file as UTF-8"]) from None
+
+
+def _refuse_hostile(text: str) -> None:
+    """Walk libyaml's event stream (iterative, no recursion) before anything recursive sees the text."""
+    depth, total = 0, 0
+    sizes: dict[str, int] = {}          # anchor -> node count of its (expanded) subtree
+    stack: list[list] = []              # open collections: [anchor, node count so far]
+    for ev in yaml.parse(text, Loader=_StrictLoader):
+        if isinstance(ev, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise yaml.MarkedYAMLError(None, None, f"nesting deeper than {MAX_DEPTH} levels", ev.start_mark)
+            stack.append([ev.anchor, 1])
+            total += 1
+        elif isinstance(ev, yaml.CollectionEndEvent):
+            depth -= 1
+            anchor, n = stack.pop()
+            if anchor is not None:
+                sizes[anchor] = n
+            if stack:
+                stack[-1][1] += n
+        elif isinstance(ev, (yaml.ScalarEvent, yaml.AliasEvent)):
+            if isinstance(ev, yaml.AliasEvent) and any(f[0] == ev.anchor for f in stack):
+                raise yaml.MarkedYAMLError(None, None, f"alias *{ev.anchor} refers to a node that contains it "
+                                           f"(a recursive structure)", ev.start_mark)
+            n = sizes.get(ev.anchor, 1) if isinstance(ev, yaml.AliasEvent) else 1
+            if isinstance(ev, yaml.ScalarEvent) and ev.anchor is not None:
+                sizes[ev.anchor] = 1
+            total += n
+            if stack:
+                stack[-1][1] += n
+        if total > MAX_NODES:
+            raise yaml.MarkedYAMLError(None, None, f"more than {MAX_NODES} values once aliases are expanded",
+                                       ev.start_mark)
+
+
 def _read_yaml(path: Path) -> _Doc:
     if not path.exists():
         raise EnvError([f"{_rel(path)}: file not found"])
-    text = path.read_text(encoding="utf-8")
+    if not path.is_file():
+        raise EnvError([f"{_rel(path)}: not a file"])
+    text = _decode(path, path.read_bytes())
     try:
+        _refuse_hostile(text)
         loader = _StrictLoader(text)
         try:
             node = loader.get_single_node()
@@ -75,8 +150,12 @@ def _read_yaml(path: Path) -> _Doc:
         where = f"{_rel(path)}:{mark.line + 1}:{mark.column + 1}" if mark else _rel(path)
         what = " ".join(x for x in (e.context, e.problem) if x)
         raise EnvError([f"{where}: YAML error: {what}"]) from None
+    except yaml.reader.ReaderError as e:  # a character YAML doesn't allow; it knows the offset, not the line
+        line = text[:e.position].count("\n") + 1
+        raise EnvError([f"{_rel(path)}:{line}: YAML error: unacceptable character #x{e.character:04x}: "
+                        f"{e.reason}"]) from None
     except yaml.YAMLError as e:
-        raise EnvError([f"{_rel(path)}: YAML error: {e}"]) from None
+        raise EnvError([f"{_rel(path)}:1: YAML error: {e}"]) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -84,17 +163,29 @@ def _read_yaml(path: Path) -> _Doc:
     return _Doc(path, node, data)
 
 
+def _is_key(k: yaml.Node, part: Any) -> bool:
+    """Does key node `k` hold the key pydantic calls `part`? (`1:` is the int 1, `on:` True, ...)"""
+    if not isinstance(k, yaml.ScalarNode):
+        return False
+    if isinstance(part, str):
+        return k.value == part
+    try:
+        return k.style is None and yaml.load(k.value, Loader=_StrictLoader) == part
+    except yaml.YAMLError:
+        return False
+
+
 def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
-    """Line (1-based) of the deepest node that `loc` reaches."""
+    """Line (1-based) of the deepest node that `loc` reaches (1 for an empty document)."""
     if node is None:
-        return None
+        return 1
     line = node.start_mark.line + 1
     for part in loc:
         if isinstance(node, yaml.MappingNode):
-            nxt = next((v for k, v in node.value if k.value == part), None)
+            nxt = next((v for k, v in node.value if _is_key(k, part)), None)
             if nxt is None:
                 # an unknown key: point at the key itself
-                nxt = next((k for k, _ in node.value if k.value == part), None)
+                nxt = next((k for k, _ in node.value if _is_key(k, part)), None)
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
             nxt = node.value[part]
         else:
@@ -105,10 +196,18 @@ def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
     return line
 
 
+_PLAIN_KEY = re.compile(r"[\w.\-/]+")
+
+
 def _fmt_loc(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif isinstance(part, str) and _PLAIN_KEY.fullmatch(part):
+            out += f".{part}" if out else part
+        else:  # an empty, spaced, control-character or non-string key: quoted, so the message stays readable
+            out += f"[{part!r}]"
     return out or "(document)"
 
 

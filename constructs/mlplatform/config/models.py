@@ -613,7 +613,6 @@ class GpuConfig(Model):
     dcgm_exporter: bool = True
     dcgm_interval: Annotated[str, Field(pattern=r"^[0-9]+(s|m)$")] = Field(default="15s", description="scrape interval")
     service_monitor: bool = Field(default=True, description="a ServiceMonitor for the DCGM exporter (needs the Prometheus Operator CRDs)")
-    service_monitor_labels: dict[str, str] = Field(default_factory=dict, description="labels the Prometheus selects ServiceMonitors by")
 
     @model_validator(mode="after")
     def _consistent(self) -> "GpuConfig":
@@ -781,7 +780,6 @@ class SparkConfig(Model):
     webhook: ControllerResources = _res("50m", "128Mi", "500m", "256Mi")
     pod_monitor: bool = Field(default=True, description="a PodMonitor for the operator's metrics "
                                                         "(needs the Prometheus Operator CRDs)")
-    pod_monitor_labels: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _unique(self) -> "SparkConfig":
@@ -935,9 +933,9 @@ class RayConfig(Model):
     enabled: bool = True
     operator_replicas: Annotated[int, Field(ge=1, le=3)] = 1
     operator: ControllerResources = _res("100m", "256Mi", "500m", "512Mi")
-    service_monitor: bool = Field(default=True, description="a ServiceMonitor for the operator's metrics "
-                                                            "(needs the Prometheus Operator CRDs)")
-    service_monitor_labels: dict[str, str] = Field(default_factory=dict)
+    service_monitor: bool = Field(default=True, description="a ServiceMonitor for the operator's metrics and a "
+                                                            "PodMonitor for the Ray nodes (needs the Prometheus "
+                                                            "Operator CRDs)")
     redis: Literal["external", "in_cluster"] = Field(
         default="in_cluster", description="where GCS fault tolerance keeps its state: external = the env's ElastiCache "
                                           "(infrastructure.redis_endpoint, TLS); in_cluster = a small Redis per team "
@@ -1170,6 +1168,9 @@ class Autoscaling(Model):
     def _bounds(self) -> "Autoscaling":
         if self.min_replicas > self.max_replicas:
             raise ValueError("min_replicas must not exceed max_replicas")
+        milli = self.target_waiting_per_replica * 1000
+        if round(milli) < 1 or abs(milli - round(milli)) > 1e-9:
+            raise ValueError("target_waiting_per_replica must be a multiple of 0.001 (the HPA target is a milli-quantity)")
         return self
 
 
@@ -1244,24 +1245,39 @@ class ServingConfig(Model):
 
 
 class AlertThresholds(Model):
-    """Thresholds of the platform's PrometheusRules (per env)."""
+    """Thresholds of the platform's PrometheusRules (`components/prometheus_rules.py`), per env.
+    `serving.models[].slo` overrides the vLLM ones per model. Durations are Prometheus durations:
+    how long a condition must hold (`for:`) or the window a count is taken over."""
 
-    gpu_idle_utilization_percent: Annotated[int, Field(ge=1, le=100)] = 5
-    gpu_idle_for: PromDuration = "1h"
+    gpu_idle_utilization_percent: Annotated[int, Field(ge=1, le=100)] = Field(
+        default=5, description="a GPU a pod holds counts as idle below this utilization (10-minute mean)")
+    gpu_idle_for: PromDuration = Field(default="1h", description="how long an allocated GPU stays idle before it alerts")
     gpu_memory_used_percent: Annotated[int, Field(ge=50, le=100)] = Field(
-        default=98, description="framebuffer use; vLLM preallocates gpu_memory_utilization of it by design")
+        default=98, description="framebuffer use of a GPU a pod holds (vLLM replicas are left out: they "
+                                "preallocate gpu_memory_utilization of it by design)")
     gpu_temperature_celsius: Annotated[int, Field(ge=50, le=110)] = 87
-    vllm_waiting_per_replica_high: Annotated[float, Field(gt=0)] = 10
-    vllm_ttft_p95_seconds: Annotated[float, Field(gt=0)] = 5
+    vllm_waiting_per_replica_high: Annotated[float, Field(gt=0)] = Field(
+        default=10, description="requests waiting per replica that alert while the model's HPA is at max "
+                                "(keep it above the models' autoscaling.target_waiting_per_replica)")
+    vllm_ttft_p95_seconds: Annotated[float, Field(gt=0)] = Field(
+        default=5, description="5-minute p95 time to first token of a model without slo.ttft_p95_seconds")
     vllm_kv_cache_usage_percent: Annotated[int, Field(ge=50, le=100)] = 95
+    vllm_for: PromDuration = Field(default="10m", description="how long a vLLM queue, latency or KV-cache "
+                                                              "condition holds before it alerts")
     hpa_at_max_for: PromDuration = "15m"
-    metric_absent_for: PromDuration = "10m"
+    metric_absent_for: PromDuration = Field(default="10m", description="a model's queue metric (what its HPA "
+                                                                        "scales on) missing, or its HPA unable to read it")
+    component_down_for: PromDuration = Field(default="5m", description="JupyterHub hub/proxy or a team's Ray head "
+                                                                         "not ready")
     jupyterhub_spawn_failures_per_hour: Annotated[int, Field(ge=1)] = 3
     airflow_heartbeat_missing_for: PromDuration = "5m"
     airflow_task_failures_per_hour: Annotated[int, Field(ge=1)] = 5
     pvc_used_percent: Annotated[int, Field(ge=50, le=99)] = 90
-    crashloop_restarts_per_hour: Annotated[int, Field(ge=1)] = 5
-    karpenter_pool_usage_percent: Annotated[int, Field(ge=50, le=100)] = 90
+    pod_restarts: Annotated[int, Field(ge=1)] = Field(
+        default=3, description="container restarts within pod_restarts_window that alert (platform and team namespaces)")
+    pod_restarts_window: PromDuration = "6h"
+    karpenter_pool_usage_percent: Annotated[int, Field(ge=50, le=100)] = Field(
+        default=90, description="a NodePool's usage of one of its limits (cpu, memory, nvidia.com/gpu)")
 
 
 class MonitoringConfig(Model):

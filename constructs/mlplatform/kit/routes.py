@@ -79,7 +79,11 @@ def for_env(env) -> list[Route]:
     OpenAI-compatible endpoint per served model (`serving.models`)."""
     from ..components import kuberay, vllm  # their object naming decides the backends
 
-    return [*ROUTES, *kuberay.dashboard_routes(env), *vllm.model_routes(env)]
+    mon = env.monitoring
+    off = set() if mon.enabled else {"grafana", "prometheus", "alertmanager"}
+    if not (mon.enabled and mon.alertmanager):
+        off.add("alertmanager")
+    return [*(r for r in ROUTES if r.name not in off), *kuberay.dashboard_routes(env), *vllm.model_routes(env)]
 
 
 def hostname(env, r: Route) -> str:

@@ -12,7 +12,7 @@ import json
 from ..kit import versions
 from ..kit.meta import Obj, group_of
 from ..plan import Rendered
-from . import charts, core, crd, crosschecks, rules, scheduling, serving, training
+from . import cel, charts, core, crd, crosschecks, monitoring, rules, scheduling, serving, training
 
 MAX_ERRORS_PER_OBJECT = 8
 BOOTSTRAP = "argocd-bootstrap"
@@ -87,6 +87,7 @@ def validate(r: Rendered) -> list[str]:
                 elif ns not in allowed_ns:
                     found.append(f"namespace {ns!r} is not created in env {env.name} (nor declared external)")
             found += rules.check_object(obj)
+            found += cel.check_object(obj)  # the pinned CRD's x-kubernetes-validations rules
             # cdk8s writes one file per Kind.name per component folder: two objects must not collide.
             fname = f"{obj.get('kind')}.{name}"
             if fname in files:
@@ -106,5 +107,6 @@ def validate(r: Rendered) -> list[str]:
     problems += crosschecks.check(r)
     problems += scheduling.check_gpu_scheduling(r)
     problems += training.check_training(r)
+    problems += monitoring.check(r)
     problems += serving.check(r)
     return problems

@@ -2,29 +2,33 @@
 
 `crd.py` checks a custom resource against the CRD's OpenAPI schema; the API server also runs the
 CRD's CEL rules (Karpenter's requirement and selector-term rules, External Secrets' "exactly one
-of", Kubeflow Trainer's name rules, ...). A rule we didn't run is a rejected sync at apply time,
-so every rule runs here too, the way the API server runs it:
+of", Kubeflow Trainer's name rules, ...). A rule we didn't run is a sync Argo CD can't apply, so
+every rule runs here too, the way the API server runs it:
 
 * a rule runs at the schema node that declares it, on every value there: under `items` once per
-  item, under `additionalProperties` once per map value, never on an absent or null field;
-* `self` is the node's value after structural defaulting (schema `default`s filled in), typed
-  like the API server types it: `number` -> double, `integer` -> int, `string` of format
-  `byte`/`date`/`date-time`/`duration` -> bytes/timestamp/duration, property names escaped
-  (`foo-bar` -> `foo__dash__bar`, `namespace` -> `__namespace__`, also reachable unescaped);
-  at the root, `self.metadata` holds only `name` and `generateName`;
+  item, under `additionalProperties` once per map value; never on an absent or null field;
+* `self` is the node's value after structural defaulting (the schema's `default`s filled in),
+  typed as the API server types it: `integer` -> int, `number` -> double, `string` of format
+  `byte` -> bytes; a rule declared on a `date`/`date-time`/`duration` string gets a timestamp/
+  duration `self`. Property names are escaped (`foo-bar` -> `foo__dash__bar`; a keyword such as
+  `namespace` -> `__namespace__`, and still reachable as `namespace`). At the root,
+  `self.metadata` holds only `name` and `generateName`. `status` is the controller's: not checked;
 * transition rules (those that read `oldSelf`) need the stored object, which a synth doesn't
   have: they are skipped and counted (`STATS["transition_skipped"]`);
-* the message is the rule's `messageExpression` when it gives a non-empty one-line string, else
-  `message`, else "failed rule"; `fieldPath` refines the reported path.
+* the message is the rule's `messageExpression` when that gives a non-empty one-line string, else
+  its `message`, else "failed rule"; `fieldPath` refines the reported path.
 
-The evaluator is Google's CEL C++ runtime (`cel-expr-python`) with the strings and optional
-extensions. The Kubernetes CEL library functions our pinned rules use beyond those (`find`,
-`findAll` of the regex library) are implemented below. A rule that doesn't compile here (an
-unimplemented library function, say) is never a silent pass: it is listed by `survey()` (a test
-pins that list) and reported as a problem wherever it would have run.
+The evaluator is the CEL C++ runtime (`cel-expr-python`) with its strings and optional-types
+extensions. The Kubernetes CEL library functions the pinned rules use beyond those (`find`, and
+`findAll` with it, of the regex library) are implemented here. A rule that doesn't compile here
+(an unimplemented library function, say) never passes silently: `survey()` lists it (a test pins
+that list, so a CRD bump surfaces it) and it is reported as a problem wherever it would run.
+Known approximation: a `date-time`/`duration` string *nested inside* a rule's `self` reaches CEL
+as a string (the binding takes typed values only for top-level variables); a rule that uses it as
+a timestamp fails with an evaluation error rather than passing. No pinned rule reads one.
 
-Problems read `<path>: <message> (x-kubernetes-validations rule: <rule>)` and are memoized by
-object body, like the schema results in `validate/__init__.py`.
+Problems read `<path>: <message> (x-kubernetes-validations rule: <rule>)`, memoized by object
+body like the schema results in `validate/__init__.py`.
 """
 from __future__ import annotations
 
@@ -46,16 +50,15 @@ from ..kit import upstream, versions
 from ..kit.meta import Obj
 
 SUFFIX = "x-kubernetes-validations rule"
-# What happened, process-wide: rules evaluated, failed, errored, unsupported, transition rules
-# skipped (no old object at synth), and memo hits. Tests and `bench` read it; nothing depends on it.
+# What happened, process-wide: rules evaluated / failed / errored / not evaluable, transition rules
+# skipped (no old object at synth) and memo hits. For tests and measurements; nothing depends on it.
 STATS: Counter[str] = Counter()
 
-# --- the CEL environment -------------------------------------------------------------------------
-
-# Kubernetes' regex library (k8s.io/apiserver/pkg/cel/library/regex.go), by its documented
-# behaviour: `s.find(re)` is the first match or "", `s.findAll(re[, limit])` every match (at most
-# `limit`; a negative limit means all). Python's `re` stands in for RE2 (same syntax for the
-# patterns CRDs use; a pattern `re` rejects is an evaluation error, as a bad RE2 pattern is).
+# --- the CEL environment ------------------------------------------------------------------------
+#
+# Kubernetes' regex library, by its documented behaviour: `s.find(re)` is the first match or "",
+# `s.findAll(re)` every match, `s.findAll(re, n)` at most n (n < 0: all). Python's `re` stands in
+# for RE2: the same syntax for what CRDs write; a pattern `re` rejects is an evaluation error.
 
 
 @lru_cache(maxsize=256)
@@ -74,56 +77,60 @@ def _find(s: str, pattern: str) -> str:
 def _find_all(s: str, pattern: str, limit: int = -1) -> list[str]:
     if limit == 0:
         return []
-    out = [m.group(0) for m in _regex(pattern).finditer(s)]
-    return out if limit < 0 else out[:limit]
+    found = [m.group(0) for m in _regex(pattern).finditer(s)]
+    return found if limit < 0 else found[:limit]
 
 
 def _k8s_functions() -> list[Any]:
-    S, I, L = _cel.Type.STRING, _cel.Type.INT, _cel.Type.List(_cel.Type.STRING)
+    s, i, ls = _cel.Type.STRING, _cel.Type.INT, _cel.Type.List(_cel.Type.STRING)
     return [
-        _cel.FunctionDecl("find", [_cel.Overload("string_find_string", return_type=S, parameters=[S, S],
-                                                 is_member=True, impl=_find)]),
+        _cel.FunctionDecl("find", [
+            _cel.Overload("string_find_string", return_type=s, parameters=[s, s], is_member=True, impl=_find)]),
         _cel.FunctionDecl("findAll", [
-            _cel.Overload("string_find_all_string", return_type=L, parameters=[S, S], is_member=True, impl=_find_all),
-            _cel.Overload("string_find_all_string_int", return_type=L, parameters=[S, S, I], is_member=True,
+            _cel.Overload("string_find_all_string", return_type=ls, parameters=[s, s], is_member=True,
+                          impl=_find_all),
+            _cel.Overload("string_find_all_string_int", return_type=ls, parameters=[s, s, i], is_member=True,
                           impl=_find_all)]),
     ]
 
 
+_SELF_TYPES = {"dyn": "DYN", "timestamp": "TIMESTAMP", "duration": "DURATION"}
+
+
 @lru_cache(maxsize=None)
-def _env(with_old_self: bool = False) -> Any:
-    variables = {"self": _cel.Type.DYN}
-    if with_old_self:
-        variables["oldSelf"] = _cel.Type.DYN
+def _env(self_type: str = "dyn", with_old_self: bool = False) -> Any:
+    t = getattr(_cel.Type, _SELF_TYPES[self_type])
+    variables = {"self": t, "oldSelf": t} if with_old_self else {"self": t}
     return _cel.NewEnv(variables=variables, functions=_k8s_functions(),
                        extensions=[ext_strings.ExtStrings(), ext_optional.ExtOptional()])
 
 
 def _compile_error(e: Exception) -> str:
     # cel-cpp: "INVALID_ARGUMENT: ERROR: <input>:1:10: undeclared reference to 'x' ...\n | source\n | ^"
-    first = str(e).splitlines()[0]
+    first = str(e).splitlines()[0] if str(e) else type(e).__name__
     return re.sub(r"^[A-Z_]+: (ERROR: )?(<input>:\d+:\d+: )?", "", first).strip()
 
 
 @dataclass(frozen=True)
 class Compiled:
-    program: Any | None   # None: not evaluated here (transition or unsupported)
-    transition: bool
-    unsupported: str      # why this rule can't be evaluated here ("" when it can)
+    program: Any | None   # None: not evaluated at synth (a transition rule, or unsupported)
+    transition: bool      # reads oldSelf
+    unsupported: str      # why it can't be evaluated here; "" when it can (or is a plain transition rule)
 
 
 @lru_cache(maxsize=None)
-def compile_rule(rule: str, optional_old_self: bool = False) -> Compiled:
+def compile_rule(rule: str, self_type: str = "dyn", optional_old_self: bool = False) -> Compiled:
     try:
-        return Compiled(_env().compile(rule), False, "")
-    except Exception as e:  # cel-cpp raises RuntimeError with the checker's message
+        return Compiled(_env(self_type).compile(rule), False, "")
+    except Exception as e:  # noqa: BLE001 - cel-cpp raises RuntimeError with the checker's message
         error = _compile_error(e)
     try:
-        _env(True).compile(rule)
-    except Exception:
+        _env(self_type, True).compile(rule)
+    except Exception:  # noqa: BLE001
         return Compiled(None, False, error)
     if optional_old_self:
-        return Compiled(None, True, "optionalOldSelf rule: needs oldSelf as optional.none() on create")
+        return Compiled(None, True, "optionalOldSelf: runs on create with oldSelf = optional.none(), "
+                                    "which this evaluator doesn't bind")
     return Compiled(None, True, "")
 
 
@@ -131,11 +138,11 @@ def compile_rule(rule: str, optional_old_self: bool = False) -> Compiled:
 def _compile_message(expr: str) -> Any | None:
     try:
         return _env().compile(expr)
-    except Exception:
+    except Exception:  # noqa: BLE001 - the API server falls back to `message` too
         return None
 
 
-# --- the schema, reduced to what the rules need ---------------------------------------------------
+# --- the schema, walked lazily ------------------------------------------------------------------
 
 _RESERVED = frozenset({"true", "false", "null", "in", "as", "break", "const", "continue", "else", "for",
                        "function", "if", "import", "let", "loop", "package", "namespace", "return",
@@ -144,7 +151,6 @@ _PLAIN_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ESCAPABLE = re.compile(r"[A-Za-z_.\-/][A-Za-z0-9_.\-/]*")
 _ESCAPES = re.compile(r"__|[.\-/]")
 _ESCAPE_TO = {"__": "__underscores__", ".": "__dot__", "-": "__dash__", "/": "__slash__"}
-_FORMATS = ("byte", "date", "date-time", "duration")
 _MISSING = object()
 
 
@@ -154,7 +160,7 @@ def escape(name: str) -> str | None:
         return f"__{name}__"
     if _PLAIN_IDENT.fullmatch(name) and "__" not in name:
         return name
-    if not _ESCAPABLE.fullmatch(name) or name[0].isdigit():
+    if not _ESCAPABLE.fullmatch(name):
         return None
     return _ESCAPES.sub(lambda m: _ESCAPE_TO[m.group(0)], name)
 
@@ -162,95 +168,101 @@ def escape(name: str) -> str | None:
 @dataclass(frozen=True)
 class Rule:
     kind: str          # the CRD's kind
-    where: str         # schema location: spec.requirements[*].key, spec.tags{*}, (root)
+    where: str         # schema location: `spec.requirements[*].key`, `spec.tags{*}`, `(root)`
     rule: str
     message: str
     message_expression: str
     field_path: str
     optional_old_self: bool
+    self_type: str     # dyn | timestamp | duration
 
 
-class _Node:
-    """A schema node on the way to (or under) a rule; irrelevant subtrees are dropped."""
+def _rules_of(s: dict, kind: str, where: str) -> tuple[Rule, ...]:
+    fmt = s.get("format") if s.get("type") == "string" else None
+    self_type = "timestamp" if fmt in ("date", "date-time") else "duration" if fmt == "duration" else "dyn"
+    return tuple(Rule(kind, where, r["rule"], r.get("message") or "", r.get("messageExpression") or "",
+                      r.get("fieldPath") or "", bool(r.get("optionalOldSelf")), self_type)
+                 for r in s.get("x-kubernetes-validations") or () if isinstance(r, dict) and "rule" in r)
 
-    __slots__ = ("type", "rules", "props", "items", "values", "default", "nullable", "conv", "renames")
 
-    def __init__(self, s: dict):
-        self.type = s.get("type")
-        self.rules: tuple[Rule, ...] = ()
-        self.props: dict[str, _Node] = {}
-        self.items: _Node | None = None
-        self.values: _Node | None = None
-        self.default: Any = _MISSING
-        self.nullable = bool(s.get("nullable"))
-        fmt = s.get("format")
-        self.conv = ("double" if self.type == "number" else
-                     fmt if self.type == "string" and fmt in _FORMATS else None)
-        self.renames: dict[str, tuple[str, ...]] = {}
+def _scan(s: dict, below: dict[int, bool]) -> bool:
+    """Fill `below[id(node)]`: does the node or anything under it declare a rule? (One pass per CRD.)"""
+    found = "x-kubernetes-validations" in s
+    for ps in (s.get("properties") or {}).values():
+        if isinstance(ps, dict) and _scan(ps, below):
+            found = True
+    for k in ("items", "additionalProperties"):
+        if isinstance(s.get(k), dict) and _scan(s[k], below):
+            found = True
+    below[id(s)] = found
+    return found
 
 
 def _where(parent: str, step: str) -> str:
     return step.lstrip(".") if parent == "(root)" else parent + step
 
 
-class _Builder:
-    def __init__(self, kind: str):
-        self.kind = kind
-        self.rules: list[Rule] = []
-        self.misplaced: list[Rule] = []   # under allOf/anyOf/oneOf/not: the API server forbids them there
+class _Node:
+    """One schema node; children, defaults and CEL names are worked out when a value needs them."""
 
-    def _rules_of(self, s: dict, where: str) -> tuple[Rule, ...]:
-        return tuple(Rule(self.kind, where, r["rule"], r.get("message") or "", r.get("messageExpression") or "",
-                          r.get("fieldPath") or "", bool(r.get("optionalOldSelf")))
-                     for r in s.get("x-kubernetes-validations") or ())
+    __slots__ = ("s", "kind", "where", "type", "rules", "conv", "nullable", "_kids", "_defaults", "_renames")
 
-    def _junctors(self, s: dict, where: str) -> None:
-        for k in ("allOf", "anyOf", "oneOf", "not"):
-            for sub in (s.get(k) if k != "not" else [s.get("not")]) or ():
-                if isinstance(sub, dict):
-                    self.misplaced += self._rules_of(sub, f"{where}<{k}>")
-                    self._junctors(sub, where)
+    def __init__(self, s: dict, kind: str, where: str):
+        self.s, self.kind, self.where = s, kind, where
+        self.type = s.get("type")
+        self.rules = _rules_of(s, kind, where)
+        self.conv = "double" if self.type == "number" else \
+            "byte" if self.type == "string" and s.get("format") == "byte" else None
+        self.nullable = bool(s.get("nullable"))
+        self._kids: dict[Any, _Node | None] = {}
+        self._defaults: tuple[tuple[str, Any], ...] | None = None
+        self._renames: dict[str, tuple[str, ...]] | None = None
 
-    def build(self, s: dict, where: str, under_rule: bool, root: bool = False) -> _Node | None:
-        node = _Node(s)
-        node.rules = self._rules_of(s, where)
-        self.rules += node.rules
-        if any(k in s for k in ("allOf", "anyOf", "oneOf", "not")):
-            self._junctors(s, where)
-        ur = under_rule or bool(node.rules)
-        keep = bool(node.rules) or (ur and node.conv is not None)
-        for name, ps in (s.get("properties") or {}).items():
-            if root and name in ("metadata", "status"):
-                continue  # metadata: ObjectMeta, checked on its own; status: the controller's
-            child = self.build(ps, _where(where, f".{name}"), ur)
-            if child is None and ur and "default" in ps:
-                child = _Node(ps)
-            if child is not None:
-                child.default = ps.get("default", _MISSING)
-                node.props[name] = child
-            if ur:
+    def _kid(self, key: Any, s: Any, step: str) -> _Node | None:
+        if key not in self._kids:
+            self._kids[key] = _Node(s, self.kind, _where(self.where, step)) if isinstance(s, dict) else None
+        return self._kids[key]
+
+    def prop(self, name: str) -> _Node | None:
+        return self._kid(name, (self.s.get("properties") or {}).get(name), f".{name}")
+
+    def items(self) -> _Node | None:
+        return self._kid(0, self.s.get("items"), "[*]")
+
+    def values(self) -> _Node | None:
+        return self._kid(1, self.s.get("additionalProperties"), "{*}")
+
+    def defaults(self) -> tuple[tuple[str, Any], ...]:
+        if self._defaults is None:
+            self._defaults = tuple((k, ps["default"]) for k, ps in (self.s.get("properties") or {}).items()
+                                   if isinstance(ps, dict) and "default" in ps)
+        return self._defaults
+
+    def renames(self) -> dict[str, tuple[str, ...]]:
+        """Property -> its CEL field names, for the properties whose name CEL can't use as is."""
+        if self._renames is None:
+            self._renames = {}
+            for name in self.s.get("properties") or {}:
                 cel_name = escape(name)
                 if cel_name != name:
-                    node.renames[name] = (cel_name, name) if cel_name and name in _RESERVED else \
-                        (cel_name,) if cel_name else ()
-        if isinstance(s.get("items"), dict):
-            node.items = self.build(s["items"], _where(where, "[*]"), ur)
-        if isinstance(s.get("additionalProperties"), dict):
-            node.values = self.build(s["additionalProperties"], _where(where, "{*}"), ur)
-        keep = keep or bool(node.props) or node.items is not None or node.values is not None or bool(node.renames)
-        return node if keep or root else None
+                    self._renames[name] = () if cel_name is None else \
+                        (cel_name, name) if name in _RESERVED else (cel_name,)
+        return self._renames
+
+
+def _served_schema(pin: versions.CrdPin) -> dict:
+    doc = upstream.crd_document(pin.kind, pin.group)
+    return next(v for v in doc["spec"]["versions"] if v["name"] == pin.version)["schema"]["openAPIV3Schema"]
 
 
 class RuleSet:
-    """The rules of one pinned CRD version, and the schema skeleton that reaches them."""
+    """The rules of one CRD version (its `openAPIV3Schema`), reached through the schema."""
 
-    def __init__(self, pin: versions.CrdPin):
-        doc = upstream.crd_document(pin.kind, pin.group)
-        version = next(v for v in doc["spec"]["versions"] if v["name"] == pin.version)
-        b = _Builder(pin.kind)
-        self.root = b.build(version["schema"]["openAPIV3Schema"], "(root)", False, root=True)
-        self.rules: tuple[Rule, ...] = tuple(b.rules)
-        self.misplaced: tuple[Rule, ...] = tuple(b.misplaced)
+    def __init__(self, kind: str, schema: dict):
+        self.below: dict[int, bool] = {}   # keyed by id() of the schema's dicts, which `schema` keeps alive
+        self.any = _scan(schema, self.below)
+        self.schema = schema
+        self.root = _Node(schema, kind, "(root)")
         self.root_reads_metadata = bool(self.root.rules)
 
 
@@ -260,8 +272,8 @@ def rules_for(api_version: str, kind: str) -> RuleSet | None:
     pin = versions.crd_for(api_version, kind)
     if pin is None or pin.api_version != api_version:
         return None
-    rs = RuleSet(pin)
-    return rs if rs.rules or rs.misplaced else None
+    rs = RuleSet(pin.kind, _served_schema(pin))
+    return rs if rs.any else None
 
 
 # --- values as the API server types them ----------------------------------------------------------
@@ -270,8 +282,8 @@ _GO_DURATION = re.compile(r"([0-9]*(?:\.[0-9]*)?)(ns|us|\u00b5s|\u03bcs|ms|s|m|h
 _GO_UNITS = {"ns": 1e-9, "us": 1e-6, "\u00b5s": 1e-6, "\u03bcs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
-def _go_duration(text: str) -> _dt.timedelta | None:
-    """Go's time.ParseDuration (the `duration` format): "1h30m", "-1.5s", "300ms", "0"."""
+def go_duration(text: str) -> _dt.timedelta | None:
+    """Go's time.ParseDuration (the `duration` format): "1h30m", "-1.5s", "300ms", "0"; None if invalid."""
     sign, rest = (-1, text[1:]) if text.startswith("-") else (1, text[1:] if text.startswith("+") else text)
     if rest == "0":
         return _dt.timedelta(0)
@@ -285,32 +297,23 @@ def _go_duration(text: str) -> _dt.timedelta | None:
     return _dt.timedelta(seconds=sign * seconds) if rest else None
 
 
-def _typed_string(value: str, fmt: str) -> Any:
-    """bytes / google.protobuf.Timestamp / Duration for the formats the API server types; a value
-    that doesn't parse stays a string (the format check is the schema's; a rule that uses it as a
-    timestamp then fails with an evaluation error instead of passing on a wrong type)."""
-    if fmt == "byte":
-        try:
-            return base64.b64decode(value, validate=True)
-        except (binascii.Error, ValueError):
-            return value
-    from google.protobuf import duration_pb2, timestamp_pb2  # only when a formatted value is present
-    if fmt == "duration":
-        d = _go_duration(value)
-        if d is None:
-            return value
-        msg = duration_pb2.Duration()
-        msg.FromTimedelta(d)
-        return msg
+def _timestamp(text: str, date_only: bool) -> _dt.datetime | None:
+    if date_only != (len(text) == 10) or not date_only and "T" not in text.upper():
+        return None
     try:
-        t = _dt.datetime.fromisoformat(value if fmt == "date-time" else value + "T00:00:00+00:00")
+        t = _dt.datetime.fromisoformat(text + "T00:00:00+00:00" if date_only else text)
     except ValueError:
+        return None
+    return t if t.tzinfo else t.replace(tzinfo=_dt.timezone.utc)
+
+
+def _typed_self(value: Any, self_type: str) -> Any:
+    """A formatted string as the timestamp/duration the rule's `self` is declared as; a value that
+    doesn't parse stays a string, and the typed variable then makes the rule an evaluation error."""
+    if not isinstance(value, str) or self_type == "dyn":
         return value
-    if fmt == "date" and len(value) != 10 or fmt == "date-time" and "T" not in value.upper():
-        return value
-    msg = timestamp_pb2.Timestamp()
-    msg.FromDatetime(t if t.tzinfo else t.replace(tzinfo=_dt.timezone.utc))
-    return msg
+    parsed = go_duration(value) if self_type == "duration" else _timestamp(value, len(value) == 10)
+    return value if parsed is None else parsed
 
 
 # --- evaluation -----------------------------------------------------------------------------------
@@ -318,17 +321,21 @@ def _typed_string(value: str, fmt: str) -> Any:
 
 def _step(path: str, name: str | int) -> str:
     if isinstance(name, int):
-        return f"{path}[{name}]" if path else f"[{name}]"
+        return f"{path}[{name}]"
     return f"{path}.{name}" if path else name
 
 
 class _Run:
-    def __init__(self):
+    def __init__(self, rs: RuleSet):
+        self.below = rs.below
         self.problems: list[str] = []
 
-    def visit(self, value: Any, node: _Node, path: str) -> Any:
-        """`value` typed and defaulted as the API server sees it; runs the rules in the subtree."""
+    def visit(self, value: Any, node: _Node, path: str, under: bool, root: bool = False) -> Any:
+        """The value as a rule's `self` sees it (defaulted, typed); runs the rules at and under `node`."""
         if value is None:
+            return value
+        active = under or bool(node.rules)   # a rule here or above sees this value
+        if not active and not self.below[id(node.s)]:
             return value
         t = node.type
         if t == "object" and not isinstance(value, dict) or t == "array" and not isinstance(value, list):
@@ -336,42 +343,55 @@ class _Run:
         mark = len(self.problems)
         out = value
         if isinstance(value, dict):
-            out = self._object(value, node, path)
-        elif isinstance(value, list) and node.items is not None:
-            items = [self.visit(v, node.items, _step(path, i)) for i, v in enumerate(value)]
-            if any(a is not b for a, b in zip(items, value)):
-                out = items
+            out = self._object(value, node, path, active, root)
+        elif isinstance(value, list):
+            child = node.items()
+            if child is not None:
+                items = [self.visit(v, child, _step(path, i), active) for i, v in enumerate(value)]
+                if any(a is not b for a, b in zip(items, value)):
+                    out = items
         elif node.conv == "double":
             if isinstance(value, int) and not isinstance(value, bool):
                 out = float(value)
-        elif node.conv is not None and isinstance(value, str):
-            out = _typed_string(value, node.conv)
+        elif node.conv == "byte" and isinstance(value, str):
+            try:
+                out = base64.b64decode(value, validate=True)
+            except (binascii.Error, ValueError):
+                pass  # not base64: the schema's format check; CEL sees the string
         if node.rules:
-            own = self.evaluate(out, node.rules, path)
-            self.problems[mark:mark] = own  # a node's own problems before its children's
+            self.problems[mark:mark] = self.evaluate(out, node.rules, path)  # before the children's
         return out
 
-    def _object(self, value: dict, node: _Node, path: str) -> dict:
+    def _object(self, value: dict, node: _Node, path: str, active: bool, root: bool) -> dict:
         changed: dict[str, Any] = {}
-        for name, child in node.props.items():
-            v = value.get(name, _MISSING)
-            if v is _MISSING or (v is None and not child.nullable):
-                if child.default is _MISSING:
+        if "properties" in node.s:
+            for name, v in value.items():
+                if root and name in ("metadata", "status"):
                     continue
-                v = copy.deepcopy(child.default)
-                changed[name] = v
-            nv = self.visit(v, child, _step(path, name))
-            if nv is not v or name in changed:
-                changed[name] = nv
-        if node.values is not None:
-            for k, v in value.items():
-                nv = self.visit(v, node.values, _step(path, k))
+                child = node.prop(name)
+                if child is None:
+                    continue  # an unknown field: the schema check's
+                nv = self.visit(v, child, _step(path, name), active)
                 if nv is not v:
-                    changed[k] = nv
-        if not changed and not node.renames:
+                    changed[name] = nv
+            for name, default in node.defaults():
+                if value.get(name) is not None or name in value and node.prop(name).nullable:
+                    continue
+                child = node.prop(name)
+                if active or self.below[id(child.s)]:
+                    changed[name] = self.visit(copy.deepcopy(default), child, _step(path, name), active)
+        else:
+            child = node.values()
+            if child is not None:
+                for k, v in value.items():
+                    nv = self.visit(v, child, _step(path, k), active)
+                    if nv is not v:
+                        changed[k] = nv
+        renames = node.renames() if active else None
+        if not changed and not renames:
             return value
         out = {**value, **changed}
-        for name, cel_names in node.renames.items():
+        for name, cel_names in (renames or {}).items():
             if name in out:
                 v = out.pop(name)
                 for cn in cel_names:
@@ -380,21 +400,23 @@ class _Run:
 
     def evaluate(self, value: Any, rules: tuple[Rule, ...], path: str) -> list[str]:
         found: list[str] = []
-        activation = None
+        activations: dict[str, Any] = {}
         for r in rules:
-            c = compile_rule(r.rule, r.optional_old_self)
+            c = compile_rule(r.rule, r.self_type, r.optional_old_self)
             at = path + r.field_path if r.field_path.startswith(("[", ".")) else \
                 _step(path, r.field_path) if r.field_path else path
             at = at or "(root)"
-            if c.transition and not c.unsupported:
+            if c.program is None and not c.unsupported:
                 STATS["transition_skipped"] += 1
                 continue
             if c.program is None:
                 STATS["unsupported"] += 1
-                found.append(f"{at}: rule not evaluated here: {c.unsupported} ({SUFFIX}: {r.rule})")
+                found.append(f"{at}: rule not evaluated: {c.unsupported} ({SUFFIX}: {r.rule})")
                 continue
+            activation = activations.get(r.self_type)
             if activation is None:
-                activation = _env().Activation({"self": value})
+                activation = activations[r.self_type] = _env(r.self_type).Activation(
+                    {"self": _typed_self(value, r.self_type)})
             STATS["evaluated"] += 1
             res = c.program.eval(activation)
             rtype = res.type()
@@ -402,10 +424,11 @@ class _Run:
                 continue
             if rtype == _cel.Type.ERROR:
                 STATS["errors"] += 1
-                found.append(f"{at}: rule evaluation error: {res.value()} ({SUFFIX}: {r.rule})")
+                error = re.sub(r"^[A-Z_]+: ", "", str(res.value()))  # cel-cpp's status code prefix
+                found.append(f"{at}: rule evaluation error: {error} ({SUFFIX}: {r.rule})")
             elif rtype != _cel.Type.BOOL:
                 STATS["errors"] += 1
-                found.append(f"{at}: rule evaluated to {rtype.name().lower()}, not bool ({SUFFIX}: {r.rule})")
+                found.append(f"{at}: rule gives {rtype.name().lower()}, not bool ({SUFFIX}: {r.rule})")
             else:
                 STATS["failed"] += 1
                 found.append(f"{at}: {_message(r, activation)} ({SUFFIX}: {r.rule})")
@@ -413,7 +436,7 @@ class _Run:
 
 
 def _message(r: Rule, activation: Any) -> str:
-    if r.message_expression:
+    if r.message_expression and r.self_type == "dyn":
         program = _compile_message(r.message_expression)
         if program is not None:
             res = program.eval(activation)
@@ -435,22 +458,37 @@ def check_object(obj: Obj) -> list[str]:
     rs = rules_for(av, kind)
     if rs is None:
         return []
-    body = {k: v for k, v in obj.items() if k not in ("metadata", "status")}
-    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
-    if rs.root_reads_metadata:
-        body["metadata"] = {k: meta[k] for k in ("name", "generateName") if k in meta}
+    body = _body(rs, obj)
     key = (av, kind, json.dumps(body, sort_keys=True, separators=(",", ":"), default=str))
     hit = _MEMO.get(key)
     if hit is None:
-        run = _Run()
-        run.visit(body, rs.root, "")
-        hit = _MEMO[key] = tuple(run.problems)
+        hit = _MEMO[key] = tuple(_problems(rs, body))
     else:
         STATS["memo_hits"] += 1
     return list(hit)
 
 
-# --- the inventory: what the pinned CRDs declare, and what we can't run ---------------------------
+def _body(rs: RuleSet, obj: Obj) -> dict:
+    """What the rules can see: everything but status, and of metadata only name and generateName."""
+    body = {k: v for k, v in obj.items() if k not in ("metadata", "status")}
+    meta = obj.get("metadata")
+    if rs.root_reads_metadata and isinstance(meta, dict):
+        body["metadata"] = {k: meta[k] for k in ("name", "generateName") if k in meta}
+    return body
+
+
+def _problems(rs: RuleSet, body: dict) -> list[str]:
+    run = _Run(rs)
+    run.visit(body, rs.root, "", False, root=True)
+    return run.problems
+
+
+def check_with(rs: RuleSet, obj: Obj) -> list[str]:
+    """`check_object` against an explicit rule set, unmemoized (tests use hand-written schemas)."""
+    return _problems(rs, _body(rs, obj))
+
+
+# --- the inventory: every rule the pinned CRDs declare, and what we can't run -----------------------
 
 
 @dataclass(frozen=True)
@@ -458,25 +496,38 @@ class Survey:
     rules: tuple[Rule, ...]                       # every rule of every pinned CRD version we emit
     transition: tuple[Rule, ...]                  # read oldSelf: skipped at synth
     unsupported: tuple[tuple[Rule, str], ...]     # (rule, why): reported wherever they'd run
+    status: tuple[Rule, ...]                      # under .status: the controller's, never checked
+
+
+def _all_rules(s: dict, kind: str, where: str, out: list[Rule], odd: list[tuple[Rule, str]]) -> None:
+    out += _rules_of(s, kind, where)
+    for name, ps in (s.get("properties") or {}).items():
+        if isinstance(ps, dict):
+            _all_rules(ps, kind, _where(where, f".{name}"), out, odd)
+    for k, step in (("items", "[*]"), ("additionalProperties", "{*}")):
+        if isinstance(s.get(k), dict):
+            _all_rules(s[k], kind, _where(where, step), out, odd)
+    for k in ("allOf", "anyOf", "oneOf", "not"):
+        for sub in ([s[k]] if k == "not" else s[k]) if k in s else ():
+            if isinstance(sub, dict):
+                nested: list[Rule] = []
+                _all_rules(sub, kind, f"{where}<{k}>", nested, odd)
+                odd += [(r, f"declared under {k}: this evaluator doesn't run rules there") for r in nested]
 
 
 def survey() -> Survey:
     """Classify every rule of every pinned CRD (compiles them all: for tests and the README)."""
-    rules: list[Rule] = []
+    rules, odd = [], []
     for pin in versions.CRDS:
-        rs = rules_for(pin.api_version, pin.kind)
-        if rs is not None:
-            rules += rs.rules
-            rules += rs.misplaced
-    transition, unsupported = [], []
+        _all_rules(_served_schema(pin), pin.kind, "(root)", rules, odd)
+    status = tuple(r for r in rules if r.where == "status" or r.where.startswith(("status.", "status[")))
+    transition, unsupported = [], list(odd)
     for r in rules:
-        c = compile_rule(r.rule, r.optional_old_self)
+        if r in status:
+            continue
+        c = compile_rule(r.rule, r.self_type, r.optional_old_self)
         if c.transition:
             transition.append(r)
         if c.unsupported:
             unsupported.append((r, c.unsupported))
-    for pin in versions.CRDS:
-        rs = rules_for(pin.api_version, pin.kind)
-        if rs is not None:
-            unsupported += [(r, "declared under allOf/anyOf/oneOf/not: not evaluated") for r in rs.misplaced]
-    return Survey(tuple(rules), tuple(transition), tuple(unsupported))
+    return Survey(tuple(rules), tuple(transition), tuple(unsupported), status)

@@ -75,6 +75,12 @@ def check_values(chart: str, values: dict) -> list[str]:
     return out
 
 
+def _storage_only(v: dict) -> bool:
+    """A PersistentVolumeClaim's size (a volumeClaimTemplate's `spec.resources`), not a container's."""
+    return all(isinstance(x, dict) and set(x) <= {"storage"} for x in (v.get("requests"), v.get("limits"))
+               if x is not None)
+
+
 def check_resources(values: Any, path: str = "") -> list[str]:
     """Every container size we set in chart values has cpu and memory requests *and* limits
     (the platform rule for our own objects, applied to what we hand to charts)."""
@@ -84,7 +90,8 @@ def check_resources(values: Any, path: str = "") -> list[str]:
             p = f"{path}.{k}" if path else str(k)
             # container sizes only: prometheus-adapter's rule `resources` (overrides/template) is
             # something else, and says so with its keys
-            if k == "resources" and isinstance(v, dict) and v and set(v) <= {"requests", "limits", "claims"}:
+            if k == "resources" and isinstance(v, dict) and v and set(v) <= {"requests", "limits", "claims"} \
+                    and not _storage_only(v):
                 for part in ("requests", "limits"):
                     for res in ("cpu", "memory"):
                         if not isinstance(v.get(part), dict) or res not in v[part]:

@@ -1,0 +1,313 @@
+"""checkov's Kubernetes checks over what every env renders, and the table of accepted findings.
+
+The scan judges a fresh render (the session's `rendered` fixture, i.e. `plan.render`, which
+writes the `checkov.io/skip<N>` annotations of kit/policy.py), dumped one object per file with
+the YAML dumper `write.py` uses, so it never depends on the committed `dist/` being current.
+Each env is scanned on its own (checkov links RoleBindings to Roles by name across everything
+it is given) and the envs run in parallel. Next to each env's objects the scan gets an
+"unexcused" copy of every object that carries a skip, without its skip annotations: that is how
+the test knows each skip is still needed.
+
+checkov lives in its own venv (.venv-checkov, scripts/setup-checkov.sh); without it the scan
+tests skip, unless MLP_REQUIRE_CHECKOV is set (then they fail).
+"""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import resource
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from mlplatform.components import COMPONENTS
+from mlplatform.config.loader import env_names, load_env
+from mlplatform.kit import policy, versions
+from mlplatform.kit.meta import LABEL_COMPONENT, ref
+from mlplatform.write import _dump_yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
+README = ROOT / "README.md"
+SCANNED, UNEXCUSED = "objects", "unexcused"
+
+
+@dataclass(frozen=True)
+class Result:
+    env: str
+    tree: str        # SCANNED (as in dist/) or UNEXCUSED (skip annotations removed)
+    component: str
+    obj: str         # Kind/namespace/name
+    check: str
+    name: str        # checkov's title of the check
+    status: str      # FAILED, PASSED, SKIPPED
+    comment: str     # the suppression comment of a SKIPPED result
+
+    def __str__(self) -> str:
+        return f"{self.env}/{self.component}/{self.obj}: {self.check} {self.name}"
+
+
+def _require_checkov() -> None:
+    if not CHECKOV.exists():
+        if os.environ.get("MLP_REQUIRE_CHECKOV"):
+            pytest.fail(f"{CHECKOV.relative_to(ROOT)} missing and MLP_REQUIRE_CHECKOV is set: run scripts/setup-checkov.sh")
+        pytest.skip("checkov is not installed (.venv-checkov): run scripts/setup-checkov.sh; "
+                    "set MLP_REQUIRE_CHECKOV=1 to make this a failure")
+
+
+def _unexcused(obj: dict) -> dict:
+    o = copy.deepcopy(obj)
+    ann = o["metadata"]["annotations"]
+    for key in policy.skip_annotations(o):
+        del ann[key]
+    if not ann:
+        del o["metadata"]["annotations"]
+    return o
+
+
+def _write_env(root: Path, rendered) -> dict[str, tuple[str, str, str]]:
+    """Dump one env's objects (and the unexcused copies); {absolute path: (tree, component, ref)}."""
+    where: dict[str, tuple[str, str, str]] = {}
+    for comp in sorted(rendered.components):
+        for i, o in enumerate(rendered.components[comp]):
+            copies = [(SCANNED, o)] + ([(UNEXCUSED, _unexcused(o))] if policy.skip_annotations(o) else [])
+            for tree, body in copies:
+                path = root / tree / comp / f"{o['kind']}.{o['metadata']['name']}.{i}.k8s.yaml"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(_dump_yaml(body), encoding="utf-8")
+                where[str(path)] = (tree, comp, ref(o))
+    return where
+
+
+def _reports(stdout: str) -> list[dict]:
+    data = json.loads(stdout)
+    return data if isinstance(data, list) else [data]
+
+
+@pytest.fixture(scope="module")
+def scan(rendered, tmp_path_factory) -> list[Result]:
+    _require_checkov()
+    problems = [p for r in rendered.values() for p in r.problems]
+    assert not problems, "the envs must render cleanly before they are scanned:\n" + "\n".join(problems)
+    base = tmp_path_factory.mktemp("checkov")
+    start, cpu = time.monotonic(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    where: dict[str, tuple[str, str, str]] = {}
+    runs = {}
+    for env in sorted(rendered):
+        where_env = _write_env(base / env, rendered[env])
+        where.update({p: (env, *w) for p, w in where_env.items()})
+        # --skip-download: no calls to the vendor's API (offline, and faster); not --quiet: the
+        # passed and skipped results are what the tests below read.
+        runs[env] = subprocess.Popen([str(CHECKOV), "-d", str(base / env), "--framework", "kubernetes",
+                                      "--compact", "-o", "json", "--skip-download"],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=base)
+    results: list[Result] = []
+    for env, run in runs.items():
+        out, err = run.communicate(timeout=600)
+        assert run.returncode in (0, 1), f"checkov failed to run on {env} ({run.returncode}): {err[-2000:]}"
+        for report in _reports(out):
+            summary = report.get("summary", {})
+            assert summary.get("parsing_errors", 0) == 0, f"{env}: checkov could not parse some files: {report}"
+            assert summary.get("passed", 0) > 0, f"{env}: checkov passed nothing, so it checked nothing: {summary}"
+            for status in ("failed", "passed", "skipped"):
+                for c in report.get("results", {}).get(f"{status}_checks", []):
+                    e, tree, comp, obj = where[c["file_abs_path"]]
+                    results.append(Result(e, tree, comp, obj, c["check_id"], c["check_name"], status.upper(),
+                                          c["check_result"].get("suppress_comment", "")))
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(f"checkov: {len(where)} files of {len(rendered)} envs in {time.monotonic() - start:.1f}s "
+          f"({used.ru_utime + used.ru_stime - cpu.ru_utime - cpu.ru_stime:.1f}s CPU)")
+    return results
+
+
+# ----------------------------------------------------------------------------- the scan
+def test_checkov_finds_nothing_that_is_not_excused(scan):
+    failed = sorted({str(r) for r in scan if r.tree == SCANNED and r.status == "FAILED"})
+    assert not failed, ("checkov findings: fix them in the component that builds the object, or, if the "
+                        "finding is inherent, add a reasoned exemption to kit/policy.py:\n" + "\n".join(failed))
+
+
+def test_every_skip_is_honoured_and_still_needed(rendered, scan):
+    skipped = {(r.env, r.obj, r.check): r.comment for r in scan if r.tree == SCANNED and r.status == "SKIPPED"}
+    failing = {(r.env, r.obj, r.check) for r in scan if r.tree == UNEXCUSED and r.status == "FAILED"}
+    reasons = {e.reason for e in policy.EXEMPTIONS}
+    wanted, unneeded = set(), []
+    for env, r in rendered.items():
+        for objs in r.components.values():
+            for o in objs:
+                for check in policy.skipped_checks(o):
+                    key = (env, ref(o), check)
+                    wanted.add(key)
+                    if key not in failing:
+                        unneeded.append(f"{env}/{ref(o)}: {check} passes without its exemption")
+    assert set(skipped) == wanted, (f"checkov ignored skips {sorted(wanted - set(skipped))}, "
+                                    f"or skipped unasked {sorted(set(skipped) - wanted)}")
+    assert set(skipped.values()) <= reasons, "checkov read a reason other than the table's (a '=' in it?)"
+    assert not unneeded, ("exemptions on objects that pass anyway; narrow the exemption's predicate or drop "
+                          "it from kit/policy.py:\n" + "\n".join(sorted(unneeded)))
+
+
+# ----------------------------------------------------------------------------- the table
+def test_every_exemption_covers_some_object(rendered):
+    used = {id(e): 0 for e in policy.EXEMPTIONS}
+    for r in rendered.values():
+        for objs in r.components.values():
+            for o in objs:
+                for e in policy.exemptions_for(o):
+                    used[id(e)] += 1
+    stale = [f"{e.check} for {e.objects}" for e in policy.EXEMPTIONS if not used[id(e)]]
+    assert not stale, f"exemptions no env renders an object for (drop them from kit/policy.py): {stale}"
+
+
+_PLACEHOLDER = re.compile(r"\b(todo|tbd|fixme|xxx|n/?a|no comment|none|temporary|for now)\b", re.IGNORECASE)
+
+
+def test_every_exemption_is_reasoned_in_words():
+    assert policy.EXEMPTIONS
+    seen = set()
+    for e in policy.EXEMPTIONS:
+        assert policy.CHECK_ID.match(e.check), e.check
+        words = re.findall(r"[A-Za-z]{2,}", e.reason)
+        assert len(words) >= 15, f"{e.check} ({e.objects}): say concretely why the finding is inherent"
+        assert not _PLACEHOLDER.search(e.reason), f"{e.check}: placeholder in the reason: {e.reason!r}"
+        assert len(re.findall(r"[A-Za-z]{2,}", e.objects)) >= 2, f"{e.check}: say which objects it covers"
+        assert "=" not in e.reason and "\n" not in e.reason  # checkov splits the annotation value on '='
+        assert (e.check, e.objects) not in seen, f"{e.check} for {e.objects} listed twice"
+        seen.add((e.check, e.objects))
+
+
+def test_exemptions_are_written_onto_the_objects_they_excuse(rendered):
+    for r in rendered.values():
+        assert not [p for p in r.problems if "kit/policy.py" in p], r.problems
+        for objs in r.components.values():
+            for o in objs:
+                found = policy.exemptions_for(o)
+                assert policy.skip_annotations(o) == {f"{policy.SKIP_KEY}{n}": f"{e.check}={e.reason}"
+                                                      for n, e in enumerate(found, start=1)}, ref(o)
+                if found:
+                    # on the object itself (a Deployment, a Job), not on its pod template
+                    assert not (o["spec"].get("template", {}).get("metadata", {}).get("annotations") or {}).keys() \
+                        & policy.skip_annotations(o).keys()
+
+
+def _deployment(name: str, image: str, **labels: str) -> dict:
+    return {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name, "namespace": "team-x", "labels": dict(labels)},
+            "spec": {"template": {"spec": {"containers": [{"name": "c", "image": image}]}}}}
+
+
+def test_annotate_numbers_by_check_is_idempotent_and_refuses_foreign_skips():
+    pinned = next(iter(versions.IMAGES.values())).ref
+    table = (
+        policy.Exemption("CKV_K8S_40", "every deployment of component demo",
+                         "a reason long enough to be a reason", policy._of_component("Deployment", "demo")),
+        policy.Exemption("CKV_K8S_15", "pinned images", "another reason of the right shape", policy._pinned_by_tag),
+    )
+    o = _deployment("a", pinned, **{LABEL_COMPONENT: "demo"})
+    unpinned = _deployment("b", "example.org/unreviewed:1.0", **{LABEL_COMPONENT: "other"})
+    objs = {"demo": [o, unpinned]}
+    assert policy.annotate(objs, table) == []
+    assert policy.skip_annotations(o) == {"checkov.io/skip1": "CKV_K8S_15=another reason of the right shape",
+                                          "checkov.io/skip2": "CKV_K8S_40=a reason long enough to be a reason"}
+    assert policy.skip_annotations(unpinned) == {}, "an image outside the versions table is never excused"
+    before = copy.deepcopy(objs)
+    assert policy.annotate(objs, table) == [] and objs == before  # a second render changes nothing
+    foreign = _deployment("c", "example.org/x:1", **{LABEL_COMPONENT: "other"})
+    foreign["metadata"]["annotations"] = {"checkov.io/skip1": "CKV_K8S_8=because"}
+    problems = policy.annotate({"demo": [foreign]}, table)
+    assert problems == ["demo/Deployment/c: carries checkov.io/skip* annotations kit/policy.py did not make; "
+                        "excuse findings in its table instead"]
+    twice = table + (policy.Exemption("CKV_K8S_40", "again", "a second excuse for the same check",
+                                      policy._of_component("Deployment", "demo")),)
+    assert "two exemptions for CKV_K8S_40" in policy.annotate({"demo": [_deployment("d", "x:1", **{
+        LABEL_COMPONENT: "demo"})]}, twice)[0]
+    with pytest.raises(ValueError, match="without '='"):
+        policy.Exemption("CKV_K8S_8", "x y", "a=b", lambda o: True)
+    with pytest.raises(ValueError, match="not a checkov Kubernetes check id"):
+        policy.Exemption("CKV_AWS_1", "x y", "reason", lambda o: True)
+
+
+def test_a_digest_pinned_image_needs_no_exemption(monkeypatch):
+    img = versions.Image("demo", "example.org/demo", "1.0@sha256:" + "0" * 64)
+    monkeypatch.setitem(versions.IMAGES, "demo", img)
+    assert not policy._pinned_by_tag(_deployment("a", img.ref))
+    assert policy._pinned_by_tag(_deployment("a", next(i for i in versions.IMAGES.values() if i is not img).ref))
+
+
+# ----------------------------------------------------------------------------- README: pod security
+_SECTION = "## Pod security: what runs above `restricted`"
+
+
+def _pod_security_tables() -> list[list[dict[str, str]]]:
+    """The markdown tables under the pod security heading (down to the next `## `), as rows keyed by
+    lower-cased header; a `### ...` subheading in between is fine."""
+    text = README.read_text(encoding="utf-8")
+    assert _SECTION in text, f"README.md lost its heading {_SECTION!r}"
+    section = text.split(_SECTION, 1)[1].split("\n## ", 1)[0]
+    tables, rows = [], []
+    for line in section.splitlines() + [""]:
+        if line.startswith("|"):
+            rows.append([c.strip() for c in line.strip().strip("|").split("|")])
+        elif rows:
+            header, body = [h.lower() for h in rows[0]], rows[2:]
+            tables.append([dict(zip(header, r)) for r in body])
+            rows = []
+    return tables
+
+
+def _table(tables, first_column: str) -> list[dict[str, str]]:
+    hits = [t for t in tables if t and next(iter(t[0])) == first_column]
+    assert len(hits) == 1, (f"README.md {_SECTION!r}: expected one table whose first column is {first_column!r} "
+                            "(the workloads one is '### Privileged and root workloads': workload | namespace | "
+                            "what it needs | why)")
+    return hits[0]
+
+
+def _above_restricted() -> dict[str, tuple[str, str, str]]:
+    """{namespace: (level, reason, component)} over every env, from the typed config."""
+    out: dict[str, tuple[str, str, str]] = {}
+    for name in env_names():
+        for p in load_env(name).namespaces.platform:
+            if p.pod_security != "restricted":
+                assert out.setdefault(p.name, (p.pod_security, p.pod_security_reason, p.component)) \
+                    == (p.pod_security, p.pod_security_reason, p.component), f"{p.name} differs between envs"
+    return out
+
+
+def _norm(s: str) -> str:
+    return " ".join(s.replace("`", "").split()).lower()
+
+
+def test_readme_namespace_levels_match_the_config():
+    rows = _table(_pod_security_tables(), "namespace")
+    documented = {r["namespace"].strip("`"): r for r in rows if r["namespace"].startswith("`")}
+    above = _above_restricted()
+    assert set(documented) == set(above), (
+        f"README pod security table vs config (_default_platform_namespaces / env files): "
+        f"only in README {sorted(set(documented) - set(above))}, only in config {sorted(set(above) - set(documented))}")
+    for ns, (level, reason, _) in above.items():
+        assert documented[ns]["enforced level"] == level, ns
+        assert _norm(reason) in _norm(documented[ns]["why"]), f"{ns}: README's why must carry the config's reason"
+
+
+def test_readme_lists_the_privileged_and_root_workloads():
+    rows = _table(_pod_security_tables(), "workload")
+    assert rows and set(rows[0]) == {"workload", "namespace", "what it needs", "why"}, rows[:1]
+    above = _above_restricted()
+    registry = {c.name for c in COMPONENTS}
+    external = set(load_env(env_names()[0]).namespaces.external)
+    listed = set()
+    for r in rows:
+        ns = r["namespace"].strip("`")
+        listed.add(ns)
+        assert ns in above or ns in external, (
+            f"{r['workload']}: namespace {ns} enforces restricted, which refuses privileged or root pods")
+        for col in ("workload", "what it needs", "why"):
+            assert len(re.findall(r"[A-Za-z]{2,}", r[col])) >= 2, f"{r['workload']}: fill in {col!r}"
+    assert set(above) <= listed, f"namespaces above restricted without a workload row: {sorted(set(above) - listed)}"
+    assert {c for _, _, c in above.values()} <= registry
