@@ -2,10 +2,12 @@
 a valid Env (which then renders and validates to problems or ok) or an EnvError whose every line
 names file:line -- never a traceback (TypeError, RecursionError, a segfault in libyaml...).
 
-Deterministic (derandomized, no example database) and bounded: ~20 s on the 2-core CI machine.
+Deterministic (derandomized, no example database) and bounded: ~30 s on the 2-core CI machine.
+`MLP_FUZZ_SCALE=20 pytest tests/test_fuzz.py` runs 20 times the examples (a deeper, slower search).
 """
 from __future__ import annotations
 
+import os
 import re
 import shutil
 
@@ -19,6 +21,7 @@ from mlplatform.config.loader import MAX_DEPTH, MAX_NODES, EnvError, load_env
 from mlplatform.plan import render
 from mlplatform.validate import validate
 
+SCALE = int(os.environ.get("MLP_FUZZ_SCALE", "1"))
 SETTINGS = dict(derandomize=True, database=None, deadline=None, print_blob=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
                                        HealthCheck.data_too_large])
@@ -70,7 +73,8 @@ _rendered_envs: list = []
 def _render_and_validate(env, baseline) -> None:
     """A loaded env renders and validates to problems or ok: never a traceback."""
     if env == baseline or any(env == e for e in _rendered_envs):
-        return  # only comments or formatting changed: rendered already
+        event("loaded: an env rendered before")
+        return  # e.g. only a default was spelt out: rendered already
     problems = validate(render(env))
     assert all(isinstance(p, str) and p for p in problems)
     event("rendered: problems" if problems else "rendered: ok")
@@ -99,7 +103,7 @@ TOKENS = ["name: dev\n", "name:", " ", "  ", "\n", "\t", "- ", "[", "]", "{", "}
 # --- arbitrary input ----------------------------------------------------------------------------
 
 
-@settings(max_examples=150, **SETTINGS)
+@settings(max_examples=150 * SCALE, **SETTINGS)
 @given(st.one_of(st.binary(max_size=400), st.text(max_size=400),
                  st.lists(st.sampled_from(TOKENS), max_size=60).map("".join)))
 def test_junk_dev_file(env_dir, text):
@@ -107,7 +111,7 @@ def test_junk_dev_file(env_dir, text):
     _load_or_clear_error(env_dir)
 
 
-@settings(max_examples=60, **SETTINGS)
+@settings(max_examples=60 * SCALE, **SETTINGS)
 @given(st.one_of(st.binary(max_size=400), st.lists(st.sampled_from(TOKENS), max_size=60).map("".join)),
        st.booleans())
 def test_junk_infra_file(env_dir, text, remove):
@@ -117,7 +121,7 @@ def test_junk_infra_file(env_dir, text, remove):
     _load_or_clear_error(env_dir)
 
 
-@settings(max_examples=100, **SETTINGS)
+@settings(max_examples=100 * SCALE, **SETTINGS)
 @given(values, st.booleans())
 def test_arbitrary_yaml_documents(env_dir, doc, flow):
     _write(env_dir, dev=yaml.safe_dump(doc, default_flow_style=flow, allow_unicode=True))
@@ -178,23 +182,39 @@ def _at(node, path):
     return node
 
 
+def tweaked(v):
+    if isinstance(v, bool):
+        return st.just(not v)
+    if isinstance(v, int):
+        return st.one_of(st.integers(-3, 100_000), st.sampled_from([0, 1, 2 ** 31, 2 ** 63, 10 ** 30]))
+    if isinstance(v, float):
+        return st.one_of(st.floats(0, 1e6), st.sampled_from([0.0, 1e-9, 1e300]))
+    if isinstance(v, str):
+        return st.one_of(st.sampled_from([v + "x", v.upper(), "", v * 3, v + "-" + v, "0", "1000000Ti", "0.001m",
+                                          "1e3", "a" * 64, "x" + v, v.replace(".", "-")]),
+                         st.text(min_size=1, max_size=12))
+    if isinstance(v, list):
+        return st.sampled_from([[], v + v, v[:1], v[1:], list(reversed(v))])
+    return st.just(v)
+
+
 @st.composite
 def mutated(draw, text: str):
     """The real file with a few edits at random paths: drop, replace (wrong types, huge numbers,
     unicode...), insert (unknown or misplaced keys), or a textual edit (duplicate a line -> duplicate
     key, delete one, cut the file short)."""
-    data = yaml.safe_load(text)
+    data = yaml.load(text, Loader=yaml.CSafeLoader)
     for _ in range(draw(st.integers(1, 3))):
         paths = list(_paths(data))
-        path = draw(st.sampled_from(paths))
-        op = draw(st.sampled_from(["drop", "replace", "insert"]))
-        if not path and op != "insert":
-            continue
+        op = draw(st.sampled_from(["drop", "replace", "insert", "tweak", "tweak", "tweak"]))
+        path = draw(st.sampled_from(paths if op == "insert" else paths[1:]))
         parent, last = (_at(data, path[:-1]), path[-1]) if path else (None, None)
         if op == "drop":
             del parent[last]
         elif op == "replace":
             parent[last] = draw(values)
+        elif op == "tweak":  # same type, unusual value: what passes the schema and reaches render
+            parent[last] = draw(tweaked(parent[last]))
         else:
             target = _at(data, path)
             key = draw(st.one_of(st.sampled_from(["name", "teams", "quota", "gpus", "replicas", "image",
@@ -204,7 +224,8 @@ def mutated(draw, text: str):
                 target[key] = draw(values)
             elif isinstance(target, list):
                 target.insert(draw(st.integers(0, len(target))), draw(values))
-    out = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=draw(st.booleans()))
+    out = yaml.dump(data, Dumper=yaml.CSafeDumper, sort_keys=False, allow_unicode=True,
+                    default_flow_style=draw(st.booleans()))
     lines = out.splitlines(keepends=True)
     edit = draw(st.sampled_from(["none", "none", "duplicate", "delete", "truncate"]))
     if lines and edit != "none":
@@ -214,7 +235,7 @@ def mutated(draw, text: str):
     return "".join(lines)
 
 
-@settings(max_examples=60, **SETTINGS)
+@settings(max_examples=120 * SCALE, **SETTINGS)
 @given(mutated(DEV))
 def test_mutated_dev_file(env_dir, baseline, text):
     _write(env_dir, dev=text)
@@ -223,7 +244,7 @@ def test_mutated_dev_file(env_dir, baseline, text):
         _render_and_validate(env, baseline)
 
 
-@settings(max_examples=40, **SETTINGS)
+@settings(max_examples=80 * SCALE, **SETTINGS)
 @given(mutated(INFRA))
 def test_mutated_infra_file(env_dir, baseline, text):
     _write(env_dir, infra=text)

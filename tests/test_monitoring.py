@@ -466,3 +466,16 @@ def test_a_volume_size_is_not_judged_as_a_container_size():
     from mlplatform.validate.charts import check_resources
     assert check_resources({"storageSpec": {"volumeClaimTemplate": {"spec": {"resources": {"requests": {"storage": "50Gi"}}}}}}) == []
     assert check_resources({"prometheusSpec": {"resources": {"requests": {"cpu": "1"}}}}) != []
+
+
+def test_the_hubs_unauthenticated_metrics_are_not_served_on_the_internet(rendered):
+    """authenticate_prometheus is off for the in-cluster scrape: the ALB must answer 403 itself."""
+    import json
+    from conftest import find
+    for r in rendered.values():
+        ing = find(r.components["jupyterhub"], "Ingress", "jupyterhub")
+        paths = ing["spec"]["rules"][0]["http"]["paths"]
+        assert paths[0]["path"] == "/jupyter/hub/metrics"
+        action = json.loads(ing["metadata"]["annotations"]["alb.ingress.kubernetes.io/actions.hub-metrics-blocked"])
+        assert action["fixedResponseConfig"]["statusCode"] == "403"
+        assert paths[0]["backend"]["service"] == {"name": "hub-metrics-blocked", "port": {"name": "use-annotation"}}

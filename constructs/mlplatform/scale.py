@@ -171,12 +171,22 @@ def _tree_cpu() -> float:
 
 
 def _live_children() -> list[int]:
+    """Every live descendant of this process (jsii runs a Node wrapper that runs the Node kernel)."""
     out: list[int] = []
-    try:
-        for task in Path("/proc/self/task").iterdir():
-            out += [int(x) for x in (task / "children").read_text().split()]
-    except OSError:
-        return []
+    todo = ["self"]
+    while todo:
+        pid = todo.pop()
+        try:
+            tasks = list(Path(f"/proc/{pid}/task").iterdir())
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                kids = [int(x) for x in (task / "children").read_text().split()]
+            except OSError:
+                continue
+            out += kids
+            todo += [str(k) for k in kids]
     return sorted(set(out))
 
 
@@ -357,8 +367,9 @@ def throughput(shape: Shape, sample: int = 200, template: str = TEMPLATE) -> dic
             "from mlplatform.scale import Shape, throughput_in_process; "
             "print('RESULT ' + json.dumps(throughput_in_process(Shape(**json.loads(sys.argv[2])), int(sys.argv[3]), "
             "sys.argv[4])))")
+    env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "18,20"}
     p = subprocess.run([sys.executable, "-c", code, str(ROOT / "constructs"), json.dumps(asdict(shape)), str(sample),
-                        template], cwd=ROOT, capture_output=True, text=True)
+                        template], cwd=ROOT, capture_output=True, text=True, env=env)
     line = next((x for x in p.stdout.splitlines() if x.startswith("RESULT ")), None)
     if p.returncode != 0 or line is None:
         raise RuntimeError(f"the measuring process failed (exit {p.returncode}):\n{p.stderr.strip()[-3000:]}")

@@ -31,7 +31,7 @@ from urllib.parse import quote
 from ..config.models import Env, NotebookProfile
 from ..kit import k8s, monitoring, routes, versions
 from ..kit.component import HelmRelease
-from ..kit.ingress import ingress
+from ..kit.ingress import block_path, ingress
 from ..kit.meta import Obj, metadata
 from . import mlflow, node_pools, storage
 from . import secrets as sec
@@ -289,7 +289,10 @@ def service_monitor(env: Env) -> Obj:
 def build(env: Env) -> list[Obj]:
     if not env.jupyterhub.enabled:
         return []
-    objs = [ingress(env, routes.route(NAME), component=NAME)]
+    # The hub's /metrics answers without a login (authenticate_prometheus: false, for the
+    # ServiceMonitor): the ALB refuses it, Prometheus scrapes the hub Service in-cluster.
+    objs = [block_path(ingress(env, routes.route(NAME), component=NAME), "/jupyter/hub/metrics",
+                       "hub-metrics-blocked", "Metrics are not exposed publicly.")]
     if env.monitoring.enabled:
         objs.append(service_monitor(env))
     return objs

@@ -22,7 +22,7 @@ import json
 
 from ..config.models import Env
 from ..kit import k8s, routes, versions
-from ..kit.ingress import ALB, ingress
+from ..kit.ingress import ALB, block_path, ingress
 from ..kit.meta import SYNC_OPTIONS, Obj, metadata
 from . import secrets as sec
 
@@ -168,15 +168,7 @@ def _ingress(env: Env) -> Obj:
     if not env.keycloak.public_admin_console:
         # The admin console is not served on the internet: the ALB answers 403 for /admin
         # (administrators use `kubectl port-forward svc/keycloak-service 8080`).
-        obj["metadata"]["annotations"][ALB + "actions.admin-console-blocked"] = json.dumps(
-            {"type": "fixed-response",
-             "fixedResponseConfig": {"contentType": "text/plain", "statusCode": "403",
-                                     "messageBody": "The admin console is not exposed publicly."}},
-            separators=(",", ":"), sort_keys=True)
-        paths = obj["spec"]["rules"][0]["http"]["paths"]
-        paths.insert(0, {"path": "/admin", "pathType": "Prefix",
-                         "backend": {"service": {"name": "admin-console-blocked",
-                                                 "port": {"name": "use-annotation"}}}})
+        block_path(obj, "/admin", "admin-console-blocked", "The admin console is not exposed publicly.")
     return obj
 
 

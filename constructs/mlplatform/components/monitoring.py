@@ -249,7 +249,10 @@ def values(env: Env) -> dict:
         "fullnameOverride": FULLNAME,
         "cleanPrometheusOperatorObjectNames": False,
         "crds": {"enabled": False},  # the `prometheus-crds` component owns them
-        "defaultRules": {"create": True, "rules": {**{r: False for r in EKS_ABSENT_RULES}, "windows": False}},
+        # KubeHpaMaxedOut fires forever on an HPA whose min equals max (a model pinned at one
+        # replica); VLLMAutoscalerAtMaxReplicas (components/prometheus_rules.py) replaces it.
+        "defaultRules": {"create": True, "rules": {**{r: False for r in EKS_ABSENT_RULES}, "windows": False},
+                         "disabled": {"KubeHpaMaxedOut": True}},
         **{t: {"enabled": False} for t in EKS_ABSENT_TARGETS},
         "prometheusOperator": {
             "admissionWebhooks": {"enabled": False, "patch": {"enabled": False}},

@@ -500,9 +500,11 @@ def _ray(env: Env) -> Obj | None:
     alerts = []
     for team in sorted(r.clusters):
         ns, cluster = kuberay.team_namespace(env, team), kuberay.cluster_name(team)
-        # The head's own /metrics is not scraped (the chart's ServiceMonitor is the operator's), and a
-        # dead head serves none: kube-state-metrics' view of the head container decides. KubeRay names
-        # the head <cluster>-head-<5 random> (<cluster>-head with ENABLE_DETERMINISTIC_HEAD_POD_NAME).
+        # A dead or deleted head serves no metrics of its own (and drops out of any Ray scrape
+        # target list): kube-state-metrics' view of the head container decides, so a missing head
+        # fires too. KubeRay names the head <cluster>-head-<5 random> (ray-project/kuberay
+        # ray-operator/controllers/ray/utils: PodGenerateName; <cluster>-head with
+        # ENABLE_DETERMINISTIC_HEAD_POD_NAME); the container is ours (components/kuberay.py).
         ready = (f'kube_pod_container_status_ready{{namespace="{ns}",container="ray-head",'
                  f'pod=~"{cluster}-head(-[a-z0-9]{{5}})?"}}')
         alerts.append(Alert(

@@ -61,3 +61,16 @@ def ingress(env, r: Route, *, component: str) -> Obj:
             }]}}],
         },
     }
+
+
+def block_path(obj: Obj, path: str, action: str, message: str) -> Obj:
+    """Make the ALB answer 403 for `path` (a prefix) on this Ingress instead of forwarding it:
+    for endpoints that must stay in-cluster (admin consoles, unauthenticated metrics)."""
+    obj["metadata"]["annotations"][ALB + f"actions.{action}"] = json.dumps(
+        {"type": "fixed-response",
+         "fixedResponseConfig": {"contentType": "text/plain", "statusCode": "403", "messageBody": message}},
+        separators=(",", ":"), sort_keys=True)
+    paths = obj["spec"]["rules"][0]["http"]["paths"]
+    paths.insert(0, {"path": path, "pathType": "Prefix",
+                     "backend": {"service": {"name": action, "port": {"name": "use-annotation"}}}})
+    return obj
