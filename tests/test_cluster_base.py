@@ -144,7 +144,7 @@ def test_realm_is_dedicated_with_rbac_roles_and_a_client_per_app(envs):
     clients = {c["clientId"]: c for c in realm["clients"]}
     assert set(clients) == {"jupyterhub", "airflow", "grafana", "argocd", "platform-ui"}
     for c in clients.values():
-        assert c["publicClient"] is False and c["secret"].startswith("$(env:CLIENT_SECRET_")
+        assert c["publicClient"] is False and c["secret"] == f"$(file:UTF-8:{keycloak.CLIENTS_DIR}/{c['clientId']})"
         assert all(u.startswith("https://") and "*" not in u for u in c["redirectUris"])
     assert clients["jupyterhub"]["redirectUris"] == [f"https://platform.{env.domain}/jupyter/hub/oauth_callback"]
     assert f"https://mlflow.{env.domain}/oauth2/idpresponse" in clients["platform-ui"]["redirectUris"]
@@ -168,9 +168,15 @@ def test_realm_sync_job_reruns_exactly_when_the_realm_changes(envs):
     job2 = find(keycloak.build(changed), "Job", keycloak.REALM_JOB)
     assert job2["spec"]["template"]["metadata"]["annotations"][keycloak.LABEL_REALM_HASH] != h
     cm = find(keycloak.build(env), "ConfigMap", keycloak.REALM_CONFIGMAP)
-    assert "$(env:CLIENT_SECRET_JUPYTERHUB)" in cm["data"]["realm.json"]
-    env_names = {e["name"] for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
-    assert {"CLIENT_SECRET_JUPYTERHUB", "CLIENT_SECRET_PLATFORM_UI", "KEYCLOAK_PASSWORD"} <= env_names
+    assert f"$(file:UTF-8:{keycloak.CLIENTS_DIR}/jupyterhub)" in cm["data"]["realm.json"]
+    # credentials reach keycloak-config-cli as files, never as env vars
+    pod = job["spec"]["template"]["spec"]
+    env_vars = {e["name"]: e for e in pod["containers"][0]["env"]}
+    assert not [e for e in env_vars.values() if "valueFrom" in e]
+    assert env_vars["SPRING_CONFIG_IMPORT"]["value"] == f"configtree:{keycloak.ADMIN_DIR}/"
+    secrets = {v["secret"]["secretName"]: v["secret"]["items"] for v in pod["volumes"] if "secret" in v}
+    assert {i["path"] for i in secrets["keycloak-bootstrap-admin"]} == {"keycloak.user", "keycloak.password"}
+    assert {i["key"] for i in secrets["keycloak-oidc-clients"]} == {c["clientId"] for c in keycloak.clients(env)}
 
 
 def test_admin_console_is_blocked_at_the_alb_unless_configured(envs):

@@ -80,7 +80,7 @@ def _write_env(root: Path, rendered) -> dict[str, tuple[str, str, str]]:
                 path = root / tree / comp / f"{o['kind']}.{o['metadata']['name']}.{i}.k8s.yaml"
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(_dump_yaml(body), encoding="utf-8")
-                where[str(path)] = (tree, comp, ref(o))
+                where[os.path.realpath(path)] = (tree, comp, ref(o))
     return where
 
 
@@ -102,21 +102,29 @@ def scan(rendered, tmp_path_factory) -> list[Result]:
         where_env = _write_env(base / env, rendered[env])
         where.update({p: (env, *w) for p, w in where_env.items()})
         # --skip-download: no calls to the vendor's API (offline, and faster); not --quiet: the
-        # passed and skipped results are what the tests below read.
-        runs[env] = subprocess.Popen([str(CHECKOV), "-d", str(base / env), "--framework", "kubernetes",
-                                      "--compact", "-o", "json", "--skip-download"],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=base)
+        # passed and skipped results are what the tests below read. Output to files, not pipes,
+        # so no run waits on a full pipe while another is being read.
+        with (base / f"{env}.json").open("w") as out, (base / f"{env}.err").open("w") as err:
+            runs[env] = subprocess.Popen([str(CHECKOV), "-d", str(base / env), "--framework", "kubernetes",
+                                          "--compact", "-o", "json", "--skip-download"],
+                                         stdout=out, stderr=err, cwd=base)
     results: list[Result] = []
-    for env, run in runs.items():
-        out, err = run.communicate(timeout=600)
-        assert run.returncode in (0, 1), f"checkov failed to run on {env} ({run.returncode}): {err[-2000:]}"
-        for report in _reports(out):
+    try:
+        codes = {env: run.wait(timeout=600) for env, run in runs.items()}
+    finally:
+        for run in runs.values():
+            if run.poll() is None:
+                run.kill()
+    for env, code in codes.items():
+        err = (base / f"{env}.err").read_text(encoding="utf-8", errors="replace")
+        assert code in (0, 1), f"checkov failed to run on {env} ({code}): {err[-2000:]}"
+        for report in _reports((base / f"{env}.json").read_text(encoding="utf-8")):
             summary = report.get("summary", {})
             assert summary.get("parsing_errors", 0) == 0, f"{env}: checkov could not parse some files: {report}"
             assert summary.get("passed", 0) > 0, f"{env}: checkov passed nothing, so it checked nothing: {summary}"
             for status in ("failed", "passed", "skipped"):
                 for c in report.get("results", {}).get(f"{status}_checks", []):
-                    e, tree, comp, obj = where[c["file_abs_path"]]
+                    e, tree, comp, obj = where[os.path.realpath(c["file_abs_path"])]
                     results.append(Result(e, tree, comp, obj, c["check_id"], c["check_name"], status.upper(),
                                           c["check_result"].get("suppress_comment", "")))
     used = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -230,6 +238,18 @@ def test_annotate_numbers_by_check_is_idempotent_and_refuses_foreign_skips():
         policy.Exemption("CKV_K8S_8", "x y", "a=b", lambda o: True)
     with pytest.raises(ValueError, match="not a checkov Kubernetes check id"):
         policy.Exemption("CKV_AWS_1", "x y", "reason", lambda o: True)
+
+
+def test_pull_policy_is_excused_only_for_public_registries(monkeypatch):
+    assert [policy.registry(i) for i in ("redis:7", "apache/airflow:3", "quay.io/jupyter/x:1",
+                                         "docker.io/adorsys/y:1", "localhost:5000/z:1")] == \
+        ["docker.io", "docker.io", "quay.io", "docker.io", "localhost:5000"]
+    private = versions.Image("demo", "111111111111.dkr.ecr.us-west-2.amazonaws.com/demo", "1.0")
+    monkeypatch.setitem(versions.IMAGES, "demo", private)
+    o = _deployment("a", private.ref)
+    # a private image is excused for the digest (CKV_K8S_43), never for the pull policy (CKV_K8S_15)
+    assert policy._pinned_by_tag(o) and not policy._public_and_pinned_by_tag(o)
+    assert [e.check for e in policy.exemptions_for(o)] == ["CKV_K8S_43"]
 
 
 def test_a_digest_pinned_image_needs_no_exemption(monkeypatch):

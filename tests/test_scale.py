@@ -11,7 +11,7 @@ from mlplatform import scale
 from mlplatform.plan import render
 from mlplatform.validate import validate
 
-SMALL = scale.Shape(envs=2, teams=24, gpu_teams=6, models=8, profiles=6)
+SMALL = scale.Shape(envs=2, teams=16, gpu_teams=4, models=6, profiles=5)
 bench = pytest.mark.skipif(os.environ.get("MLP_SKIP_BENCH") == "1", reason="MLP_SKIP_BENCH=1")
 
 
@@ -53,7 +53,7 @@ def test_report_flags_superlinear_growth_problems_and_a_missed_target():
     assert ok and "linear growth: worst CPU per object 1.05x" in "\n".join(lines)
     lines, ok = scale.report([1.0, 2.0], [_result(1000, 2.0), _result(2000, 8.0)], None)
     assert not ok and "SUPERLINEAR" in "\n".join(lines)
-    lines, ok = scale.report([1.0], [_result(1000, 20.0)], None)
+    lines, ok = scale.report([1.0], [{**_result(1000, 20.0), "shape": scale.asdict(scale.Shape())}], None)
     assert not ok and "target 15 s: MISSED" in "\n".join(lines)
     lines, ok = scale.report([1.0], [_result(1000, 2.0, problems=3)], None)
     assert not ok and "3 validation problem(s)" in "\n".join(lines)
@@ -64,9 +64,12 @@ def test_synth_validate_grows_linearly_with_the_platform():
     small, double = scale.measure(SMALL), scale.measure(SMALL.times(2))
     assert small["problems"] == 0 and double["problems"] == 0, (small["first_problems"], double["first_problems"])
     assert small["files"] == small["objects"] and double["files"] == double["objects"]
-    assert double["objects"] > 1.8 * small["objects"]
+    assert double["objects"] > 1.5 * small["objects"]  # per-team objects double; the env base does not
     growth = scale.growth([small, double])[1]
     assert growth <= scale.LINEAR_TOLERANCE, (small, double)
+    # the pure-Python stages alone (no jsii process start-ups to dilute a superlinear check)
+    python = [(r["stages"]["render"]["cpu_s"] + r["stages"]["validate"]["cpu_s"]) / r["objects"] for r in (small, double)]
+    assert python[1] <= scale.LINEAR_TOLERANCE * python[0], (small["stages"], double["stages"])
 
 
 @bench

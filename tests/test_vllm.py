@@ -108,10 +108,13 @@ def test_the_server_runs_non_root_with_a_read_only_root_and_secrets_only_by_refe
             assert pod["enableServiceLinks"] is False  # a Service `vllm` would inject VLLM_PORT=tcp://...
             env = {e["name"]: e for e in c["env"]}
             assert env["VLLM_API_KEY"]["valueFrom"]["secretKeyRef"] == {"name": sec.VLLM_API_KEY, "key": "api-key"}
-            assert env["HF_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": sec.HF_TOKEN, "key": "token"}
-            assert all("value" not in e for e in (env["VLLM_API_KEY"], env["HF_TOKEN"]))
-            # every writable path is a volume
-            assert {m["mountPath"] for m in c["volumeMounts"]} == {"/models", "/dev/shm", "/tmp"}
+            assert "value" not in env["VLLM_API_KEY"] and "HF_TOKEN" not in env
+            token = next(v for v in pod["volumes"] if v["name"] == "hf-token")["secret"]
+            assert token["secretName"] == sec.HF_TOKEN and env["HF_TOKEN_PATH"]["value"].endswith("/token")
+            # every writable path is a volume; the token is read-only
+            mounts = {m["mountPath"]: m for m in c["volumeMounts"]}
+            assert set(mounts) == {"/models", "/dev/shm", "/tmp", vllm.HF_TOKEN_DIR}
+            assert mounts[vllm.HF_TOKEN_DIR]["readOnly"] is True
 
 
 def test_probes_hit_vllms_real_port_and_give_the_model_time_to_load(envs, rendered):

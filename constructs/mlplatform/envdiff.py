@@ -17,7 +17,7 @@ from typing import Any, Iterator
 
 from .components import COMPONENTS
 from .inventory import (GPU, images_used, markdown_table, natural_key, nodepools, objects, queues,
-                        _ray_need, _req, _served_need)
+                        ray_gpu_need, requirement, served_gpu_need)
 from .kit import routes, versions
 from .plan import Rendered
 
@@ -135,7 +135,7 @@ def facts(r: Rendered) -> Facts:
 
     # GPU budgets: what a team may use (quota, queue), what the env may launch (pool), who asks.
     qs = queues(r)
-    served, ray = _served_need(r), _ray_need(r)
+    served, ray = served_gpu_need(r), ray_gpu_need(r)
     from .components import volcano
     for t in env.teams:
         put("gpu", f"team {t.name} quota", t.quota.gpus)
@@ -156,8 +156,8 @@ def facts(r: Rendered) -> Facts:
         if gpu_limit is None:
             continue
         put("gpu", f"nodepool {name} limit", gpu_limit)
-        put("gpu", f"nodepool {name} families", _req(p, "karpenter.k8s.aws/instance-family") or "any")
-        put("gpu", f"nodepool {name} GPUs per node", _req(p, "karpenter.k8s.aws/instance-gpu-count") or "any")
+        put("gpu", f"nodepool {name} families", requirement(p, "karpenter.k8s.aws/instance-family") or "any")
+        put("gpu", f"nodepool {name} GPUs per node", requirement(p, "karpenter.k8s.aws/instance-gpu-count") or "any")
     g = env.compute.gpu
     put("gpu", "gpu-operator MIG", f"{g.mig_strategy}{' + manager' if g.mig_manager else ''}" if g.enabled else "off")
 
@@ -189,9 +189,9 @@ def facts(r: Rendered) -> Facts:
                            ("sizes", "karpenter.k8s.aws/instance-size"),
                            ("generation", "karpenter.k8s.aws/instance-generation"),
                            ("capacity", "karpenter.sh/capacity-type"), ("arch", "kubernetes.io/arch")):
-            put("node pools", f"{name} {label}", _req(p, key) or "any")
+            put("node pools", f"{name} {label}", requirement(p, key) or "any")
         if GPU not in limits:
-            put("node pools", f"{name} families", _req(p, "karpenter.k8s.aws/instance-family") or "any")
+            put("node pools", f"{name} families", requirement(p, "karpenter.k8s.aws/instance-family") or "any")
         d = spec.get("disruption") or {}
         put("node pools", f"{name} consolidation", f"{d.get('consolidationPolicy')} after {d.get('consolidateAfter')}")
         budgets = "; ".join(" ".join(str(b[k]) for k in ("nodes", "schedule", "duration") if k in b)

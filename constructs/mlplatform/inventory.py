@@ -202,7 +202,7 @@ def _namespaces(r: Rendered) -> list[str]:
                              "GPUs", "pods", "PVCs", "storage"], rows)]
 
 
-def _served_need(r: Rendered) -> dict[str, int]:
+def served_gpu_need(r: Rendered) -> dict[str, int]:
     need: dict[str, int] = {}
     s = r.env.serving
     if not s.enabled:
@@ -212,7 +212,7 @@ def _served_need(r: Rendered) -> dict[str, int]:
     return need
 
 
-def _ray_need(r: Rendered) -> dict[str, int]:
+def ray_gpu_need(r: Rendered) -> dict[str, int]:
     ray, need = r.env.ray, {}
     if not ray.enabled:
         return need
@@ -241,7 +241,7 @@ def nodepools(r: Rendered) -> list[Obj]:
     return sorted((o for _, o in _of_kind(r, "NodePool", "karpenter.sh")), key=_name)
 
 
-def _req(pool: Obj, key: str) -> str | None:
+def requirement(pool: Obj, key: str) -> str | None:
     for req in ((((pool.get("spec") or {}).get("template") or {}).get("spec") or {}).get("requirements") or []):
         if req.get("key") == key:
             vals = ", ".join(str(v) for v in req.get("values") or [])
@@ -252,7 +252,7 @@ def _req(pool: Obj, key: str) -> str | None:
 def _gpu_budget(r: Rendered) -> list[str]:
     env = r.env
     qs = queues(r)
-    served, ray = _served_need(r), _ray_need(r)
+    served, ray = served_gpu_need(r), ray_gpu_need(r)
     from .components import volcano
 
     rows, total_quota, total_queue = [], 0, Decimal(0)
@@ -285,11 +285,11 @@ def _gpu_budget(r: Rendered) -> list[str]:
         limits = spec.get("limits") or {}
         taints = (((spec.get("template") or {}).get("spec") or {}).get("taints") or [])
         prow.append([_code(_name(p)), limits.get(GPU), limits.get("cpu"),
-                     limits.get("memory"), _req(p, "karpenter.k8s.aws/instance-category"),
-                     _req(p, "karpenter.k8s.aws/instance-family") or "any",
-                     _req(p, "karpenter.k8s.aws/instance-size") or "any",
-                     _req(p, "karpenter.k8s.aws/instance-gpu-count"),
-                     _req(p, "karpenter.sh/capacity-type"),
+                     limits.get("memory"), requirement(p, "karpenter.k8s.aws/instance-category"),
+                     requirement(p, "karpenter.k8s.aws/instance-family") or "any",
+                     requirement(p, "karpenter.k8s.aws/instance-size") or "any",
+                     requirement(p, "karpenter.k8s.aws/instance-gpu-count"),
+                     requirement(p, "karpenter.sh/capacity-type"),
                      ", ".join(f"{t.get('key')}:{t.get('effect')}" for t in taints) or None])
     out += ["", "### Per NodePool (Karpenter)", "",
             f"GPU teams' queues add up to {fmt_number(total_queue)} GPUs"

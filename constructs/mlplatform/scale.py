@@ -314,7 +314,6 @@ def throughput_in_process(shape: Shape, sample: int, template: str = TEMPLATE) -
     objs: list[tuple[str, dict]] = []
     for e in envs:
         r = render(e)
-        known = core.CoreSchemas  # noqa: F841  (documentation: core kinds are what CoreSchemas knows)
         cs = core.schemas(e.kubernetes_version)
         objs += [(e.kubernetes_version, o) for c in sorted(r.components) for o in r.components[c]
                  if cs.knows(o.get("apiVersion", ""), o.get("kind", ""))] + \
@@ -421,11 +420,12 @@ def report(factors: list[float], results: list[dict], tp: dict | None) -> tuple[
     if 1.0 in factors:
         r = results[factors.index(1.0)]
         total = r["total_cpu_s"]
+        full = Shape(**r["shape"]) == Shape()
         met = total <= TARGET_SECONDS
-        ok &= met
+        ok &= met or not full
         lines.append(f"{r['shape']['envs']} envs at 1x, startup + platform: {total:.1f} s CPU "
-                     f"({r['total_wall_s']:.1f} s wall on this machine now); target {TARGET_SECONDS:g} s: "
-                     + ("met" if met else "MISSED"))
+                     f"({r['total_wall_s']:.1f} s wall on this machine now); target {TARGET_SECONDS:g} s"
+                     + ((": met" if met else ": MISSED") if full else " (applies to the default shape only)"))
     if tp is not None:
         lines += ["", f"strict schema validation of the same {tp['core_objects']} core objects "
                       f"({len(tp['kinds'])} kinds; CPU time, schema loading included):", ""]

@@ -4,12 +4,25 @@ One cdk8s `App` per env writes `dist/<env>/<component>/<Kind>.<name>.k8s.yaml` (
 component = one folder per Argo CD Application; one file per object so review diffs stay
 small). Objects arrive already validated; see `_add_chart` for how they cross into jsii. Everything is rendered into a staging directory on the same filesystem and
 swapped in only after cdk8s finished, so a failed or killed synth leaves `dist/` as it was.
+
+Each folder (`dist/<env>`, `argocd/<env>`) is swapped in with one atomic exchange
+(renameat2 RENAME_EXCHANGE on Linux; elsewhere two renames, and the next run's `recover`
+restores a folder parked between them), so a reader -- or a kill -- sees the whole old tree or
+the whole new one. Staging folders are named `.synth-tmp-<pid>-*`; a later run removes those
+whose process is gone (a SIGKILL skips the `finally` that removes its own).
+
+Test hook: with `MLP_SYNTH_KILL_AT=<point>` in the environment the process SIGKILLs itself at
+that point of the write, so tests/test_interrupt.py can stop it exactly there. Points: `staged`
+(cdk8s finished, nothing swapped), `swapped:dist/<env>`, `swapped:argocd/<env>`.
 """
 from __future__ import annotations
 
+import ctypes
+import errno
 import json
 import os
 import shutil
+import signal
 import tempfile
 from pathlib import Path
 from typing import Iterable
@@ -19,6 +32,14 @@ import yaml
 from .plan import Rendered
 
 OLD_SUFFIX = ".replaced"
+STAGING_PREFIX = ".synth-tmp-"
+KILL_AT_ENV = "MLP_SYNTH_KILL_AT"
+
+
+def _checkpoint(point: str) -> None:
+    """The test hook (see the module docstring): die here, as a SIGKILL from outside would."""
+    if os.environ.get(KILL_AT_ENV) == point:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _cdk8s():
@@ -96,14 +117,48 @@ def recover(targets: Iterable[Path]) -> None:
                 os.replace(old, t)
 
 
+_RENAME_EXCHANGE, _AT_FDCWD = 2, -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically exchange two existing paths (Linux renameat2); False where that isn't available."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False  # this kernel or filesystem can't exchange
+    raise OSError(err, os.strerror(err), str(b))
+
+
 def _swap(new: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     old = target.with_name(target.name + OLD_SUFFIX)
+    if target.exists() and _exchange(new, target):
+        shutil.rmtree(new)  # now the old tree
+        return
     if target.exists():
         os.replace(target, old)
     os.replace(new, target)
     if old.exists():
         shutil.rmtree(old)
+
+
+def _remove_stale_staging(parent: Path) -> None:
+    """Staging folders of synths that were killed (their pid is gone); live ones are left alone."""
+    for d in parent.glob(f"{STAGING_PREFIX}*-*"):
+        pid = d.name[len(STAGING_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or not d.is_dir():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(d, ignore_errors=True)
+        except PermissionError:
+            pass  # someone else's live process
 
 
 def write_envs(rendered: list[Rendered], dist: Path, argocd_dir: Path) -> None:
@@ -112,7 +167,8 @@ def write_envs(rendered: list[Rendered], dist: Path, argocd_dir: Path) -> None:
         return
     cdk8s = _cdk8s()
     dist.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".synth-tmp-", dir=dist.parent))
+    _remove_stale_staging(dist.parent)
+    staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=dist.parent))
     try:
         scratch = staging / "_scratch"
         scratch.mkdir()
@@ -139,10 +195,13 @@ def write_envs(rendered: list[Rendered], dist: Path, argocd_dir: Path) -> None:
             # dist/<env>/INVENTORY.md (inventory.py): swapped in with the env; no Application reads it.
             from .inventory import INVENTORY_FILE, markdown as inventory_markdown
             (staging / "dist" / name / INVENTORY_FILE).write_text(inventory_markdown(r), encoding="utf-8")
+        _checkpoint("staged")
         for r in rendered:
             name = r.env.name
             recover([dist / name, argocd_dir / name])
             _swap(staging / "dist" / name, dist / name)
+            _checkpoint(f"swapped:dist/{name}")
             _swap(staging / "argocd" / name, argocd_dir / name)
+            _checkpoint(f"swapped:argocd/{name}")
     finally:
         shutil.rmtree(staging, ignore_errors=True)

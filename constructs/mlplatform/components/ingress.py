@@ -83,7 +83,8 @@ def build(env: Env) -> list[Obj]:
             "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
             "metadata": metadata(f"{ns}-{OIDC_SECRET_READER}", component=NAME, env=env.name, namespace=ns,
                                  annotations={"platform.mlops.io/reads": ALB_OIDC_SECRET}),
-            "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "watch"]}],
+            "rules": [{"apiGroups": [""], "resources": ["secrets"], "resourceNames": [ALB_OIDC_SECRET],
+                       "verbs": ["get", "list", "watch"]}],
         })
         objs.append({
             "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",

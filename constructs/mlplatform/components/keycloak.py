@@ -6,8 +6,9 @@
 * The realm (never `master`): roles and groups for RBAC, one confidential OIDC client per app
   that logs users in itself and one (`platform-ui`) for the ALB login in front of UIs without
   their own. Redirect URIs come from `kit/routes.py`, the same table the Ingresses come from.
-  Client secrets are never in git: the realm file holds `$(env:...)` placeholders that
-  keycloak-config-cli fills from Secret `keycloak-oidc-clients` (an ExternalSecret).
+  Client secrets are never in git: the realm file holds `$(file:UTF-8:...)` placeholders that
+  keycloak-config-cli fills from Secret `keycloak-oidc-clients` (an ExternalSecret) mounted as
+  files; its admin login comes from files too (Spring Boot configtree), never env vars.
 
 Why not KeycloakRealmImport: it imports a realm once and ignores later changes. The realm is
 applied by a keycloak-config-cli Job instead, which is idempotent (creates, updates, removes).
@@ -48,8 +49,13 @@ GROUPS: dict[str, str] = {"admins": "admin", "ml-engineers": "ml-engineer",
                           "data-scientists": "data-scientist", "viewers": "viewer"}
 
 
-def _env_var(client: str) -> str:
-    return "CLIENT_SECRET_" + client.upper().replace("-", "_")
+ADMIN_DIR = "/run/secrets/keycloak-admin"    # Spring configtree: file name = property name
+CLIENTS_DIR = "/run/secrets/oidc-clients"    # one file per client secret
+
+
+def _secret_file(client: str) -> str:
+    """The realm placeholder keycloak-config-cli fills from the mounted client secret file."""
+    return f"$(file:UTF-8:{CLIENTS_DIR}/{sec.client_secret_key(client)})"
 
 
 def _mappers(client: str) -> list[dict]:
@@ -75,7 +81,7 @@ def _client(client_id: str, description: str, *, root: str, redirects: list[str]
         "protocol": "openid-connect",
         "publicClient": False,
         "clientAuthenticatorType": "client-secret",
-        "secret": f"$(env:{_env_var(client_id)})",
+        "secret": _secret_file(client_id),
         "standardFlowEnabled": True,
         "implicitFlowEnabled": False,
         "directAccessGrantsEnabled": False,
@@ -177,10 +183,6 @@ def _realm_sync(env: Env) -> list[Obj]:
           "metadata": metadata(REALM_CONFIGMAP, component=NAME, env=env.name, namespace=NAMESPACE),
           "data": {REALM_FILE: realm_json(env)}}
     client_ids = [c["clientId"] for c in clients(env)]
-    secret_env = [{"name": _env_var(c), "valueFrom": {"secretKeyRef": {
-        "name": sec.KEYCLOAK_CLIENTS, "key": sec.client_secret_key(c)}}} for c in client_ids]
-    admin_env = [{"name": "KEYCLOAK_USER", "valueFrom": {"secretKeyRef": {"name": sec.KEYCLOAK_ADMIN, "key": "username"}}},
-                 {"name": "KEYCLOAK_PASSWORD", "valueFrom": {"secretKeyRef": {"name": sec.KEYCLOAK_ADMIN, "key": "password"}}}]
     plain = {
         "KEYCLOAK_URL": f"http://{SERVICE}.{NAMESPACE}.svc:{HTTP_PORT}",
         "KEYCLOAK_AVAILABILITYCHECK_ENABLED": "true",
@@ -189,8 +191,10 @@ def _realm_sync(env: Env) -> list[Obj]:
         "IMPORT_VARSUBSTITUTION_ENABLED": "true",
         "IMPORT_CACHE_ENABLED": "false",
         "JAVA_OPTS": "-XX:MaxRAMPercentage=75 -Djava.io.tmpdir=/tmp",
+        # keycloak.user / keycloak.password from files (Spring Boot configtree), not env vars
+        "SPRING_CONFIG_IMPORT": f"configtree:{ADMIN_DIR}/",
     }
-    env_list = [{"name": k, "value": v} for k, v in plain.items()] + admin_env + secret_env
+    env_list = [{"name": k, "value": v} for k, v in plain.items()]
     job = {
         "apiVersion": "batch/v1", "kind": "Job",
         "metadata": metadata(REALM_JOB, component=NAME, env=env.name, namespace=NAMESPACE,
@@ -204,7 +208,7 @@ def _realm_sync(env: Env) -> list[Obj]:
                 "spec": {
                     "restartPolicy": "OnFailure",
                     "automountServiceAccountToken": False,
-                    "securityContext": {"runAsNonRoot": True, "runAsUser": 1001, "runAsGroup": 1001,
+                    "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001,
                                         "seccompProfile": {"type": "RuntimeDefault"}},
                     "containers": [{
                         "name": "keycloak-config-cli",
@@ -214,9 +218,17 @@ def _realm_sync(env: Env) -> list[Obj]:
                                       "limits": {"cpu": "1", "memory": "768Mi"}},
                         "securityContext": k8s.restricted_container(readOnlyRootFilesystem=True),
                         "volumeMounts": [{"name": "realm", "mountPath": "/config", "readOnly": True},
+                                         {"name": "admin", "mountPath": ADMIN_DIR, "readOnly": True},
+                                         {"name": "oidc-clients", "mountPath": CLIENTS_DIR, "readOnly": True},
                                          {"name": "tmp", "mountPath": "/tmp"}],
                     }],
                     "volumes": [{"name": "realm", "configMap": {"name": REALM_CONFIGMAP}},
+                                {"name": "admin", "secret": {"secretName": sec.KEYCLOAK_ADMIN, "items": [
+                                    {"key": "username", "path": "keycloak.user"},
+                                    {"key": "password", "path": "keycloak.password"}]}},
+                                {"name": "oidc-clients", "secret": {"secretName": sec.KEYCLOAK_CLIENTS, "items": [
+                                    {"key": sec.client_secret_key(c), "path": sec.client_secret_key(c)}
+                                    for c in client_ids]}},
                                 {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
                 },
             },

@@ -61,7 +61,7 @@ USERS_ROLE = "ray-users"  # Role/RoleBinding `<team namespace>-ray-users`: the t
 DEFAULT_MEMBER_GROUP_PREFIX = "ml-team-"  # as trainer.member_group_prefix (EKS access entries)
 
 RAY_UID, RAY_GID = 1000, 100  # user `ray`, group `users` in the rayproject images
-REDIS_UID, REDIS_GID = 999, 1000  # user `redis` in the official alpine image
+REDIS_UID, REDIS_GID = 10001, 10001  # any uid: redis-server runs directly, writes only to /data (emptyDir)
 DASHBOARD_PORT = 8265
 GCS_PORT = 6379
 CLIENT_PORT = 10001

@@ -85,7 +85,8 @@ def _deployment(env: Env) -> Obj:
             "metadata": {"labels": dict(SELECTOR)},
             "spec": {
                 "serviceAccountName": SERVICE_ACCOUNT,
-                "securityContext": {"runAsNonRoot": True, "runAsUser": 1001, "runAsGroup": 1001, "fsGroup": 1001,
+                "automountServiceAccountToken": False,  # IRSA brings its own projected token
+                "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001, "fsGroup": 10001,
                                     "seccompProfile": {"type": "RuntimeDefault"}},
                 "nodeSelector": {},
                 "initContainers": [{

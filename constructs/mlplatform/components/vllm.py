@@ -11,7 +11,7 @@ network policy apply):
   limits; the GPU taint tolerated, the `gpu` NodePool selected and only instance types whose
   GPUs have `min_gpu_memory_gib` (Karpenter's `instance-gpu-memory` label); a memory-backed
   `/dev/shm`; the model cache on the team's EFS share (downloaded once per env) or an emptyDir
-  per replica; the Hugging Face token and the API key from ExternalSecrets; non-root (uid
+  per replica; the Hugging Face token (a mounted file) and the API key from ExternalSecrets; non-root (uid
   1000/gid 100: the EFS access point's owner), read-only root filesystem, caches under `/tmp`.
   Probes on vLLM's real port and health path (8000, `/health`): a startup probe that allows
   `startup_timeout_seconds` for download + load, readiness, and a liveness probe that only starts
@@ -58,7 +58,8 @@ API_PATH = "/v1"
 APP = "vllm"
 UID, GID = 1000, 100  # the EFS access point's owner (terraform/efs.tf)
 CACHE_MOUNT = "/models"
-HF_SUBDIR = "huggingface"  # on the EFS share: one Hugging Face cache per team namespace
+HF_SUBDIR = "huggingface"
+HF_TOKEN_DIR = "/var/run/secrets/huggingface"  # on the EFS share: one Hugging Face cache per team namespace
 TMP_SIZE = "8Gi"  # torch.compile / Triton / FlashInfer caches under /tmp
 PRESTOP_SECONDS = 15  # endpoints and ALB target deregistration catch up before SIGTERM
 SCRAPE_INTERVAL = "15s"
@@ -124,7 +125,8 @@ def _env_vars(env: Env, m: ServedModel) -> list[dict]:
 
     return [
         secret("VLLM_API_KEY", secrets.VLLM_API_KEY, "api-key"),
-        secret("HF_TOKEN", secrets.HF_TOKEN, "token"),
+        # the Hugging Face token as a file (huggingface_hub reads HF_TOKEN_PATH), not an env var
+        {"name": "HF_TOKEN_PATH", "value": f"{HF_TOKEN_DIR}/token"},
         {"name": "HF_HOME", "value": f"{CACHE_MOUNT}/{HF_SUBDIR}"},
         {"name": "HOME", "value": "/tmp"},
         # uid 1000 has no passwd entry in the image: getpass.getuser() (torch inductor's cache
@@ -152,8 +154,11 @@ def _volumes(env: Env, m: ServedModel, ns: str) -> tuple[list[dict], list[dict]]
         # NCCL between tensor-parallel workers; memory-backed, so it counts against the memory limit.
         {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": m.shared_memory}},
         {"name": "tmp", "emptyDir": {"sizeLimit": TMP_SIZE}},
+        {"name": "hf-token", "secret": {"secretName": secrets.HF_TOKEN, "defaultMode": 0o440,
+                                        "items": [{"key": "token", "path": "token"}]}},
     ]
-    mounts = [cache_mount, {"name": "dshm", "mountPath": "/dev/shm"}, {"name": "tmp", "mountPath": "/tmp"}]
+    mounts = [cache_mount, {"name": "dshm", "mountPath": "/dev/shm"}, {"name": "tmp", "mountPath": "/tmp"},
+              {"name": "hf-token", "mountPath": HF_TOKEN_DIR, "readOnly": True}]
     return volumes, mounts
 
 

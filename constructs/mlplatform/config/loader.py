@@ -55,7 +55,17 @@ def _rel(path: Path) -> str:
 
 
 class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml when available
-    pass
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except yaml.YAMLError:
+            raise
+        except (ValueError, TypeError, IndexError, KeyError, OverflowError) as e:
+            # PyYAML's scalar constructors fail like this on explicit tags: `!!int ;`, `!!bool x`, `!!float`
+            what = node.tag.rsplit(":", 1)[-1] if node.tag.startswith("tag:yaml.org,2002:") else node.tag
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{str(node.value)[:40]!r} is not a valid {what} ({type(e).__name__})",
+                node.start_mark) from None
 
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -65,6 +75,9 @@ def _no_duplicates(loader: yaml.SafeLoader, node: yaml.MappingNode):  # noqa: AN
     # A generator, like PyYAML's own mapping constructor, so nested mappings are built iteratively.
     data: dict = {}
     yield data
+    if not isinstance(node, yaml.MappingNode):  # `!!map [a]`
+        raise yaml.constructor.ConstructorError(
+            None, None, f"expected a mapping node, but found {node.id}", node.start_mark)
     seen: dict[Any, yaml.Node] = {}
     for key_node, _ in node.value:
         if key_node.tag == _MERGE_TAG:

@@ -209,7 +209,7 @@ def _default_platform_namespaces() -> list[PlatformNamespace]:
         P(name="monitoring", component="monitoring", allow_from_vpc=True, pod_security="privileged",
           pod_security_reason="node-exporter needs hostNetwork, hostPID and hostPath mounts to read node metrics"),
         P(name="gpu-operator", component="gpu-operator", pod_security="privileged",
-          pod_security_reason="the NVIDIA device plugin, container toolkit and DCGM exporter need privileged host access"),
+          pod_security_reason="the NVIDIA device plugin, GPU feature discovery, DCGM exporter and operator validator run privileged containers with hostPath mounts"),
     ]
 
 

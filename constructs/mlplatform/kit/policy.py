@@ -86,6 +86,21 @@ def _pinned_by_tag(obj: Obj) -> bool:
     return bool(found) and all(i in pinned for i in found) and any("@sha256:" not in i for i in found)
 
 
+# Registries that serve anonymous pulls of the images in the versions table. A private registry
+# (ECR, ...) is not here: there Always makes the kubelet check the pod's pull credentials.
+PUBLIC_REGISTRIES = frozenset({"docker.io", "quay.io", "ghcr.io", "registry.k8s.io", "public.ecr.aws", "nvcr.io"})
+
+
+def registry(image: str) -> str:
+    """The registry host of an image reference (Docker Hub when the first part is no host)."""
+    first, sep, _ = image.partition("/")
+    return first if sep and ("." in first or ":" in first or first == "localhost") else "docker.io"
+
+
+def _public_and_pinned_by_tag(obj: Obj) -> bool:
+    return _pinned_by_tag(obj) and all(registry(i) in PUBLIC_REGISTRIES for i in images(obj))
+
+
 def _named(kind: str, namespace: str, name: str) -> Callable[[Obj], bool]:
     def match(obj: Obj) -> bool:
         md = obj.get("metadata") or {}
@@ -112,11 +127,11 @@ EXEMPTIONS: tuple[Exemption, ...] = (
         "that table rather than in single objects, and the table does not record digests yet",
         _pinned_by_tag),
     Exemption(
-        "CKV_K8S_15", _TAG_PINS,
+        "CKV_K8S_15", _TAG_PINS + ", from public registries",
         "public images at a pinned version tag: no pull credentials that a cached copy could "
         "bypass, and Always would not make a tag immutable (only a digest does, see CKV_K8S_43) "
         "but would add a registry round trip and registry rate limits to every container start",
-        _pinned_by_tag),
+        _public_and_pinned_by_tag),
     Exemption(
         "CKV_K8S_35", "Deployment mlflow/mlflow (server and its db-upgrade init container)",
         "MLflow reads its backend store URI, which holds the database password, only from "

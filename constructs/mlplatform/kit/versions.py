@@ -313,7 +313,7 @@ IMAGES: dict[str, Image] = {i.name: i for i in (
     Image("ray-llm", "rayproject/ray-llm", "2.52.0-py311-cu128"),
     # The CUDA build of the same Ray and Python as `ray` (GPU worker groups; head and workers must match).
     Image("ray-gpu", "rayproject/ray", "2.52.0-gpu"),
-    # In-cluster Redis for Ray GCS fault tolerance where the env has no ElastiCache (uid 999).
+    # In-cluster Redis for Ray GCS fault tolerance where the env has no ElastiCache.
     Image("redis", "redis", "7.4.2-alpine"),
     Image("kuberay-operator", "quay.io/kuberay/operator", "v1.7.0"),
     Image("notebook-scipy", "quay.io/jupyter/scipy-notebook", "2026-07-28"),
