@@ -210,7 +210,7 @@ def test_chart_generated_secrets_are_kept_live_and_config_changes_restart_the_hu
 def test_ingress_on_the_shared_alb(rendered):
     r = rendered["staging"]
     ing = find(r.components["jupyterhub"], "Ingress", "jupyterhub")
-    path = ing["spec"]["rules"][0]["http"]["paths"][0]
+    path = ing["spec"]["rules"][0]["http"]["paths"][-1]  # after the ALB's 403 for /jupyter/hub/metrics
     assert path["path"] == "/jupyter" and path["backend"]["service"]["name"] == "proxy-public"
     app = find(r.components["argocd-apps"], "Application", "staging-jupyterhub")
     assert [s.get("chart") for s in app["spec"]["sources"]] == ["jupyterhub", None]

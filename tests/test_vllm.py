@@ -72,7 +72,7 @@ def test_the_server_is_started_with_exactly_the_configured_model(envs, rendered)
     # a pinned revision where the env sets one; LoRA adapters are served by name
     dev = envs["dev"].serving.models[0]
     dargs = vllm.server_args(envs["dev"], dev)
-    assert dargs[dargs.index("--revision") + 1] == dev.revision
+    assert f"--revision={dev.revision}" in dargs
     with_lora = type(dev).model_validate({**dev.model_dump(), "lora_adapters": [{"name": "sql", "source": "org/sql-lora"}]})
     largs = vllm.server_args(envs["dev"], with_lora)
     assert "--enable-lora" in largs and largs[largs.index("--lora-modules") + 1] == "sql=org/sql-lora"

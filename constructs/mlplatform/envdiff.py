@@ -194,7 +194,8 @@ def facts(r: Rendered) -> Facts:
             put("node pools", f"{name} families", requirement(p, "karpenter.k8s.aws/instance-family") or "any")
         d = spec.get("disruption") or {}
         put("node pools", f"{name} consolidation", f"{d.get('consolidationPolicy')} after {d.get('consolidateAfter')}")
-        budgets = "; ".join(" ".join(str(b[k]) for k in ("nodes", "schedule", "duration") if k in b)
+        budgets = "; ".join(str(b.get("nodes"))
+                            + (f" at cron \"{b['schedule']}\" for {b.get('duration')}" if b.get("schedule") else "")
                             + (f" ({', '.join(b['reasons'])})" if b.get("reasons") else "")
                             for b in d.get("budgets") or [])
         put("node pools", f"{name} budgets", budgets)

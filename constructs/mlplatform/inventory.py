@@ -242,10 +242,16 @@ def nodepools(r: Rendered) -> list[Obj]:
 
 
 def requirement(pool: Obj, key: str) -> str | None:
+    """A NodePool requirement on `key` in words: `g5, g6`, `not t3`, `≤ 1` (for `Lt 2`), `≥ 5` (`Gt 4`)."""
     for req in ((((pool.get("spec") or {}).get("template") or {}).get("spec") or {}).get("requirements") or []):
-        if req.get("key") == key:
-            vals = ", ".join(str(v) for v in req.get("values") or [])
-            return vals if req.get("operator") == "In" else f"{req.get('operator')} {vals}"
+        if req.get("key") != key:
+            continue
+        values = [str(v) for v in req.get("values") or []]
+        op = req.get("operator")
+        if op in ("Lt", "Gt") and len(values) == 1 and values[0].lstrip("-").isdigit():
+            n = int(values[0])
+            return f"≤ {n - 1}" if op == "Lt" else f"≥ {n + 1}"
+        return {"In": "", "NotIn": "not ", "Exists": "any", "DoesNotExist": "none"}.get(op, f"{op} ") + ", ".join(values)
     return None
 
 
@@ -291,8 +297,10 @@ def _gpu_budget(r: Rendered) -> list[str]:
                      requirement(p, "karpenter.k8s.aws/instance-gpu-count"),
                      requirement(p, "karpenter.sh/capacity-type"),
                      ", ".join(f"{t.get('key')}:{t.get('effect')}" for t in taints) or None])
+    pool_gpus = sum((parse(str(((p.get("spec") or {}).get("limits") or {}).get(GPU, 0))) for p in nodepools(r)),
+                    Decimal(0))
     out += ["", "### Per NodePool (Karpenter)", "",
-            f"GPU teams' queues add up to {fmt_number(total_queue)} GPUs"
+            f"Team queues hold {fmt_number(total_queue)} GPUs; the NodePools may launch {fmt_number(pool_gpus)}"
             + ("" if not env.volcano.gpu_overcommit else " (overcommit allowed: queues compete for the pool)") + ".",
             "",
             *markdown_table(["NodePool", "GPU limit", "cpu limit", "memory limit", "categories", "families", "sizes",

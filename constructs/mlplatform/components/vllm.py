@@ -103,7 +103,7 @@ def server_args(env: Env, m: ServedModel) -> list[str]:
             "--max-model-len", str(m.max_model_len), "--gpu-memory-utilization", str(m.gpu_memory_utilization),
             "--tensor-parallel-size", str(m.tensor_parallel_size), "--dtype", m.dtype]
     if m.revision:
-        args += ["--revision", m.revision]
+        args.append(f"--revision={m.revision}")  # one token: a commit id reads as one reviewable line
     if m.lora_adapters:
         args += ["--enable-lora", "--max-loras", str(len(m.lora_adapters)), "--max-lora-rank", str(m.max_lora_rank),
                  "--lora-modules", *[f"{a.name}={a.source}" for a in m.lora_adapters]]
