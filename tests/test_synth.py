@@ -43,10 +43,13 @@ def test_two_runs_are_byte_identical(fresh, tmp_path):
 def test_output_layout_and_hygiene(fresh):
     out, _ = fresh
     for env in ("dev", "staging", "prod"):
-        comps = sorted(p.name for p in (out / env).iterdir())
+        comps = sorted(p.name for p in (out / env).iterdir() if p.is_dir())
         # one folder per component that emits objects (chart-only components have none)
         assert comps == ["airflow", "argocd-apps", "ingress", "jupyterhub", "keycloak", "kubeflow-trainer", "kuberay",
-                         "mlflow", "namespaces", "node-pools", "secrets", "spark-operator", "storage", "volcano"]
+                         "mlflow", "monitoring", "namespaces", "node-pools", "prometheus-rules", "secrets",
+                         "spark-operator", "storage", "vllm", "volcano"]
+        # plus the env on one page, and nothing else
+        assert sorted(p.name for p in (out / env).iterdir() if not p.is_dir()) == ["INVENTORY.md"]
     for f in out.rglob("*.k8s.yaml"):
         text = f.read_text()
         docs = list(yaml.safe_load_all(text))

@@ -116,18 +116,22 @@ def check_redirects(r) -> list[str]:
 
 def check_secrets(r) -> list[str]:
     out = []
-    stores = {(o["kind"], o["metadata"]["name"]) for _, o in _all(r) if o.get("kind") in ("ClusterSecretStore", "SecretStore")}
+    objs = _all(r)
+    stores = {(o["kind"], o["metadata"]["name"]) for _, o in objs if o.get("kind") in ("ClusterSecretStore", "SecretStore")}
+    # store name -> the namespaces its conditions admit (indexed once: one lookup per ExternalSecret)
+    conditions: dict[str, list[dict]] = {}
+    for _, x in objs:
+        if x.get("kind") == STORE_KIND:
+            conditions.setdefault(x["metadata"]["name"], []).extend(x["spec"].get("conditions", []))
     created = refs.created_secrets(r.components)
-    for comp, o in _all(r):
+    for comp, o in objs:
         ns = o.get("metadata", {}).get("namespace")
         if o.get("kind") == "ExternalSecret":
             st = o["spec"]["secretStoreRef"]
             if (st.get("kind", "SecretStore"), st["name"]) not in stores:
                 out.append(f"{comp}/{ref(o)}: store {st.get('kind')}/{st['name']} does not exist in this env")
             elif st.get("kind") == STORE_KIND:
-                cond = [c for s_ in (x for _, x in _all(r) if x.get("kind") == STORE_KIND
-                                      and x["metadata"]["name"] == st["name"])
-                        for c in s_["spec"].get("conditions", [])]
+                cond = conditions.get(st["name"], [])
                 if cond and not any(ns in c.get("namespaces", []) for c in cond):
                     out.append(f"{comp}/{ref(o)}: store {st['name']} does not serve namespace {ns}")
         for name in sorted(refs.secret_refs(o)):

@@ -64,16 +64,26 @@ def adapter_rules(r) -> dict[str, dict]:
     return out
 
 
-def _scraped(r, ns: str, pod_labels: dict, container_ports: dict[str, int]) -> str | None:
+class _Index:
+    """Services by namespace and every ServiceMonitor, collected once per env (not per HPA)."""
+
+    def __init__(self, r):
+        self.services: dict[str, list[Obj]] = {}
+        self.monitors: list[Obj] = []
+        for _, o in _objs(r):
+            if o.get("kind") == "Service" and (o.get("spec") or {}).get("selector"):
+                self.services.setdefault(o["metadata"].get("namespace"), []).append(o)
+            elif o.get("kind") == "ServiceMonitor":
+                self.monitors.append(o)
+
+
+def _scraped(idx: _Index, ns: str, pod_labels: dict, container_ports: dict[str, int]) -> str | None:
     """None when a ServiceMonitor reaches these pods, else why not."""
-    services = [o for _, o in _objs(r) if o.get("kind") == "Service" and o["metadata"].get("namespace") == ns
-                and (o.get("spec") or {}).get("selector") and all(
-                    pod_labels.get(k) == v for k, v in o["spec"]["selector"].items())]
+    services = [o for o in idx.services.get(ns, [])
+                if all(pod_labels.get(k) == v for k, v in o["spec"]["selector"].items())]
     if not services:
         return f"no Service in {ns} selects its pods"
-    for _, sm in _objs(r):
-        if sm.get("kind") != "ServiceMonitor":
-            continue
+    for sm in idx.monitors:
         md, spec = sm["metadata"], sm.get("spec") or {}
         nss = (spec.get("namespaceSelector") or {}).get("matchNames") or [md.get("namespace")]
         if ns not in nss and not (spec.get("namespaceSelector") or {}).get("any"):
@@ -97,6 +107,7 @@ def check_autoscaling(r) -> list[str]:
     workloads = {(o["metadata"].get("namespace"), o["kind"], o["metadata"]["name"]): o
                  for _, o in objs if o.get("kind") in WORKLOADS}
     rules = adapter_rules(r)
+    idx = _Index(r)
     for comp, h in objs:
         if h.get("kind") != "HorizontalPodAutoscaler":
             continue
@@ -139,7 +150,7 @@ def check_autoscaling(r) -> list[str]:
                 if model not in served:
                     out.append(f"{at}: the adapter rule reads {monitoring.VLLM_MODEL_LABEL}={model!r} but "
                                f"{tref.get('name')} serves {sorted(s for s in served if s) or 'no --served-model-name'}")
-            why = _scraped(r, ns, pod_labels, ports)
+            why = _scraped(idx, ns, pod_labels, ports)
             if why:
                 out.append(f"{at}: {tref.get('name')}'s pods are not scraped: {why}")
     return out
