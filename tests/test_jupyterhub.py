@@ -10,6 +10,7 @@ from traitlets.config import Config
 
 from conftest import find
 from mlplatform.components import jupyterhub as jh
+from mlplatform.config.models import Env
 from mlplatform.components import keycloak
 from mlplatform.config.loader import EnvError, load_env
 from mlplatform.kit import routes
@@ -142,7 +143,16 @@ def test_no_profile_runs_as_root_unless_configured(envs, env_dir):
             assert p["kubespawner_override"].get("uid", 1000) != 0, p["slug"]
     f = env_dir / "dev.yaml"
     f.write_text(f.read_text().replace("image: notebook-base,", "image: notebook-base, run_as_root: true,", 1))
-    rooted = load_env("dev", env_dir)
+    # the namespace enforces `restricted`: a root profile could never start, so it is a config error
+    with pytest.raises(EnvError) as e:
+        load_env("dev", env_dir)
+    assert any("run as root, but namespace jupyterhub enforces Pod Security `restricted`" in p for p in e.value.problems)
+    data = envs["dev"].model_dump()
+    data["jupyterhub"]["profiles"][0]["run_as_root"] = True
+    for ns in data["namespaces"]["platform"]:
+        if ns["name"] == "jupyterhub":
+            ns.update(pod_security="baseline", pod_security_reason="root notebooks for apt-get installs")
+    rooted = Env.model_validate(data)
     (small,) = [p for p in jh.profile_list(rooted) if p["slug"] == "small"]
     assert small["kubespawner_override"]["uid"] == 0, "root only by explicit config"
 

@@ -16,6 +16,7 @@ def test_server_reads_its_backend_from_the_external_secret_and_proxies_s3(envs):
         dep = find(_objs(env), "Deployment", "mlflow")
         c = dep["spec"]["template"]["spec"]["containers"][0]
         uri = next(e for e in c["env"] if e["name"] == "MLFLOW_BACKEND_STORE_URI")
+        assert not any("BACKEND_STORE" in a or "backend-store" in a for a in c.get("args", [])), "password in argv"
         assert uri["valueFrom"]["secretKeyRef"] == {"name": "mlflow-db", "key": mlflow.URI_KEY}
         args = c["args"]
         assert args[args.index("--artifacts-destination") + 1] == \

@@ -585,7 +585,7 @@ def load_configs(envs: Iterable[str], env_dir: Path) -> tuple[dict[str, GuardCon
     Only this section is read: the synth validates the rest of the file."""
     from pydantic import ValidationError
 
-    from .config.loader import EnvError, _fmt_loc, _line_of, _read_yaml, _rel
+    from .config.loader import EnvError, fmt_loc as _fmt_loc, line_of as _line_of, read_yaml as _read_yaml, rel as _rel
 
     configs: dict[str, GuardConfig] = {}
     sources: dict[str, str] = {}

@@ -98,8 +98,9 @@ def _deployment(env: Env) -> Obj:
                 "containers": [{
                     "name": "mlflow", "image": image,
                     "command": ["mlflow", "server"],
+                    # the backend URI (with its password) comes from MLFLOW_BACKEND_STORE_URI, which
+                    # `mlflow server` reads itself: never on the command line (process list)
                     "args": ["--host", "0.0.0.0", "--port", str(CONTAINER_PORT),
-                             "--backend-store-uri", "$(MLFLOW_BACKEND_STORE_URI)",
                              "--serve-artifacts", "--artifacts-destination", artifacts,
                              "--workers", str(m.workers)],
                     "env": _env(env),

@@ -269,3 +269,8 @@ def load_env(name_or_path: str | Path, env_dir: Path = ENV_DIR) -> Env:
         raise EnvError([f"{_rel(path)}:{_line_of(main.node, ('name',))}: name: is {env.name!r} but the file is "
                         f"{path.name}; they must match so dist/{expected}/ is unambiguous"])
     return env
+
+
+# Public names for other readers of env files (the destructive-change guard reads only its own
+# `guard:` section, so a broken env elsewhere doesn't hide its settings).
+read_yaml, line_of, fmt_loc, rel = _read_yaml, _line_of, _fmt_loc, _rel

@@ -1423,6 +1423,17 @@ class Env(Model):
         return self
 
     @model_validator(mode="after")
+    def _root_notebooks(self) -> "Env":
+        """A root notebook profile needs a namespace whose Pod Security level admits root."""
+        root = [p.slug for p in self.jupyterhub.profiles if p.run_as_root]
+        ns = next((p for p in self.namespaces.platform if p.name == "jupyterhub"), None)
+        if root and self.jupyterhub.enabled and ns is not None and ns.pod_security == "restricted":
+            raise ValueError(f"jupyterhub.profiles {', '.join(root)} run as root, but namespace jupyterhub enforces "
+                             f"Pod Security `restricted`, which refuses root pods: drop run_as_root, or give the "
+                             f"namespace `baseline` with a pod_security_reason in namespaces.platform")
+        return self
+
+    @model_validator(mode="after")
     def _serving(self) -> "Env":
         """Served models name teams of this env and fit their GPU quota at max replicas."""
         problems = serving_problems(self)
