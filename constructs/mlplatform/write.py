@@ -172,8 +172,8 @@ def write_envs(rendered: list[Rendered], dist: Path, argocd_dir: Path) -> None:
     try:
         scratch = staging / "_scratch"
         scratch.mkdir()
-        apps = []
         for r in rendered:
+            # build and synthesize one env at a time: Node holds one env's constructs, not all
             name = r.env.name
             app = cdk8s.App(outdir=str(staging / "dist" / name),
                             yaml_output_type=cdk8s.YamlOutputType.FOLDER_PER_CHART_FILE_PER_RESOURCE,
@@ -184,9 +184,9 @@ def write_envs(rendered: list[Rendered], dist: Path, argocd_dir: Path) -> None:
                              yaml_output_type=cdk8s.YamlOutputType.FILE_PER_RESOURCE,
                              record_construct_metadata=False)
             _add_chart(cdk8s, boot, "bootstrap", r.bootstrap, scratch / name)
-            apps += [app, boot]
-        for app in apps:
             app.synth()
+            boot.synth()
+            del app, boot
         for r in rendered:
             name = r.env.name
             (staging / "argocd" / name / "argo-cd.values.yaml").write_text(
