@@ -53,7 +53,7 @@ from __future__ import annotations
 import yaml
 
 from ..config.models import Env, TrainingRuntimeConfig
-from ..kit import k8s, versions
+from ..kit import k8s, versions, yamltext
 from ..kit.component import HelmRelease
 from ..kit.meta import LABEL_TEAM, SYNC_WAVE, Obj, metadata
 from . import mlflow, volcano
@@ -321,8 +321,9 @@ def _example_text(env: Env, team) -> str:
     return "\n".join(header) + "\n" + yaml.dump(job, Dumper=_Dumper, sort_keys=False, width=120)
 
 
-class _Dumper(yaml.SafeDumper):
-    """Multi-line strings (the smoke test) as literal blocks: the template stays readable."""
+class _Dumper(yamltext.DUMPER):
+    """Multi-line strings (the smoke test) as literal blocks: the template stays readable.
+    (libyaml's emitter when PyYAML has it: one dump per team is most of this component's cost.)"""
 
 
 _Dumper.add_representer(str, lambda d, v: d.represent_scalar("tag:yaml.org,2002:str", v,

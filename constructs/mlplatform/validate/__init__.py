@@ -34,9 +34,22 @@ def _schema_problems(obj: Obj, cs: core.CoreSchemas) -> tuple[list[str], bool | 
         hit = _MEMO[key] = _body_problems({**body, "metadata": dict(_STAND_IN)}, cs)
     found, namespaced = hit
     if namespaced is not None:
-        found = found + [f"metadata{e.json_path[1:]}: {e.message}"
-                         for e in cs.object_meta.iter_errors(obj.get("metadata") or {})]
+        found = found + _meta_problems(obj.get("metadata") or {}, cs)
     return list(found), namespaced
+
+
+_META_MEMO: dict[tuple[str, str], list[str]] = {}
+
+
+def _meta_problems(md: dict, cs: core.CoreSchemas) -> list[str]:
+    """ObjectMeta schema problems, memoized: the schema only types `name`/`namespace` as strings,
+    so objects that differ only in those share one verdict (labels/annotation sets repeat a lot)."""
+    shape = {k: ("" if k in ("name", "namespace") and isinstance(v, str) else v) for k, v in md.items()}
+    key = (cs.minor, json.dumps(shape, sort_keys=True, separators=(",", ":"), default=repr))
+    hit = _META_MEMO.get(key)
+    if hit is None:
+        hit = _META_MEMO[key] = [f"metadata{e.json_path[1:]}: {e.message}" for e in cs.object_meta.iter_errors(md)]
+    return hit
 
 
 def _body_problems(obj: Obj, cs: core.CoreSchemas) -> tuple[list[str], bool | None]:
