@@ -295,6 +295,11 @@ def cmd_components(a: argparse.Namespace) -> int:
 # CPU ms of (synth+validate - jsii floor) / objects written. Crossing into jsii is ~0.5 ms per
 # call on the Node side, ~3 calls per object; validation and rendering add ~1.5 ms per object.
 BUDGET_MS_PER_OBJECT = 12.0
+# The budget holds at the speed this VM has when quiet, where the jsii floor (a fixed workload:
+# Python + Node start, cdk8s import, empty synth) takes this much CPU. Shared VMs drift by a third
+# within an hour (floor 1.44 -> 2.06 s measured on 2026-11-23); CPU time then inflates for floor and
+# synth alike, so the per-object cost is judged in floor units: cost x reference / measured floor.
+REFERENCE_FLOOR_CPU_S = 1.5
 
 
 def bench(reps: int) -> dict:
@@ -315,6 +320,7 @@ def bench(reps: int) -> dict:
         return {"reps": reps, "floor_s": round(f, 3), "synth_validate_s": round(s, 3), "ratio": round(s / f, 2),
                 "floor_cpu_s": round(fc, 3), "synth_cpu_s": round(sc, 3),
                 "objects": objects, "ms_per_object": round(1000 * (sc - fc) / objects, 2),
+                "ms_per_object_at_reference": round(1000 * (sc - fc) / objects * REFERENCE_FLOOR_CPU_S / fc, 2),
                 "wall_ms_per_object": round(1000 * (s - f) / objects, 2),
                 "floor_all": [round(w, 3) for w, _ in floors], "synth_all": [round(w, 3) for w, _ in fulls]}
     finally:
@@ -327,12 +333,13 @@ def cmd_bench(a: argparse.Namespace) -> int:
     print(f"synth + validate, all envs:                                 {res['synth_validate_s']:.3f}s median of {a.reps}")
     print(f"ratio: {res['ratio']:.2f}; objects written: {res['objects']}")
     print(f"CPU: floor {res['floor_cpu_s']:.3f}s, synth + validate {res['synth_cpu_s']:.3f}s")
-    verdict = "within budget" if res["ms_per_object"] <= a.budget else "OVER BUDGET"
-    print(f"cost above the floor: {res['ms_per_object']:.2f} CPU ms per object "
-          f"({res['wall_ms_per_object']:.2f} wall ms; budget {a.budget} CPU ms): {verdict}")
+    ok = res["ms_per_object_at_reference"] <= a.budget
+    print(f"cost above the floor: {res['ms_per_object']:.2f} CPU ms per object ({res['wall_ms_per_object']:.2f} wall ms); "
+          f"at the reference speed (floor {REFERENCE_FLOOR_CPU_S} s CPU): {res['ms_per_object_at_reference']:.2f} "
+          f"(budget {a.budget}): {'within budget' if ok else 'OVER BUDGET'}")
     if a.json:
         print(json.dumps(res))
-    return 0 if res["ms_per_object"] <= a.budget else 1
+    return 0 if ok else 1
 
 
 def cmd_envdiff(a: argparse.Namespace) -> int:

@@ -98,12 +98,38 @@ def _walk(node: Any, path: str = "") -> Iterator[tuple[str, str, Any, dict]]:
             yield from _walk(v, f"{path}[{i}]")
 
 
+def _find(node: Any, keys: frozenset[str], trail: list) -> Iterator[tuple[list, str, Any]]:
+    """(trail, key, value) of dict entries whose key is in `keys`, however deep; the trail (keys
+    and indexes) is only turned into a path string by the caller, for the rare hits."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k in keys:
+                yield trail + [k], k, v
+            if isinstance(v, (dict, list)):
+                yield from _find(v, keys, trail + [k])
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            if isinstance(v, (dict, list)):
+                yield from _find(v, keys, trail + [i])
+
+
+def _path(trail: list) -> str:
+    out = ""
+    for t in trail:
+        out += f"[{t}]" if isinstance(t, int) else (f".{t}" if out else str(t))
+    return out
+
+
+_QUEUE_KEYS = frozenset(QUEUE_KEYS) | {"queue"}
+
+
 def queue_refs(obj: Obj) -> Iterable[tuple[str, str]]:
     """(path, queue name) of every queue an object names."""
     volcano_kind = _group(obj) in VOLCANO_GROUPS
-    for path, key, value, _parent in _walk(obj):
+    for trail, key, value in _find(obj, _QUEUE_KEYS, []):
         if not isinstance(value, str):
             continue
+        path = _path(trail)
         if key in QUEUE_KEYS:
             yield path, value
         elif key == "queue" and (path == "spec.queue" and volcano_kind
@@ -112,7 +138,7 @@ def queue_refs(obj: Obj) -> Iterable[tuple[str, str]]:
 
 
 def _uses_volcano_scheduler(obj: Obj) -> list[str]:
-    return [p for p, k, v, _ in _walk(obj.get("spec")) if k == "schedulerName" and v == VOLCANO]
+    return [_path(t) for t, k, v in _find(obj.get("spec"), frozenset({"schedulerName"}), []) if v == VOLCANO]
 
 
 def _labels(obj: Obj) -> dict:
