@@ -387,7 +387,7 @@ def test_allow_entry_lets_exactly_that_change_through(old, new):
     assert len(res.refused) == 2 and res.stale
 
 
-def test_stale_allow_entry_is_reported_not_fatal(old, new):
+def test_stale_allow_entry_fails_the_gate(old, new):
     cfg = GuardConfig(allow=[AllowedChange(object="Deployment/mlflow/mlflow", field="spec.selector",
                                            reason="relabelled in the mlflow v3 migration")])
     res = run(old, new, cfg)
@@ -395,8 +395,9 @@ def test_stale_allow_entry_is_reported_not_fatal(old, new):
     assert res.stale == ["environments/dev.yaml: guard.allow[0] (Deployment/mlflow/mlflow spec.selector) matches no "
                          "refused change in dev: remove it (left in place it lets a future change of the same field "
                          "through unreviewed)"]
-    assert "guard: warning: environments/dev.yaml: guard.allow[0]" in "\n".join(res.report())
-    assert res.report()[-1].startswith("guard: ok")
+    assert "guard: stale exception: environments/dev.yaml: guard.allow[0]" in "\n".join(res.report())
+    assert res.failed() and res.report()[-1].startswith("guard: FAILED: 1 guard.allow entry match nothing")
+    assert not res.failed(allow_destructive=True)
 
 
 def test_allow_list_config_errors_name_file_line_and_field(tmp_path):
@@ -482,10 +483,10 @@ def test_diff_cli_exit_codes(tmp_path, old, new, capsys):
     (envs / "dev.yaml").write_text("guard:\n  allow:\n    - object: PersistentVolumeClaim/airflow/efs-shared-airflow\n"
                                    "      field: (object)\n      reason: the airflow share moves to S3 (#42)\n"
                                    "    - {object: Deployment/mlflow/mlflow, reason: left over from the last change}\n")
-    assert main(diff) == 1
+    assert main(diff) == 3  # the stale second entry fails the gate
     out = capsys.readouterr().out
     assert "[allowed by " in out and "guard.allow[0]: the airflow share moves to S3 (#42)]" in out
-    assert "guard: warning: " in out and "guard.allow[1] (Deployment/mlflow/mlflow) matches no refused change" in out
+    assert "guard: stale exception: " in out and "guard.allow[1] (Deployment/mlflow/mlflow) matches no refused change" in out
 
     (envs / "dev.yaml").write_text("guard:\n  allow:\n    - {object: Deployment/mlflow/mlflow}\n")
     assert main(diff) == 2

@@ -1,7 +1,6 @@
 """vLLM serving: one server per model, its HPA on its own queue, and the cross-checks that keep
 the autoscaling chain and the GPU budget honest."""
 import copy
-import math
 
 import pytest
 from pydantic import ValidationError

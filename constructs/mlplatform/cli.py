@@ -106,7 +106,7 @@ def guard_against_ref(new_dist: Path, base: str | None, repo: Path, env_dir: Pat
         out(f"guard: dist/ against {base or 'the merge base with main'} ({commit[:12]})")
         for line in res.report(allow_destructive):
             out(line)
-        return 1 if res.refused and not allow_destructive else 0
+        return 1 if res.failed(allow_destructive) else 0
     finally:
         shutil.rmtree(ref_root, ignore_errors=True)
 
@@ -169,7 +169,7 @@ def cmd_diff(a: argparse.Namespace) -> int:
             return 2
         res = guard_trees(old_tree, new_tree, configs, envs, sources)
         print("\n".join(res.report(a.allow_destructive)))
-        if res.refused and not a.allow_destructive:
+        if res.failed(a.allow_destructive):
             return 3
         return 1 if lines else 0
     except subprocess.CalledProcessError as e:

@@ -21,7 +21,7 @@ object. An object's identity in the cluster is (API group, kind, namespace, name
 
 Each finding is one line, `<env>/<component>/<Kind>/<ns>/<name>: <field>: <old> -> <new>: <why>`.
 `guard.allow` entries in the env file (object, optional field, reason) let exactly the named
-change through; entries that match nothing are reported as stale.
+change through; entries that match nothing are stale and fail the gate (remove them).
 """
 from __future__ import annotations
 
@@ -76,6 +76,12 @@ class GuardResult:
     moves: list[str] = field(default_factory=list)
     stale: list[str] = field(default_factory=list)
 
+    def failed(self, allow_destructive: bool = False) -> bool:
+        """Refused changes, or exceptions that no longer match anything (a stale entry would let a
+        later change of the same field through unreviewed), fail the gate; the emergency flag lets
+        everything through."""
+        return bool(self.refused or self.stale) and not allow_destructive
+
     def report(self, allow_destructive: bool = False) -> list[str]:
         """The lines `check` and `diff` print, ending with the summary."""
         out: list[str] = []
@@ -87,9 +93,12 @@ class GuardResult:
             out.append(f"guard: {len(self.allowed)} destructive change(s) let through by guard.allow:")
             out += [f"{f.line()} [allowed by {how}]" for f, how in self.allowed]
         out += [f"guard: moved: {m}" for m in self.moves]
-        out += [f"guard: warning: {s}" for s in self.stale]
+        out += [f"guard: stale exception: {s}" for s in self.stale]
         envs = ", ".join(self.envs) or "none"
-        if not self.refused:
+        if not self.refused and self.stale and not allow_destructive:
+            out.append(f"guard: FAILED: {len(self.stale)} guard.allow entr{'y' if len(self.stale) == 1 else 'ies'} "
+                       "match nothing destructive any more: remove them from the env file")
+        elif not self.refused:
             out.append(f"guard: ok: nothing destructive (envs: {envs}"
                        + (f"; {len(self.allowed)} allowed by guard.allow)" if self.allowed else ")"))
         elif allow_destructive:

@@ -45,7 +45,7 @@ from ..config.models import Env
 from ..kit import k8s, monitoring, routes, versions
 from ..kit.component import HelmRelease
 from ..kit.ingress import ingress
-from ..kit.meta import SYNC_OPTIONS, Obj, metadata
+from ..kit.meta import Obj, metadata
 from . import keycloak, storage
 from . import secrets as sec
 
@@ -426,20 +426,10 @@ def _pools(env: Env) -> list[Obj]:
     cm = {"apiVersion": "v1", "kind": "ConfigMap",
           "metadata": metadata(POOLS_CONFIGMAP, component=NAME, env=env.name, namespace=NAMESPACE),
           "data": {POOLS_FILE: data}}
-    job = {
-        "apiVersion": "batch/v1", "kind": "Job",
-        "metadata": metadata(POOLS_JOB, component=NAME, env=env.name, namespace=NAMESPACE,
-                             annotations={SYNC_OPTIONS: "Force=true,Replace=true"}),
-        "spec": {
-            "backoffLimit": 10,
-            "activeDeadlineSeconds": 3600,
-            "template": {
-                "metadata": {"labels": {"app.kubernetes.io/name": POOLS_JOB},
-                             "annotations": {LABEL_POOLS_HASH: hashlib.sha256(
-                                 (data + str(a.prune_pools)).encode()).hexdigest()}},
-                "spec": {
-                    "restartPolicy": "OnFailure",
-                    "automountServiceAccountToken": False,
+    job = k8s.sync_job(
+        POOLS_JOB, namespace=NAMESPACE, component=NAME, env=env.name, deadline_seconds=3600,
+        hash_annotation=(LABEL_POOLS_HASH, hashlib.sha256((data + str(a.prune_pools)).encode()).hexdigest()),
+        pod_spec={
                     "securityContext": {**_RESTRICTED_POD, "runAsUser": AIRFLOW_UID, "runAsGroup": 0},
                     "containers": [{
                         "name": "pools",
@@ -460,10 +450,7 @@ def _pools(env: Env) -> list[Obj]:
                                 {"name": "airflow-db", "secret": {"secretName": sec.AIRFLOW_DB,
                                                                   "items": [{"key": "connection", "path": "connection"}]}},
                                 {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}],
-                },
-            },
-        },
-    }
+        })
     return [cm, job]
 
 

@@ -30,7 +30,7 @@ from .node_pools import GPU_RESOURCE
 NAME = "gpu-operator"
 RELEASE = "gpu-operator"
 NAMESPACE = "gpu-operator"  # created by the `namespaces` component (privileged PSA, with a reason)
-SERVICE_MONITOR_CRD = "ServiceMonitor.monitoring.coreos.com"
+SERVICE_MONITOR_CRD = monitoring.SERVICE_MONITOR_CRD
 
 TOLERATE_GPU_TAINT = {"key": GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"}
 

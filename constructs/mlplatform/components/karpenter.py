@@ -21,7 +21,7 @@ NAME = "karpenter"
 RELEASE = "karpenter"
 NAMESPACE = "kube-system"
 IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
-SERVICE_MONITOR_CRD = "ServiceMonitor.monitoring.coreos.com"
+SERVICE_MONITOR_CRD = monitoring.SERVICE_MONITOR_CRD
 
 
 def values(env: Env) -> dict:

@@ -23,8 +23,8 @@ import json
 
 from ..config.models import Env
 from ..kit import k8s, routes, versions
-from ..kit.ingress import ALB, block_path, ingress
-from ..kit.meta import SYNC_OPTIONS, Obj, metadata
+from ..kit.ingress import block_path, ingress
+from ..kit.meta import Obj, metadata
 from . import secrets as sec
 
 NAME = "keycloak"
@@ -195,19 +195,10 @@ def _realm_sync(env: Env) -> list[Obj]:
         "SPRING_CONFIG_IMPORT": f"configtree:{ADMIN_DIR}/",
     }
     env_list = [{"name": k, "value": v} for k, v in plain.items()]
-    job = {
-        "apiVersion": "batch/v1", "kind": "Job",
-        "metadata": metadata(REALM_JOB, component=NAME, env=env.name, namespace=NAMESPACE,
-                             annotations={SYNC_OPTIONS: "Force=true,Replace=true"}),
-        "spec": {
-            "backoffLimit": 10,
-            "activeDeadlineSeconds": 1800,
-            "template": {
-                "metadata": {"labels": {"app.kubernetes.io/name": REALM_JOB},
-                             "annotations": {LABEL_REALM_HASH: realm_sha256(env)}},
-                "spec": {
-                    "restartPolicy": "OnFailure",
-                    "automountServiceAccountToken": False,
+    job = k8s.sync_job(
+        REALM_JOB, namespace=NAMESPACE, component=NAME, env=env.name, deadline_seconds=1800,
+        hash_annotation=(LABEL_REALM_HASH, realm_sha256(env)),
+        pod_spec={
                     "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001,
                                         "seccompProfile": {"type": "RuntimeDefault"}},
                     "containers": [{
@@ -230,10 +221,7 @@ def _realm_sync(env: Env) -> list[Obj]:
                                     {"key": sec.client_secret_key(c), "path": sec.client_secret_key(c)}
                                     for c in client_ids]}},
                                 {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
-                },
-            },
-        },
-    }
+        })
     return [cm, job]
 
 

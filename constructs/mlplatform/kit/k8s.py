@@ -98,3 +98,26 @@ def restricted_container(**extra) -> Obj:
     """A fresh `restricted` container securityContext, plus `extra` fields (e.g. runAsUser)."""
     import copy
     return {**copy.deepcopy(RESTRICTED_CONTAINER), **extra}
+
+
+def sync_job(name: str, *, namespace: str, component: str, env: str, hash_annotation: tuple[str, str],
+             deadline_seconds: int, pod_spec: Obj) -> Obj:
+    """A Job that applies generated config to an app (realm, pools) and runs again exactly when
+    that config changes: the config's hash sits on the pod template, and `Force=true,Replace=true`
+    makes Argo CD recreate the (immutable) Job when the template differs. `pod_spec` gives the
+    containers, volumes and pod securityContext; restarts and token mounting are fixed here."""
+    from .meta import SYNC_OPTIONS
+    key, digest = hash_annotation
+    return {
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": metadata(name, component=component, env=env, namespace=namespace,
+                             annotations={SYNC_OPTIONS: "Force=true,Replace=true"}),
+        "spec": {
+            "backoffLimit": 10,
+            "activeDeadlineSeconds": deadline_seconds,
+            "template": {
+                "metadata": {"labels": {"app.kubernetes.io/name": name}, "annotations": {key: digest}},
+                "spec": {"restartPolicy": "OnFailure", "automountServiceAccountToken": False, **pod_spec},
+            },
+        },
+    }

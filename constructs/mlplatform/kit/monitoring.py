@@ -16,6 +16,9 @@ import re
 # nil-uses-Helm-values magic); the chart's own monitors carry them too.
 RELEASE = "kube-prometheus-stack"
 SELECTOR_LABELS: dict[str, str] = {"release": RELEASE}
+# "Kind.group" of the Prometheus Operator CRDs a component's objects or chart values need.
+SERVICE_MONITOR_CRD = "ServiceMonitor.monitoring.coreos.com"
+POD_MONITOR_CRD = "PodMonitor.monitoring.coreos.com"
 
 # The operator creates this Service for every Prometheus (independent of chart naming).
 PROMETHEUS_SERVICE = "prometheus-operated"

@@ -23,6 +23,7 @@ from ..kit import instances, monitoring
 from ..kit.meta import Obj
 from ..kit.quantity import parse
 from . import scheduling
+from .monitoring import matches
 
 WORKLOADS = ("Deployment", "StatefulSet")
 
@@ -33,20 +34,6 @@ def _objs(r) -> list[tuple[str, Obj]]:
 
 def _where(r, comp: str, o: Obj) -> str:
     return f"{r.env.name}/{comp}/{o.get('kind')}/{(o.get('metadata') or {}).get('name')}"
-
-
-def _matches(selector: dict, labels: dict) -> bool:
-    ml = selector.get("matchLabels") or {}
-    if not ml and not selector.get("matchExpressions"):
-        return False
-    if any(labels.get(k) != v for k, v in ml.items()):
-        return False
-    for e in selector.get("matchExpressions") or []:
-        k, op, vals = e.get("key"), e.get("operator"), e.get("values") or []
-        if op == "In" and labels.get(k) not in vals or op == "NotIn" and labels.get(k) in vals \
-                or op == "Exists" and k not in labels or op == "DoesNotExist" and k in labels:
-            return False
-    return True
 
 
 def _matchers(query: str) -> dict[str, str]:
@@ -89,7 +76,7 @@ def _scraped(idx: _Index, ns: str, pod_labels: dict, container_ports: dict[str, 
         if ns not in nss and not (spec.get("namespaceSelector") or {}).get("any"):
             continue
         for svc in services:
-            if not _matches(spec.get("selector") or {}, svc["metadata"].get("labels") or {}):
+            if not matches(spec.get("selector") or {}, svc["metadata"].get("labels") or {}):
                 continue
             for ep in spec.get("endpoints") or []:
                 for p in svc["spec"].get("ports") or []:
