@@ -271,17 +271,8 @@ def measure(shape: Shape, template: str = TEMPLATE) -> dict:
     temporary folder that is removed afterwards. Adds totals and per-object costs."""
     tmp = Path(tempfile.mkdtemp(prefix="mlp-scale-"))
     try:
-        code = ("import json, sys; sys.path.insert(0, sys.argv[1]); from pathlib import Path; "
-                "from mlplatform.scale import Shape, measure_in_process; "
-                "res = measure_in_process(Shape(**json.loads(sys.argv[2])), Path(sys.argv[3]), sys.argv[4]); "
-                "print('RESULT ' + json.dumps(res))")
-        env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "18,20"}
-        p = subprocess.run([sys.executable, "-c", code, str(ROOT / "constructs"), json.dumps(asdict(shape)), str(tmp),
-                            template], cwd=ROOT, capture_output=True, text=True, env=env)
-        line = next((x for x in p.stdout.splitlines() if x.startswith("RESULT ")), None)
-        if p.returncode != 0 or line is None:
-            raise RuntimeError(f"the measuring process failed (exit {p.returncode}):\n{p.stderr.strip()[-3000:]}")
-        res = json.loads(line[len("RESULT "):])
+        res = _in_fresh_process("measure_in_process(Shape(**json.loads(sys.argv[2])), Path(sys.argv[3]), sys.argv[4])",
+                                json.dumps(asdict(shape)), str(tmp), template)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     st, n = res["stages"], max(res["objects"], 1)
@@ -362,13 +353,19 @@ def throughput_in_process(shape: Shape, sample: int, template: str = TEMPLATE) -
 
 def throughput(shape: Shape, sample: int = 200, template: str = TEMPLATE) -> dict:
     """`throughput_in_process` in a fresh Python process."""
-    code = ("import json, sys; sys.path.insert(0, sys.argv[1]); "
-            "from mlplatform.scale import Shape, throughput_in_process; "
-            "print('RESULT ' + json.dumps(throughput_in_process(Shape(**json.loads(sys.argv[2])), int(sys.argv[3]), "
-            "sys.argv[4])))")
+    return _in_fresh_process("throughput_in_process(Shape(**json.loads(sys.argv[2])), int(sys.argv[3]), sys.argv[4])",
+                             json.dumps(asdict(shape)), str(sample), template)
+
+
+def _in_fresh_process(call: str, *args: str) -> dict:
+    """Evaluate `call` (an expression over this module's names and sys.argv[2:] = `args`) in a new
+    Python process, so no cache of an earlier measurement helps, and return its JSON result."""
+    code = ("import json, sys; sys.path.insert(0, sys.argv[1]); from pathlib import Path; "
+            "from mlplatform.scale import Shape, measure_in_process, throughput_in_process; "
+            f"print('RESULT ' + json.dumps({call}))")
     env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "18,20"}
-    p = subprocess.run([sys.executable, "-c", code, str(ROOT / "constructs"), json.dumps(asdict(shape)), str(sample),
-                        template], cwd=ROOT, capture_output=True, text=True, env=env)
+    p = subprocess.run([sys.executable, "-c", code, str(ROOT / "constructs"), *args],
+                       cwd=ROOT, capture_output=True, text=True, env=env)
     line = next((x for x in p.stdout.splitlines() if x.startswith("RESULT ")), None)
     if p.returncode != 0 or line is None:
         raise RuntimeError(f"the measuring process failed (exit {p.returncode}):\n{p.stderr.strip()[-3000:]}")
