@@ -255,7 +255,7 @@ def test_chart_value_naming_a_missing_secret_is_caught(rendered):
     from mlplatform.kit.component import HelmRelease
     r = _mutated(rendered["dev"])
     r.helm = dict(r.helm)
-    r.helm["fake"] = HelmRelease("mlflow", "mlflow", "mlflow", {
+    r.helm["fake"] = HelmRelease("airflow", "mlflow", "mlflow", {
         "backendStore": {"existingDatabaseSecret": {"name": "mlflow-db"}},  # made by an ExternalSecret
         "artifactRoot": {"s3": {"existingSecret": {"name": "mlflow-s3"}}},  # made by nobody
         "auth": {"existingAdminSecret": "mlflow-admin", "fernetKeySecretName": "mlflow-db"},

@@ -120,6 +120,20 @@ def test_gpu_profile_pod_has_toleration_gpu_limit_selector_and_runs_as_non_root(
     assert ours["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == c.resources.limits["nvidia.com/gpu"]
 
 
+def test_pod_security_admission_judges_the_pod_kubespawner_builds(envs):
+    """The pod spec Pod Security admission checks per profile (jh.pod_spec) carries exactly the
+    security contexts of the real KubeSpawner's pod, for every profile of every env."""
+    from mlplatform.validate.admission_pss import check_pod_spec
+    for env in envs.values():
+        roles = sorted({r for p in env.jupyterhub.profiles for r in p.required_roles})
+        for p in env.jupyterhub.profiles:
+            pod = _spawn(env, roles, p.slug)
+            ours = jh.pod_spec(env, p)
+            assert ours["securityContext"] == pod.spec.security_context, (env.name, p.slug)
+            assert ours["containers"][0]["securityContext"] == pod.spec.containers[0].security_context, (env.name, p.slug)
+            assert check_pod_spec(ours, "restricted") == [] or p.run_as_root, (env.name, p.slug)
+
+
 def test_cpu_profile_memory_reaches_the_pod_in_binary_units(envs):
     pod = _spawn(envs["dev"], [], "datascience")
     assert int(pod.spec.containers[0].resources.limits["memory"]) == 8 * 1024 ** 3  # 8Gi, not 8G decimal

@@ -31,7 +31,9 @@ def test_tampered_mirror_file_is_refused(tmp_path, monkeypatch):
 def test_cache_is_ignored_and_nothing_pinned_is_committed():
     files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout.split()
     assert not any(f.startswith("imports/upstream/") for f in files)
-    pinned = {p.sha256 for p in versions.CRDS} | {f.sha256 for f in versions.CHART_FILES}
+    from mlplatform.kit import helm
+    pinned = {p.sha256 for p in versions.CRDS} | {d for c in helm.lock().values() for d in c.digests.values() if d} \
+        | {versions.TOOLS["helm"].sha256}
     import hashlib
     for f in files:
         path = ROOT / f
@@ -43,8 +45,9 @@ def test_every_pinned_file_is_in_the_cache_and_matches():
     for pin in versions.CRDS:
         data = upstream.crd_cache_path(pin).read_bytes()
         assert upstream._sha256(data) == pin.sha256, pin.url
-    for f in versions.CHART_FILES:
-        assert upstream._sha256(upstream.chart_cache_path(f).read_bytes()) == f.sha256
+    from mlplatform.kit import helm
+    for chart in helm.lock():
+        assert helm.archive_digest(chart) in helm.lock()[chart].digests.values()
 
 
 def test_bom_lists_every_pin():

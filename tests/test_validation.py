@@ -17,6 +17,8 @@ def _with(rendered_env, obj, component="namespaces"):
 
 def _deployment(env, **container):
     c = {"name": "app", "image": "registry.example.com/app:1.2.3",
+         "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+                             "runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
          "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "128Mi"}}}
     c.update(container)
     return {"apiVersion": "apps/v1", "kind": "Deployment",

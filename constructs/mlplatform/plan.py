@@ -15,6 +15,7 @@ from .kit import argocd, policy, refs, versions
 from .kit.component import Component, HelmRelease, UpstreamManifests
 from .kit.meta import SYNC_OPTIONS, Obj, add_annotation, group_of
 from .kit.scope import is_cluster_scoped
+from .renders import EnvRenders, namespaced, render_env
 
 ANNOTATION_LIMIT = 262144  # bytes of last-applied-configuration for client-side apply
 
@@ -29,6 +30,8 @@ class Rendered:
     bootstrap: list[Obj] = field(default_factory=list)  # argocd/<env>/
     argocd_values: dict = field(default_factory=dict)  # argocd/<env>/argo-cd.values.yaml
     problems: list[str] = field(default_factory=list)
+    # What Argo CD applies besides our objects: chart renders and upstream manifests (renders.py).
+    renders: EnvRenders = field(default_factory=EnvRenders)
 
     def where(self, component: str) -> str:
         return f"{self.env.name}/{component}"
@@ -117,7 +120,10 @@ def _ignore_differences(rel: HelmRelease | None) -> list[argocd.IgnoreDifference
     return out
 
 
-def render(env: Env, components: tuple[Component, ...] = COMPONENTS) -> Rendered:
+def render(env: Env, components: tuple[Component, ...] = COMPONENTS, *, with_renders: bool = True) -> Rendered:
+    """Build every component and wire Argo CD. With `with_renders` (the default) the env's charts
+    are rendered and its upstream manifests loaded too (renders.py), so that everything Argo CD
+    will apply is validated and feeds the AppProject."""
     r = Rendered(env)
     for comp in components:
         try:
@@ -134,6 +140,9 @@ def render(env: Env, components: tuple[Component, ...] = COMPONENTS) -> Rendered
         if up is not None:
             r.upstream[comp.name] = up
     by_name = {c.name: c for c in components}
+    if with_renders:
+        r.renders = render_env(env.kubernetes_version, r.helm, r.upstream, r.components)
+        r.problems += [f"{env.name}/{p}" for p in r.renders.problems]
     ns_owner = _namespace_owner(r.components)
     crd_prov = _crd_providers(r)
     secret_owner = refs.created_secrets(r.components)
@@ -244,13 +253,20 @@ def _wire_argocd(r: Rendered, by_name: dict[str, Component]) -> None:
         namespaces.add(rel.namespace)
         c = versions.CHARTS[rel.chart]
         repos.add(c.repo_url)
-        cluster_kinds.update(c.cluster_kinds)
     for up in r.upstream.values():
         m = versions.MANIFESTS[up.source]
         if up.namespace:
             namespaces.add(up.namespace)
         repos.add(m.repo_url)
-        cluster_kinds.update(m.cluster_kinds)
+    # What the charts and upstream manifests will create, read off their renders (never a hand list):
+    # a cluster-scoped kind the project does not whitelist makes Argo CD refuse the whole sync.
+    for docs in r.renders.docs.values():
+        for d in docs:
+            scope = namespaced(r.renders, d.obj)
+            if scope is False:
+                cluster_kinds.add((group_of(str(d.obj.get("apiVersion", ""))), str(d.obj.get("kind", ""))))
+            elif scope is True and (d.obj.get("metadata") or {}).get("namespace"):
+                namespaces.add(d.obj["metadata"]["namespace"])
     project_spec = argocd.AppProjectSpec(
         description=f"ML platform, {env.name}: only what this generator emits for this env",
         source_repos=sorted(repos),

@@ -224,12 +224,18 @@ def values(env: Env) -> dict:
 
 
 def pod_spec(env: Env, p: NotebookProfile) -> dict:
-    """What KubeSpawner makes of a profile (tolerations, selector, resources) for the cross-checks;
-    tests/test_jupyterhub.py checks this against the real KubeSpawner."""
+    """What KubeSpawner makes of a profile (tolerations, selector, resources, security contexts) for
+    the cross-checks and Pod Security admission; tests/test_jupyterhub.py checks this against the
+    real KubeSpawner."""
     o = override(p)
     limits = {"cpu": str(p.cpu_limit), "memory": p.mem_limit, **o.get("extra_resource_limits", {})}
     requests = {"cpu": str(p.cpu_guarantee), "memory": p.mem_guarantee, **o.get("extra_resource_guarantees", {})}
-    spec: dict = {"containers": [{"name": "notebook", "image": o["image"],
+    # KubeSpawner: uid/allow_privilege_escalation, then container_security_context over them
+    # (a profile's override replaces the hub-wide one); fs_gid, then pod_security_context.
+    csc = {"runAsUser": o.get("uid", UID), "allowPrivilegeEscalation": False,
+           **o.get("container_security_context", k8s.restricted_container())}
+    spec: dict = {"securityContext": {"fsGroup": GID, "seccompProfile": {"type": "RuntimeDefault"}},
+                  "containers": [{"name": "notebook", "image": o["image"], "securityContext": csc,
                                   "resources": {"requests": requests, "limits": limits}}]}
     if "tolerations" in o:
         spec["tolerations"] = o["tolerations"]

@@ -62,7 +62,7 @@ from __future__ import annotations
 
 
 from ..config.models import Env, QueueConfig
-from ..kit import versions, yamltext
+from ..kit import k8s, versions, yamltext
 from ..kit.component import HelmRelease
 from ..kit.meta import LABEL_TEAM, SYNC_WAVE, Obj, metadata
 
@@ -149,6 +149,12 @@ def values(env: Env) -> dict:
         "scheduler_resources": v.resources.scheduler.render(),
         "controller_resources": v.resources.controller.render(),
         "admission_resources": v.resources.admission.render(),
+        # The chart's default container securityContext adds DAC_OVERRIDE, which Pod Security
+        # `restricted` (enforced on volcano-system) refuses: every Volcano pod -- and the
+        # admission-init PreSync hook -- would be rejected and the sync would hang. Restricted,
+        # nothing added (null deletes the chart's `add` list when Helm coalesces the values).
+        "default_csc": {**k8s.restricted_container(runAsUser=1000),
+                        "capabilities": {"drop": ["ALL"], "add": None}},
     }
     if v.webhook_scope == "team-namespaces":
         custom["webhooks_namespace_selector_expressions"] = [{"key": LABEL_TEAM, "operator": "Exists"}]

@@ -1,20 +1,19 @@
 """Pinned upstream files: fetch (mirror or network) into the ignored cache, verify, load.
 
-CRDs are pinned by raw URL + sha256 and chart files by (chart, version, file) + sha256 in
+CRDs and the files of upstream manifest sources are pinned by raw URL + sha256 in
 `kit/versions.py`. `fetch_all()` copies them into `imports/upstream/` from a mirror directory
-when one is configured (`UPSTREAM_MIRROR` for CRDs: a folder laid out like the raw URLs;
-`CHART_MIRROR` for chart files: `<chart>/<version>/<file>`), from the network otherwise, and
-refuses any file whose sha256 differs. Loading re-checks the hash once per process and keeps a
+when one is configured (`UPSTREAM_MIRROR`: a folder laid out like the raw URLs), from the network
+otherwise, and refuses any file whose sha256 differs; it then installs the pinned helm and the
+pinned chart archives (`kit/helm.py`, `CHART_MIRROR`). Chart values and values schemas are read
+out of those archives. Loading re-checks the hash once per process and keeps a
 parsed JSON copy next to the file so later runs don't re-parse megabytes of YAML.
 """
 from __future__ import annotations
 
 import gzip
 import hashlib
-import io
 import json
 import os
-import tarfile
 import urllib.request
 from functools import lru_cache
 from pathlib import Path
@@ -47,22 +46,12 @@ def crd_mirror() -> Path | None:
     return _default_mirror("UPSTREAM_MIRROR", "upstream")
 
 
-def chart_mirror() -> Path | None:
-    return _default_mirror("CHART_MIRROR", "chart-schemas")
-
-
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
 def crd_cache_path(pin: versions.CrdPin) -> Path:
-    if not pin.url.startswith(_RAW_PREFIX):
-        raise UpstreamError(f"unsupported CRD URL {pin.url}")
-    return CACHE / "crds" / pin.url[len(_RAW_PREFIX):]
-
-
-def chart_cache_path(f: versions.ChartFile) -> Path:
-    return CACHE / "charts" / f.chart / f.version / f.file
+    return raw_cache_path(pin.url)
 
 
 def _download(url: str) -> bytes:
@@ -72,26 +61,6 @@ def _download(url: str) -> bytes:
     except OSError as e:  # URLError, timeouts, DNS
         raise UpstreamError(f"cannot download {url}: {getattr(e, 'reason', e)}; offline? set UPSTREAM_MIRROR "
                             "and CHART_MIRROR to local mirrors of the pinned files") from None
-
-
-def _fetch_chart_file_from_repo(f: versions.ChartFile) -> bytes:
-    chart = versions.CHARTS[f.chart]
-    if chart.oci:
-        raise UpstreamError(
-            f"{f.chart} {f.version} lives in an OCI registry ({chart.repo_url}); fetching from OCI is "
-            "not supported: set CHART_MIRROR to a folder holding <chart>/<version>/<file>")
-    index = yaml.load(_download(chart.repo_url.rstrip("/") + "/index.yaml"), Loader=_Loader)
-    for entry in index.get("entries", {}).get(f.chart, []):
-        if entry.get("version") == f.version:
-            url = entry["urls"][0]
-            if not url.startswith("http"):
-                url = chart.repo_url.rstrip("/") + "/" + url
-            with tarfile.open(fileobj=io.BytesIO(_download(url)), mode="r:gz") as tar:
-                member = tar.extractfile(f"{f.chart}/{f.file}")
-                if member is None:
-                    raise UpstreamError(f"{f.chart}-{f.version}.tgz has no {f.file}")
-                return member.read()
-    raise UpstreamError(f"chart {f.chart} {f.version} not found in {chart.repo_url}")
 
 
 def _fetch_one(label: str, dest: Path, sha: str, from_mirror: Path | None,
@@ -114,27 +83,42 @@ def _fetch_one(label: str, dest: Path, sha: str, from_mirror: Path | None,
     return how
 
 
-def fetch_all(progress: Callable[[str], None] = print) -> dict[str, int]:
-    """Fetch every pinned file; returns counts by origin (cached/mirror/network)."""
-    counts: dict[str, int] = {}
-    cm, hm = crd_mirror(), chart_mirror()
-    progress(f"upstream: CRDs from {'mirror ' + str(cm) if cm else 'the network'}, "
-             f"chart files from {'mirror ' + str(hm) if hm else 'the network'} -> {CACHE}")
-    seen: set[str] = set()
+def raw_cache_path(url: str) -> Path:
+    if not url.startswith(_RAW_PREFIX):
+        raise UpstreamError(f"unsupported upstream URL {url}")
+    return CACHE / "crds" / url[len(_RAW_PREFIX):]
+
+
+def pinned_raw_files() -> list[tuple[str, str]]:
+    """(url, sha256) of every pinned raw file: the CRDs, and the files of upstream manifest sources
+    that are available (a None digest marks a file nobody can fetch here; see kit/renders.py)."""
+    seen: dict[str, str] = {}
     for pin in versions.CRDS:
-        if pin.url in seen:
-            continue
-        seen.add(pin.url)
-        rel = pin.url[len(_RAW_PREFIX):]
-        how = _fetch_one(pin.url, crd_cache_path(pin), pin.sha256, cm / rel if cm else None,
-                         lambda: _download(pin.url))
-        counts[how] = counts.get(how, 0) + 1
-    for f in versions.CHART_FILES:
-        how = _fetch_one(f"{f.chart}/{f.version}/{f.file}", chart_cache_path(f), f.sha256,
-                         hm / f.chart / f.version / f.file if hm else None,
-                         lambda f=f: _fetch_chart_file_from_repo(f))
+        seen.setdefault(pin.url, pin.sha256)
+    for m in versions.MANIFESTS.values():
+        for url, sha in m.files:
+            if sha is not None:
+                seen.setdefault(url, sha)
+    return sorted(seen.items())
+
+
+def fetch_all(progress: Callable[[str], None] = print) -> dict[str, int]:
+    """Fetch every pinned file, the pinned helm and the pinned chart archives; returns counts by
+    origin (cached/mirror/network/...)."""
+    from . import helm
+    counts: dict[str, int] = {}
+    cm = crd_mirror()
+    progress(f"upstream: CRDs and manifests from {'mirror ' + str(cm) if cm else 'the network'} -> {CACHE}")
+    for url, sha in pinned_raw_files():
+        rel = url[len(_RAW_PREFIX):]
+        how = _fetch_one(url, raw_cache_path(url), sha, cm / rel if cm else None, lambda url=url: _download(url))
         counts[how] = counts.get(how, 0) + 1
     progress("upstream: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
+    try:
+        progress(f"helm: {helm.fetch_helm(progress)} ({versions.TOOLS['helm'].version})")
+        helm.fetch_charts(progress)
+    except helm.HelmError as e:
+        raise UpstreamError(str(e)) from None
     return counts
 
 
@@ -167,17 +151,24 @@ def crd_document(kind: str, group: str) -> dict:
 
 
 @lru_cache(maxsize=None)
+def manifest_file(url: str, sha: str) -> list[dict]:
+    """The documents of one pinned upstream manifest file."""
+    return _load_verified(raw_cache_path(url), sha, url)
+
+
+@lru_cache(maxsize=None)
 def chart_values(chart: str) -> dict:
-    f = versions.chart_file(chart, "values.yaml")
-    if f is None:
-        raise UpstreamError(f"no pinned values.yaml for chart {chart}")
-    docs = _load_verified(chart_cache_path(f), f.sha256, f"{f.chart}/{f.version}/values.yaml")
-    return docs[0] if docs else {}
+    """The chart's default values.yaml, read from the pinned archive."""
+    from . import helm
+    raw = helm.chart_file(chart, "values.yaml")
+    if raw is None:
+        raise UpstreamError(f"chart {chart}: its archive has no values.yaml")
+    return yaml.load(raw, Loader=_Loader) or {}
 
 
 @lru_cache(maxsize=None)
 def chart_values_schema(chart: str) -> dict | None:
-    f = versions.chart_file(chart, "values.schema.json")
-    if f is None:
-        return None
-    return _load_verified(chart_cache_path(f), f.sha256, f"{f.chart}/{f.version}/values.schema.json")[0]
+    """The chart's values.schema.json (what `helm template` enforces), or None if it ships none."""
+    from . import helm
+    raw = helm.chart_file(chart, "values.schema.json")
+    return None if raw is None else json.loads(raw)

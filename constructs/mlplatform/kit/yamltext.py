@@ -6,7 +6,16 @@ from typing import Any
 
 import yaml
 
-LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BASE_LOADER):  # type: ignore[misc, valid-type]
+    """The safe loader, plus: a plain `=` scalar (YAML 1.1's `!!value` tag, which one Prometheus
+    Operator CRD contains) stays the string "=" instead of failing the whole file."""
+
+
+_Loader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node))
+LOADER = _Loader
 DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 

@@ -12,7 +12,7 @@ import json
 from ..kit import versions
 from ..kit.meta import Obj, group_of
 from ..plan import Rendered
-from . import cel, charts, core, crd, crosschecks, monitoring, rules, scheduling, serving, training
+from . import admission, cel, charts, core, crd, crosschecks, monitoring, rendered, rules, scheduling, serving, training
 
 MAX_ERRORS_PER_OBJECT = 8
 BOOTSTRAP = "argocd-bootstrap"
@@ -112,6 +112,8 @@ def validate(r: Rendered) -> list[str]:
                 found.append(f"also emitted by {seen_ids[ident]}: one object, one owner")
             seen_ids.setdefault(ident, where)
             problems += [f"{where}: {m}" for m in found]
+    # What Argo CD applies besides our objects: every chart render and upstream manifest.
+    problems += rendered.check(env.name, cs, r.renders, allowed_ns, seen_ids, MAX_ERRORS_PER_OBJECT)
     for comp, rel in sorted(r.helm.items()):
         problems += [f"{env.name}/{comp}/HelmRelease/{rel.release}: {m}"
                      for m in charts.check_values(rel.chart, rel.values) + charts.check_resources(rel.values)]
@@ -122,4 +124,5 @@ def validate(r: Rendered) -> list[str]:
     problems += training.check_training(r)
     problems += monitoring.check(r)
     problems += serving.check(r)
+    problems += admission.check(r)  # the union of ours, chart renders and controller-made pods
     return problems

@@ -45,6 +45,10 @@ class CoreSchemas:
                     self._kinds[(api_version, gvk["kind"])] = name
         self._validators: dict[tuple[str, str], jsonschema.protocols.Validator] = {}
 
+    def kinds(self) -> list[tuple[str, str]]:
+        """(apiVersion, kind) of every core kind this minor serves."""
+        return sorted(self._kinds)
+
     def knows(self, api_version: str, kind: str) -> bool:
         return (api_version, kind) in self._kinds
 

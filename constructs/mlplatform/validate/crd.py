@@ -67,16 +67,21 @@ def strict_schema(node: Any, *, root: bool = False) -> Any:
 
 
 class CrdSchema:
-    def __init__(self, pin: versions.CrdPin):
+    def __init__(self, pin: versions.CrdPin | None, doc: dict | None = None, version: str | None = None):
         self.pin = pin
-        doc = upstream.crd_document(pin.kind, pin.group)
+        if pin is not None:
+            doc, version = upstream.crd_document(pin.kind, pin.group), pin.version
+        assert doc is not None and version is not None
         self.namespaced = doc["spec"]["scope"] == "Namespaced"
         self.crd_json_size = len(_compact(doc))
         served = {v["name"]: v for v in doc["spec"]["versions"] if v.get("served")}
-        if pin.version not in served:
-            raise ValueError(f"{pin.kind}.{pin.group}: pinned CRD does not serve {pin.version}")
-        self.deprecated = bool(served[pin.version].get("deprecated"))
-        schema = served[pin.version]["schema"]["openAPIV3Schema"]
+        if version not in served:
+            raise ValueError(f"{doc['spec']['names']['kind']}.{doc['spec']['group']}: CRD does not serve {version}")
+        self.deprecated = bool(served[version].get("deprecated"))
+        self.storage = bool(served[version].get("storage"))
+        schema = (served[version].get("schema") or {}).get("openAPIV3Schema") or {
+            "type": "object", "x-kubernetes-preserve-unknown-fields": True}
+        self.schema = schema
         self.validator = jsonschema.Draft202012Validator(strict_schema(schema, root=True))
 
 
@@ -92,3 +97,20 @@ def schema_for(api_version: str, kind: str) -> CrdSchema | None:
     if pin is None or pin.api_version != api_version:
         return None
     return CrdSchema(pin)
+
+
+_DOC_SCHEMAS: dict[tuple[str, str], CrdSchema | None] = {}
+
+
+def schema_from_crd(doc: dict, api_version: str) -> CrdSchema | None:
+    """The schema of `api_version` in a CRD document the env installs (a chart's or an upstream
+    manifest's own CRD); None when that CRD does not serve the version. Memoized by content."""
+    import hashlib
+    version = api_version.rpartition("/")[2]
+    key = (hashlib.sha256(_compact(doc).encode()).hexdigest(), version)
+    if key not in _DOC_SCHEMAS:
+        try:
+            _DOC_SCHEMAS[key] = CrdSchema(None, doc, version)
+        except ValueError:
+            _DOC_SCHEMAS[key] = None
+    return _DOC_SCHEMAS[key]

