@@ -55,8 +55,10 @@ def _stale(dist: Path, argocd: Path, fresh: Path) -> list[str] | None:
     from .synth import synth
     if synth(None, fresh, log=lambda m: None) != 0:
         return None
-    problems = [f"dist/{p}" for p in compare_dirs(dist, fresh) if "_argocd" not in p]
+    problems = [f"dist/{p}" for p in compare_dirs(dist, fresh) if "_argocd" not in p and "_rendered" not in p]
     problems += [f"argocd/{p}" for p in compare_dirs(argocd, fresh / "_argocd") if not p.endswith("README.md")]
+    problems += [f"rendered/{p}" for p in compare_dirs(dist.parent / "rendered", fresh / "_rendered")
+                 if not p.endswith("README.md")]
     return problems
 
 
@@ -75,7 +77,7 @@ def guard_against_ref(new_dist: Path, base: str | None, repo: Path, env_dir: Pat
     0 when nothing is refused (or skipped: no main in this clone), 1 otherwise."""
     from .config.loader import EnvError
     from .guard import guard_trees, load_configs
-    from .review import git_tree, load_tree, merge_base, resolve_ref
+    from .review import git_tree, load_tree, merge_base, resolve_ref, with_renders
 
     try:
         commit = resolve_ref(base, repo) if base else merge_base(repo)
@@ -90,11 +92,13 @@ def guard_against_ref(new_dist: Path, base: str | None, repo: Path, env_dir: Pat
         out("guard: SKIPPED: no base to compare with (no main or origin/main in this clone, e.g. a shallow CI "
             "checkout); fetch main or pass --base REF to run the destructive-change guard")
         return 0
-    ref_root = git_tree(commit, repo, ("dist",))
+    ref_root = git_tree(commit, repo, ("dist", "rendered"))
     try:
-        old = load_tree(ref_root / "dist")
-        # a synth's output root also holds the bootstrap (`_argocd/`), which is not an env
-        new = {env: comps for env, comps in load_tree(new_dist).items() if not env.startswith("_")}
+        # what each Application applies: our objects plus the chart renders' snapshots
+        old = with_renders(load_tree(ref_root / "dist"), load_tree(ref_root / "rendered"))
+        # a synth's output root also holds the bootstrap (`_argocd/`) and renders (`_rendered/`), not envs
+        new = with_renders({env: comps for env, comps in load_tree(new_dist).items() if not env.startswith("_")},
+                           load_tree(new_dist / "_rendered"))
         try:
             configs, sources = load_configs(set(old) | set(new), env_dir)
         except EnvError as e:
@@ -139,20 +143,30 @@ def cmd_check(a: argparse.Namespace) -> int:
 def cmd_diff(a: argparse.Namespace) -> int:
     from .config.loader import ENV_DIR, EnvError
     from .guard import guard_trees, load_configs
-    from .review import default_base, diff_trees, git_tree, load_tree
+    from .review import default_base, diff_trees, git_tree, load_tree, with_renders
     cleanup: list[Path] = []
     try:
         if a.dirs:
             old_root, new_root = Path(a.dirs[0]), Path(a.dirs[1])
             label = f"{old_root} -> {new_root}"
+            # a synth output root holds its renders in _rendered/; a checkout's dist/ has rendered/ beside it
+            old_r, new_r = [d / "_rendered" if (d / "_rendered").is_dir() else d.parent / "rendered"
+                            for d in (old_root, new_root)]
         else:
             base = a.base or default_base(ROOT)
-            ref_root = git_tree(base, ROOT)
+            ref_root = git_tree(base, ROOT, ("dist", "argocd", "rendered"))
             cleanup.append(ref_root)
             old_root, new_root = ref_root / "dist", ROOT / "dist"
+            old_r, new_r = ref_root / "rendered", ROOT / "rendered"
             label = f"{base} -> working tree"
         old_tree, new_tree = load_tree(old_root), load_tree(new_root)
         lines = diff_trees(old_tree, new_tree, a.envs)
+        old_rendered, new_rendered = load_tree(old_r), load_tree(new_r)
+        # a chart bump reads as the object changes it causes, resource by resource like ours
+        lines_rendered = diff_trees(old_rendered, new_rendered, a.envs)
+        if lines_rendered:
+            lines += ["rendered/ (what the charts and upstream manifests make; Argo CD renders them itself)"] + \
+                ["  " + x for x in lines_rendered]
         if not a.dirs:
             lines_boot = diff_trees(load_tree(cleanup[0] / "argocd"), load_tree(ROOT / "argocd"), a.envs)
             if lines_boot:
@@ -167,7 +181,8 @@ def cmd_diff(a: argparse.Namespace) -> int:
             for p in e.problems:
                 _err(f"  {p}")
             return 2
-        res = guard_trees(old_tree, new_tree, configs, envs, sources)
+        res = guard_trees(with_renders(old_tree, old_rendered), with_renders(new_tree, new_rendered), configs, envs,
+                          sources)
         print("\n".join(res.report(a.allow_destructive)))
         if res.failed(a.allow_destructive):
             return 3

@@ -460,6 +460,22 @@ def _changes(o: Obj, n: Obj, new: _Side) -> list[tuple[str, str, str, str]]:
             out.append(("spec.loadBalancerClass", _show(spec_o.get("loadBalancerClass", MISSING)),
                         _show(spec_n.get("loadBalancerClass", MISSING)), "immutable: " + _RECREATE +
                         " (and its load balancer with its address)"))
+    elif (g, k) == ("apiextensions.k8s.io", "CustomResourceDefinition"):
+        # (full CRDs of ours, or the summaries of rendered/: versions with served/storage either way)
+        def versions_of(spec: dict) -> dict[str, dict]:
+            return {str(v.get("name")): v for v in spec.get("versions") or [] if isinstance(v, dict)}
+        vo, vn = versions_of(spec_o), versions_of(spec_n)
+        for name, v in sorted(vo.items()):
+            if not v.get("served") and not v.get("storage"):
+                continue
+            nv = vn.get(name)
+            if nv is None or (v.get("served") and not nv.get("served")):
+                stored = " (the current storage version: every stored object is in it)" if v.get("storage") else ""
+                out.append((f"spec.versions[{name}]", "served", "removed" if nv is None else "not served",
+                            f"version {name} of {spec_o.get('group')}/{(spec_o.get('names') or {}).get('kind')} is no "
+                            f"longer served{stored}: objects stored in it become unreadable, and the API server "
+                            "refuses a CRD update that drops a version still in status.storedVersions -- migrate "
+                            "stored objects first"))
     elif (g, k) in (("", "ConfigMap"), ("", "Secret")) and o.get("immutable") is True:
         out += [(p, _show(a), _show(b), "the object is immutable: true: the API server refuses any change of its data; "
                                          "ship it under a new name")

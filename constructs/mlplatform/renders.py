@@ -240,3 +240,85 @@ def render_env(minor: str, helm_rels: dict[str, HelmRelease], ups: dict[str, Ups
 def _plain(values: Any) -> Any:
     """Values as JSON would carry them (tuples -> lists), so the cache key and helm agree."""
     return json.loads(json.dumps(values))
+
+
+# --- reviewable snapshots (rendered/<env>/<component>/) -----------------------------------------
+
+MASK = "(masked: chart-generated or secret)"
+SNAPSHOT_HEADER = ("# Snapshot of what Argo CD renders for this Application, for review and the guard; never "
+                   "applied (Argo CD renders the chart itself).\n")
+
+
+def _mask_ca_bundles(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: (MASK if k == "caBundle" and isinstance(v, str) and v else _mask_ca_bundles(v))
+                for k, v in node.items()}
+    if isinstance(node, list):
+        return [_mask_ca_bundles(x) for x in node]
+    return node
+
+
+def _mask_checksums(md: Any) -> None:
+    if isinstance(md, dict) and isinstance(md.get("annotations"), dict):
+        md["annotations"] = {k: (MASK if k.startswith("checksum/") else v) for k, v in md["annotations"].items()}
+
+
+def _crd_summary(o: Obj) -> Obj:
+    """A CRD as reviewers and the guard need it: names, scope, served/storage versions and a digest of
+    each version's schema (the full document is megabytes of upstream text)."""
+    import hashlib
+    spec = o.get("spec") or {}
+    versions_out = []
+    for v in spec.get("versions") or []:
+        schema = json.dumps((v.get("schema") or {}).get("openAPIV3Schema") or {}, sort_keys=True, separators=(",", ":"))
+        versions_out.append({"name": v.get("name"), "served": bool(v.get("served")), "storage": bool(v.get("storage")),
+                             "schemaSha256": hashlib.sha256(schema.encode()).hexdigest(),
+                             **({"deprecated": True} if v.get("deprecated") else {})})
+    md = {k: v for k, v in (o.get("metadata") or {}).items() if k in ("name", "annotations", "labels")}
+    _mask_checksums(md)
+    return {"apiVersion": o.get("apiVersion"), "kind": o.get("kind"), "metadata": md,
+            "spec": {"group": spec.get("group"), "names": spec.get("names"), "scope": spec.get("scope"),
+                     "versions": versions_out,
+                     **({"conversion": {"strategy": (spec.get("conversion") or {}).get("strategy")}}
+                        if spec.get("conversion") else {})}}
+
+
+def snapshot(o: Obj) -> Obj:
+    """The reviewable form of a rendered object: secret material and generated certificates masked
+    (stable bytes, nothing secret in git), CRDs summarized."""
+    if o.get("kind") == "CustomResourceDefinition":
+        return _crd_summary(o)
+    out = _mask_ca_bundles(json.loads(json.dumps(o)))
+    if out.get("kind") == "Secret" and out.get("apiVersion") == "v1":
+        for part in ("data", "stringData"):
+            if isinstance(out.get(part), dict):
+                out[part] = {k: MASK for k in out[part]}
+    _mask_checksums(out.get("metadata"))
+    for path in (("spec", "template", "metadata"), ("spec", "jobTemplate", "spec", "template", "metadata")):
+        node: Any = out
+        for step in path:
+            node = node.get(step) if isinstance(node, dict) else None
+        _mask_checksums(node)
+    return out
+
+
+def snapshot_files(er: EnvRenders) -> dict[str, str]:
+    """{"<component>/<Kind>.<name>.yaml": text} for every rendered object, in stable order."""
+    out: dict[str, str] = {}
+    for comp, docs in sorted(er.docs.items()):
+        names: dict[str, int] = {}
+        for d in docs:
+            md = d.obj.get("metadata") or {}
+            base = f"{d.obj.get('kind')}.{md.get('name')}"
+            names[base] = names.get(base, 0) + 1
+        for d in docs:
+            md = d.obj.get("metadata") or {}
+            base = f"{d.obj.get('kind')}.{md.get('name')}"
+            fname = f"{base}.{md.get('namespace')}.yaml" if names[base] > 1 and md.get("namespace") else f"{base}.yaml"
+            text = SNAPSHOT_HEADER + f"# source: {d.source}\n" + yamltext.dump(snapshot(d.obj), sort_keys=True,
+                                                                                default_flow_style=False, width=10_000)
+            rel = f"{comp}/{fname}"
+            if rel in out:  # the same object twice in one render: the validation reports it; keep both visible
+                rel = f"{comp}/{base}.{len(out)}.yaml"
+            out[rel] = text
+    return out

@@ -37,6 +37,16 @@ def load_tree(root: Path) -> Tree:
     return tree
 
 
+def with_renders(dist: Tree, rendered: Tree) -> Tree:
+    """dist/ plus the chart-render snapshots of rendered/, per env and component: what each
+    Application applies, ours and the chart's together (the guard judges them as one)."""
+    out: Tree = {env: {c: dict(objs) for c, objs in comps.items()} for env, comps in dist.items()}
+    for env, comps in rendered.items():
+        for comp, objs in comps.items():
+            out.setdefault(env, {}).setdefault(comp, {}).update(objs)
+    return out
+
+
 class _Missing:
     """The value of a field that one side does not have."""
 

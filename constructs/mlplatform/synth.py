@@ -44,7 +44,8 @@ def prepare(names: list[str], env_dir: Path = ENV_DIR) -> list[EnvOutcome]:
 
 def default_dirs(out: Path | None) -> tuple[Path, Path]:
     """(dist, argocd). With the default dist/, bootstrap goes to argocd/ beside it; with any other
-    output dir (e.g. the CLI's --stdout temp dir) it goes inside, under _argocd/."""
+    output dir (e.g. the CLI's --stdout temp dir) it goes inside, under _argocd/. The render
+    snapshots go beside the bootstrap: rendered/ (or <out>/_rendered/), see renders_dir()."""
     import os
     dist = Path(out or os.environ.get("CDK8S_OUTDIR") or ROOT / "dist")
     if not dist.is_absolute():
@@ -52,6 +53,12 @@ def default_dirs(out: Path | None) -> tuple[Path, Path]:
     if dist == (ROOT / "dist").resolve():
         return dist, ROOT / "argocd"
     return dist, dist / "_argocd"
+
+
+def renders_dir(dist: Path) -> Path:
+    """Where the chart-render snapshots go: rendered/ beside dist/ (never under dist/, which Argo CD
+    reads), or <out>/_rendered/ for any other output root."""
+    return ROOT / "rendered" if dist == (ROOT / "dist").resolve() else dist / "_rendered"
 
 
 def synth(names: list[str] | None, out: Path | None = None, *, dry_run: bool = False,
@@ -81,7 +88,7 @@ def synth(names: list[str] | None, out: Path | None = None, *, dry_run: bool = F
     if dry_run:
         log(f"dry run: nothing written ({time.perf_counter() - t0:.2f}s)")
         return 1 if bad else 0
-    write_envs([o.rendered for o in ok if o.rendered is not None], dist, argocd_dir)
+    write_envs([o.rendered for o in ok if o.rendered is not None], dist, argocd_dir, renders_dir(dist))
     if ok:
         log(f"wrote {', '.join(str(dist / o.name) for o in ok)} and {argocd_dir}/ "
             f"({time.perf_counter() - t0:.2f}s)")
@@ -91,6 +98,7 @@ def synth(names: list[str] | None, out: Path | None = None, *, dry_run: bool = F
             log(f"removing {stale} and {argocd_dir / stale.name}: no environments/{stale.name}.yaml any more")
             shutil.rmtree(stale)
             shutil.rmtree(argocd_dir / stale.name, ignore_errors=True)
+            shutil.rmtree(renders_dir(dist) / stale.name, ignore_errors=True)
     if bad:
         log(f"{len(bad)} env(s) failed validation; their dist/ folders were left untouched")
         return 1

@@ -161,8 +161,10 @@ def _remove_stale_staging(parent: Path) -> None:
             pass  # someone else's live process
 
 
-def write_envs(rendered: list[Rendered], dist: Path, argocd_dir: Path) -> None:
-    """Synthesize every (already validated) env and swap it into place."""
+def write_envs(rendered: list[Rendered], dist: Path, argocd_dir: Path, renders_dir: Path | None = None) -> None:
+    """Synthesize every (already validated) env and swap it into place. With `renders_dir`, the
+    reviewable snapshots of the env's chart renders (renders.snapshot_files) are swapped in too,
+    as `<renders_dir>/<env>/` -- a folder no Argo CD Application reads."""
     if not rendered:
         return
     cdk8s = _cdk8s()
@@ -195,6 +197,14 @@ def write_envs(rendered: list[Rendered], dist: Path, argocd_dir: Path) -> None:
             # dist/<env>/INVENTORY.md (inventory.py): swapped in with the env; no Application reads it.
             from .inventory import INVENTORY_FILE, markdown as inventory_markdown
             (staging / "dist" / name / INVENTORY_FILE).write_text(inventory_markdown(r), encoding="utf-8")
+            if renders_dir is not None:
+                from .renders import snapshot_files
+                root = staging / "rendered" / name
+                root.mkdir(parents=True)
+                for rel, text in snapshot_files(r.renders).items():
+                    f = root / rel
+                    f.parent.mkdir(parents=True, exist_ok=True)
+                    f.write_text(text, encoding="utf-8")
         _checkpoint("staged")
         for r in rendered:
             name = r.env.name
@@ -203,5 +213,9 @@ def write_envs(rendered: list[Rendered], dist: Path, argocd_dir: Path) -> None:
             _checkpoint(f"swapped:dist/{name}")
             _swap(staging / "argocd" / name, argocd_dir / name)
             _checkpoint(f"swapped:argocd/{name}")
+            if renders_dir is not None:
+                recover([renders_dir / name])
+                _swap(staging / "rendered" / name, renders_dir / name)
+                _checkpoint(f"swapped:rendered/{name}")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
