@@ -153,13 +153,32 @@ def pod_spec(r: TrainingRuntimeConfig) -> dict:
     return spec
 
 
-def runtime(env: Env, r: TrainingRuntimeConfig) -> Obj:
+def runtime_kind(r: TrainingRuntimeConfig) -> str:
+    """ClusterTrainingRuntime (every team) or TrainingRuntime (only the teams the runtime lists)."""
+    return "TrainingRuntime" if r.teams else "ClusterTrainingRuntime"
+
+
+def usable_by(r: TrainingRuntimeConfig, team) -> bool:
+    return not r.teams or team.name in r.teams
+
+
+def runtimes(env: Env, r: TrainingRuntimeConfig) -> list[Obj]:
+    """The runtime's objects: one ClusterTrainingRuntime, or one TrainingRuntime per listed team."""
+    if not r.teams:
+        return [runtime(env, r)]
+    teams = [t for t in env.teams if t.name in r.teams]
+    return [runtime(env, r, namespace=env.team_namespace(t), team=t.name) for t in teams]
+
+
+def runtime(env: Env, r: TrainingRuntimeConfig, namespace: str | None = None, team: str | None = None) -> Obj:
     # Wave 1 of this Application: Trainer's webhook validates runtimes, so they follow its Deployment.
     ann = {SYNC_WAVE: "1", **({"platform.mlops.io/description": r.description} if r.description else {})}
-    md = metadata(r.name, component=NAME, env=env.name, extra_labels={FRAMEWORK_LABEL: r.framework}, annotations=ann)
+    labels = {FRAMEWORK_LABEL: r.framework, **({LABEL_TEAM: team} if team else {})}
+    md = metadata(r.name, component=NAME, env=env.name, namespace=namespace, extra_labels=labels, annotations=ann)
+    kind = "TrainingRuntime" if namespace else "ClusterTrainingRuntime"
     return {
-        "apiVersion": _api("ClusterTrainingRuntime"),
-        "kind": "ClusterTrainingRuntime",
+        "apiVersion": _api(kind),
+        "kind": kind,
         "metadata": md,
         "spec": {
             "mlPolicy": {"numNodes": r.num_nodes, r.framework: {}},
@@ -266,13 +285,14 @@ def example_runtime(env: Env, team) -> tuple[TrainingRuntimeConfig, int]:
     team's queue can hold (up to two nodes, as many as the GPU budget allows); without a GPU
     budget, the first CPU runtime at its default size."""
     budget = env.volcano.queues[team.name].capability.gpus if team.name in env.volcano.queues else 0
-    gpu = sorted((r for r in env.trainer.runtimes if 0 < r.gpus_per_node <= budget),
+    mine = [r for r in env.trainer.runtimes if usable_by(r, team)] or env.trainer.runtimes
+    gpu = sorted((r for r in mine if 0 < r.gpus_per_node <= budget),
                  key=lambda r: (-r.gpus_per_node, r.name))
     if gpu:
         r = gpu[0]
         return r, max(1, min(max(r.num_nodes, 2), budget // r.gpus_per_node))
-    cpu = [r for r in env.trainer.runtimes if r.gpus_per_node == 0]
-    r = cpu[0] if cpu else env.trainer.runtimes[0]
+    cpu = [r for r in mine if r.gpus_per_node == 0]
+    r = cpu[0] if cpu else mine[0]
     return r, r.num_nodes
 
 
@@ -284,7 +304,7 @@ def example_trainjob(env: Env, team) -> Obj:
         "kind": "TrainJob",
         "metadata": {"name": EXAMPLE_JOB, "namespace": env.team_namespace(team)},
         "spec": {
-            "runtimeRef": {"apiGroup": GROUP, "kind": "ClusterTrainingRuntime", "name": r.name},
+            "runtimeRef": {"apiGroup": GROUP, "kind": runtime_kind(r), "name": r.name},
             # Optional: the namespace's default queue is this one anyway; naming another team's
             # queue is refused at admission.
             "runtimePatches": [{"manager": PATCH_MANAGER, "trainingRuntimeSpec": {"template": {"metadata": {
@@ -347,7 +367,7 @@ def example_configmap(env: Env, team) -> Obj:
 def build(env: Env) -> list[Obj]:
     if not env.trainer.enabled:
         return []
-    objs = [runtime(env, r) for r in env.trainer.runtimes]
+    objs = [o for r in env.trainer.runtimes for o in runtimes(env, r)]
     objs += runtime_reader(env)
     for team in env.teams:
         objs += team_access(env, team)

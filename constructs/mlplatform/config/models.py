@@ -1062,6 +1062,11 @@ class TrainingRuntimeConfig(Model):
                                       description="requests and limits of each node's trainer container")
     shared_memory: Quantity = Field(default="2Gi", description="/dev/shm (memory-backed: NCCL, data loader workers); "
                                                                 "counts against the memory limit")
+    teams: list[DnsLabel] = Field(
+        default_factory=list,
+        description="teams that may use this runtime; empty: every team (a ClusterTrainingRuntime). Listed teams get "
+                    "it as a TrainingRuntime in their own namespace, so no other team can reference it -- for runtimes "
+                    "whose nodes only some teams' quotas can hold")
 
     @model_validator(mode="after")
     def _sane(self) -> "TrainingRuntimeConfig":
@@ -1121,6 +1126,10 @@ def training_team_problems(env: "Env") -> list[str]:
         if name in teams and q.capability.gpus > teams[name].quota.gpus:
             out.append(f"volcano.queues.{name}.capability.gpus {q.capability.gpus} exceeds teams[{name}].quota.gpus "
                        f"{teams[name].quota.gpus} (the namespace quota would refuse pods the queue admits)")
+    for r in env.trainer.runtimes if env.trainer.enabled else []:
+        unknown = sorted(set(r.teams) - set(teams))
+        if unknown:
+            out.append(f"trainer.runtimes[{r.name}].teams names teams this env does not have: {', '.join(unknown)}")
     from ..kit import versions
     if (why := versions.kubernetes_minor_problem("volcano", env.kubernetes_version)) is not None:
         out.append(f"volcano: {why}")
