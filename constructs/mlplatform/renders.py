@@ -182,9 +182,10 @@ def _normalize(er: EnvRenders, docs: list[helm.RenderedDoc], namespace: str | No
     return out
 
 
-def _render_charts(minor: str, helm_rels: dict[str, HelmRelease], er: EnvRenders) -> None:
+def _render_charts(minor: str, helm_rels: dict[str, HelmRelease], er: EnvRenders,
+                   only: list[str] | None = None) -> None:
     apis = api_versions(minor, er)
-    comps = sorted(helm_rels)
+    comps = sorted(only if only is not None else helm_rels)
     reqs = [helm.RenderRequest(chart=helm_rels[c].chart, release=helm_rels[c].release,
                                namespace=helm_rels[c].namespace, values=_plain(helm_rels[c].values),
                                kube_version=minor, api_versions=apis) for c in comps]
@@ -224,9 +225,14 @@ def render_env(minor: str, helm_rels: dict[str, HelmRelease], ups: dict[str, Ups
             docs += [helm.RenderedDoc(src, json.loads(json.dumps(d))) for d in upstream.manifest_file(url, sha)
                      if isinstance(d, dict)]
         er.docs[comp] = _normalize(er, docs, up.namespace)
-    # Charts branch on .Capabilities.APIVersions, and some template their CRDs (not in crds/): render
-    # until the API versions include every CRD the env's renders install (two passes at most in
-    # practice; each pass is cached by its inputs).
+    # Charts branch on .Capabilities.APIVersions, and some template their CRDs (not in crds/): those
+    # render first, so that every chart then renders with the API versions of every CRD the env
+    # installs. A chart whose templates never read APIVersions renders the same either way (its cache
+    # key leaves them out), so the second pass re-runs helm only for charts that read them.
+    first = [c for c in sorted(helm_rels) if helm.templates_crds(helm_rels[c].chart)]
+    if first:
+        _render_charts(minor, helm_rels, er, first)
+        _templated_crds(er)
     for _ in range(3):
         _render_charts(minor, helm_rels, er)
         if not _templated_crds(er):

@@ -250,6 +250,29 @@ def _archive_members(chart: str) -> dict[str, bytes]:
     return out
 
 
+@lru_cache(maxsize=None)
+def _archive_text_has(chart: str, needle: bytes) -> bool:
+    archive_digest(chart)
+    with tarfile.open(archive_path(chart), mode="r:gz") as tar:
+        for m in tar.getmembers():
+            if m.isfile() and ("/templates/" in m.name or m.name.endswith(".tpl")):
+                f = tar.extractfile(m)
+                if f is not None and needle in f.read():
+                    return True
+    return False
+
+
+def uses_api_versions(chart: str) -> bool:
+    """Whether any template (its subcharts' included) reads `.Capabilities.APIVersions`: only then can
+    `--api-versions` change the render, so only then is it part of the render's cache key."""
+    return _archive_text_has(chart, b"APIVersions")
+
+
+def templates_crds(chart: str) -> bool:
+    """Whether the chart makes CRDs from templates (not only from `crds/`)."""
+    return _archive_text_has(chart, b"kind: CustomResourceDefinition")
+
+
 def chart_file(chart: str, name: str) -> bytes | None:
     """A top-level file of the pinned archive (values.yaml, values.schema.json), or None."""
     return _archive_members(chart).get(name)
@@ -271,7 +294,8 @@ class RenderRequest:
         tool = versions.TOOLS["helm"]
         blob = json.dumps({"format": RENDER_FORMAT, "helm": tool.sha256, "archive": archive_digest(self.chart),
                            "chart": self.chart, "release": self.release, "namespace": self.namespace,
-                           "values": self.values, "kube": self.kube_version, "api": sorted(self.api_versions),
+                           "values": self.values, "kube": self.kube_version,
+                           "api": sorted(self.api_versions) if uses_api_versions(self.chart) else None,
                            "crds": self.include_crds}, sort_keys=True, separators=(",", ":"))
         return _sha256(blob.encode())
 
