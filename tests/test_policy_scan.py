@@ -8,6 +8,13 @@ it is given) and the envs run in parallel. Next to each env's objects the scan g
 "unexcused" copy of every object that carries a skip, without its skip annotations: that is how
 the test knows each skip is still needed.
 
+The same run per env also gets every object the env's charts and upstream manifests render
+(`r.renders.docs`, what Argo CD applies besides our objects; CRDs left out: no check reads them
+and they are megabytes). Those cannot carry annotations, so their findings are excused by
+`policy.CHART_EXEMPTIONS`; our objects and the renders share the run, so checkov's graph checks
+(NetworkPolicy coverage, RBAC bindings) see the env as Argo CD will apply it. A planted copy of
+a chart Deployment without any securityContext rides along to prove a chart finding is caught.
+
 checkov lives in its own venv (.venv-checkov, scripts/setup-checkov.sh); without it the scan
 tests skip, unless MLP_REQUIRE_CHECKOV is set (then they fail).
 """
@@ -20,7 +27,7 @@ import re
 import resource
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -34,19 +41,21 @@ from mlplatform.write import _dump_yaml
 ROOT = Path(__file__).resolve().parents[1]
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 README = ROOT / "README.md"
-SCANNED, UNEXCUSED = "objects", "unexcused"
+SCANNED, UNEXCUSED, CHARTS, PLANTED = "objects", "unexcused", "charts", "planted"
+PLANTED_SUFFIX = "-planted-no-securitycontext"
 
 
 @dataclass(frozen=True)
 class Result:
     env: str
-    tree: str        # SCANNED (as in dist/) or UNEXCUSED (skip annotations removed)
+    tree: str        # SCANNED (as in dist/), UNEXCUSED (skip annotations removed), CHARTS (renders), PLANTED
     component: str
     obj: str         # Kind/namespace/name
     check: str
     name: str        # checkov's title of the check
     status: str      # FAILED, PASSED, SKIPPED
     comment: str     # the suppression comment of a SKIPPED result
+    body: dict = field(default_factory=dict, compare=False, hash=False, repr=False)  # the object scanned
 
     def __str__(self) -> str:
         return f"{self.env}/{self.component}/{self.obj}: {self.check} {self.name}"
@@ -70,17 +79,61 @@ def _unexcused(obj: dict) -> dict:
     return o
 
 
-def _write_env(root: Path, rendered) -> dict[str, tuple[str, str, str]]:
-    """Dump one env's objects (and the unexcused copies); {absolute path: (tree, component, ref)}."""
-    where: dict[str, tuple[str, str, str]] = {}
+def _strip_security_contexts(obj: dict) -> dict | None:
+    """A renamed copy of a workload with every securityContext (pod and containers) removed."""
+    o = copy.deepcopy(obj)
+    spec = policy.pod_spec(o)
+    if spec is None:
+        return None
+    o["metadata"]["name"] += PLANTED_SUFFIX
+    spec.pop("securityContext", None)
+    for key in ("initContainers", "containers"):
+        for c in spec.get(key) or []:
+            c.pop("securityContext", None)
+    return o
+
+
+def _plant(rendered) -> tuple[str, dict] | None:
+    """A chart Deployment that runs non-root without privilege escalation, stripped of its
+    securityContexts (so it must fail CKV_K8S_20 and CKV_K8S_23): (component, planted copy)."""
+    for comp, docs in sorted(rendered.renders.docs.items()):
+        for d in docs:
+            spec = policy.pod_spec(d.obj) if d.obj.get("kind") == "Deployment" else None
+            if not spec:
+                continue
+            pod_nonroot = (spec.get("securityContext") or {}).get("runAsNonRoot") is True
+            if all((c.get("securityContext") or {}).get("allowPrivilegeEscalation") is False
+                   and ((c.get("securityContext") or {}).get("runAsNonRoot") is True or pod_nonroot)
+                   for c in spec.get("containers") or []):
+                return comp, _strip_security_contexts(d.obj)
+    return None
+
+
+def _write(where: dict, path: Path, tree: str, comp: str, body: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(_dump_yaml(body), encoding="utf-8")
+    where[os.path.realpath(path)] = (tree, comp, ref(body), body)
+
+
+def _write_env(root: Path, rendered, plant: bool = False) -> dict[str, tuple[str, str, str, dict]]:
+    """Dump one env's objects (and the unexcused copies) and its chart renders (and, with `plant`,
+    the planted workload); {absolute path: (tree, component, ref, object)}."""
+    where: dict[str, tuple[str, str, str, dict]] = {}
     for comp in sorted(rendered.components):
         for i, o in enumerate(rendered.components[comp]):
             copies = [(SCANNED, o)] + ([(UNEXCUSED, _unexcused(o))] if policy.skip_annotations(o) else [])
             for tree, body in copies:
-                path = root / tree / comp / f"{o['kind']}.{o['metadata']['name']}.{i}.k8s.yaml"
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(_dump_yaml(body), encoding="utf-8")
-                where[os.path.realpath(path)] = (tree, comp, ref(o))
+                _write(where, root / tree / comp / f"{o['kind']}.{o['metadata']['name']}.{i}.k8s.yaml", tree, comp, body)
+    for comp in sorted(rendered.renders.docs):
+        for i, d in enumerate(rendered.renders.docs[comp]):
+            if d.obj.get("kind") == "CustomResourceDefinition":
+                continue
+            name = str(d.obj["metadata"].get("name", "")).replace("/", "_")
+            _write(where, root / CHARTS / comp / f"{d.obj['kind']}.{name}.{i}.k8s.yaml", CHARTS, comp, d.obj)
+    planted = _plant(rendered) if plant else None
+    if planted:
+        comp, body = planted
+        _write(where, root / PLANTED / comp / f"Deployment.{body['metadata']['name']}.k8s.yaml", PLANTED, comp, body)
     return where
 
 
@@ -94,12 +147,13 @@ def scan(rendered, tmp_path_factory) -> list[Result]:
     _require_checkov()
     problems = [p for r in rendered.values() for p in r.problems]
     assert not problems, "the envs must render cleanly before they are scanned:\n" + "\n".join(problems)
+    assert all(r.renders.complete and r.renders.docs for r in rendered.values()), "the charts were not rendered"
     base = tmp_path_factory.mktemp("checkov")
     start, cpu = time.monotonic(), resource.getrusage(resource.RUSAGE_CHILDREN)
-    where: dict[str, tuple[str, str, str]] = {}
+    where: dict[str, tuple[str, str, str, str, dict]] = {}
     runs = {}
     for env in sorted(rendered):
-        where_env = _write_env(base / env, rendered[env])
+        where_env = _write_env(base / env, rendered[env], plant=env == min(rendered))
         where.update({p: (env, *w) for p, w in where_env.items()})
         # --skip-download: no calls to the vendor's API (offline, and faster); not --quiet: the
         # passed and skipped results are what the tests below read. Output to files, not pipes,
@@ -124,9 +178,9 @@ def scan(rendered, tmp_path_factory) -> list[Result]:
             assert summary.get("passed", 0) > 0, f"{env}: checkov passed nothing, so it checked nothing: {summary}"
             for status in ("failed", "passed", "skipped"):
                 for c in report.get("results", {}).get(f"{status}_checks", []):
-                    e, tree, comp, obj = where[os.path.realpath(c["file_abs_path"])]
+                    e, tree, comp, obj, body = where[os.path.realpath(c["file_abs_path"])]
                     results.append(Result(e, tree, comp, obj, c["check_id"], c["check_name"], status.upper(),
-                                          c["check_result"].get("suppress_comment", "")))
+                                          c["check_result"].get("suppress_comment", ""), body))
     used = resource.getrusage(resource.RUSAGE_CHILDREN)
     print(f"checkov: {len(where)} files of {len(rendered)} envs in {time.monotonic() - start:.1f}s "
           f"({used.ru_utime + used.ru_stime - cpu.ru_utime - cpu.ru_stime:.1f}s CPU)")
@@ -158,6 +212,91 @@ def test_every_skip_is_honoured_and_still_needed(rendered, scan):
     assert set(skipped.values()) <= reasons, "checkov read a reason other than the table's (a '=' in it?)"
     assert not unneeded, ("exemptions on objects that pass anyway; narrow the exemption's predicate or drop "
                           "it from kit/policy.py:\n" + "\n".join(sorted(unneeded)))
+
+
+# ----------------------------------------------------------------------------- chart renders
+def _unexcused_chart_findings(results, table=None) -> list[str]:
+    """FAILED results on chart renders (or the planted copy) that no chart exemption excuses, and
+    those two exemptions excuse (an ambiguous table)."""
+    out = []
+    for r in results:
+        if r.tree in (CHARTS, PLANTED) and r.status == "FAILED":
+            hits = policy.chart_exemptions_for(r.check, r.component, r.body, table)
+            if len(hits) != 1:
+                out.append(f"{r}" + (f" (excused twice: {[e.objects for e in hits]})" if hits else ""))
+    return sorted(set(out))
+
+
+def test_chart_renders_are_scanned(scan, rendered):
+    scanned = {(r.env, r.component) for r in scan if r.tree == CHARTS}
+    wanted = {(env, comp) for env, r in rendered.items() for comp, docs in r.renders.docs.items()
+              if any(policy.pod_spec(d.obj) is not None for d in docs)}
+    assert wanted and wanted <= scanned, f"renders with workloads checkov reported nothing on: {sorted(wanted - scanned)}"
+
+
+def test_chart_renders_have_no_unexcused_findings(scan):
+    failed = _unexcused_chart_findings([r for r in scan if r.tree == CHARTS])
+    assert not failed, ("checkov findings on what the charts render: fix them through the chart's values in the "
+                        "component, or add a reasoned row to policy.CHART_EXEMPTIONS:\n" + "\n".join(failed))
+
+
+def test_a_chart_workload_without_security_context_is_caught(scan):
+    planted = [r for r in scan if r.tree == PLANTED]
+    assert planted, "no chart Deployment was planted (none runs non-root without privilege escalation?)"
+    caught = _unexcused_chart_findings(planted)
+    for check in ("CKV_K8S_20", "CKV_K8S_23"):
+        assert any(f" {check} " in f for f in caught), (check, caught)
+    # the same object, as rendered, does not fail them
+    source = {(r.obj.replace(PLANTED_SUFFIX, ""), r.check) for r in planted}
+    original = {(r.obj, r.check) for r in scan if r.tree == CHARTS and r.env == planted[0].env
+                and r.status == "FAILED" and r.check in ("CKV_K8S_20", "CKV_K8S_23")}
+    assert not {s for s in source if s in original}, original
+
+
+def test_every_chart_exemption_excuses_some_finding(scan):
+    used = {(id(e), c): 0 for e in policy.CHART_EXEMPTIONS for c in e.checks}
+    for r in scan:
+        if r.tree == CHARTS and r.status == "FAILED":
+            for e in policy.chart_exemptions_for(r.check, r.component, r.body):
+                used[(id(e), r.check)] += 1
+    stale = [f"{c} for {e.components} {e.objects}" for e in policy.CHART_EXEMPTIONS for c in e.checks
+             if not used[(id(e), c)]]
+    assert not stale, f"chart exemptions no finding of any env needs (drop them from kit/policy.py): {stale}"
+
+
+def test_every_chart_exemption_is_reasoned_in_words():
+    assert policy.CHART_EXEMPTIONS
+    registry = {c.name for c in COMPONENTS} | {policy.ANY_CHART}
+    seen = set()
+    for e in policy.CHART_EXEMPTIONS:
+        assert set(e.components) <= registry, f"{e.checks}: unknown components {set(e.components) - registry}"
+        assert len(re.findall(r"[A-Za-z]{2,}", e.reason)) >= 15, f"{e.checks} ({e.objects}): say what the pod needs and why"
+        assert not _PLACEHOLDER.search(e.reason), f"{e.checks}: placeholder in the reason: {e.reason!r}"
+        assert len(re.findall(r"[A-Za-z]{2,}", e.objects)) >= 2, f"{e.checks}: say which objects it covers"
+        assert len(set(e.checks)) == len(e.checks), f"{e.checks}: a check listed twice in one row"
+        assert (e.checks, e.components, e.objects) not in seen, f"{e.checks} for {e.objects} listed twice"
+        seen.add((e.checks, e.components, e.objects))
+
+
+def test_chart_exemptions_match_by_check_component_and_object():
+    dep = _deployment("volcano-admission", "docker.io/volcanosh/vc-webhook-manager:v1.15.1")
+    table = (policy.ChartExemption(("CKV_K8S_22",), ("volcano",), "the admission Deployment",
+                                   "a reason long enough", policy._objects("Deployment", "volcano-admission")),)
+    assert policy.chart_exemptions_for("CKV_K8S_22", "volcano", dep, table) == list(table)
+    assert not policy.chart_exemptions_for("CKV_K8S_23", "volcano", dep, table)
+    assert not policy.chart_exemptions_for("CKV_K8S_22", "airflow", dep, table)
+    assert not policy.chart_exemptions_for("CKV_K8S_22", "volcano", _deployment("volcano-admission-x", "x:1"), table)
+    fake = Result("dev", CHARTS, "volcano", ref(dep), "CKV_K8S_22", "read-only", "FAILED", "", dep)
+    assert _unexcused_chart_findings([fake], table) == []
+    assert _unexcused_chart_findings([fake], table + table) == [f"{fake} (excused twice: "
+                                                                  f"{['the admission Deployment'] * 2})"]
+    assert _unexcused_chart_findings([fake], ()) == [str(fake)]
+    with pytest.raises(ValueError, match="non-empty tuple of component"):
+        policy.ChartExemption(("CKV_K8S_22",), "volcano", "x y", "reason", lambda o: True)
+    with pytest.raises(ValueError, match="non-empty tuple of check"):
+        policy.ChartExemption("CKV_K8S_22", ("volcano",), "x y", "reason", lambda o: True)
+    with pytest.raises(ValueError, match="not a checkov Kubernetes check id"):
+        policy.ChartExemption(("CKV_K8S_22", "CKV_AWS_1"), ("volcano",), "x y", "reason", lambda o: True)
 
 
 # ----------------------------------------------------------------------------- the table

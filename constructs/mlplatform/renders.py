@@ -49,6 +49,15 @@ class EnvRenders:
     unseen: list[tuple[str, str, str]] = field(default_factory=list)  # (component, url, reason)
     problems: list[str] = field(default_factory=list)
     complete: bool = False  # the env's charts were rendered (plan.render(with_renders=True))
+    # What each component's documents are a function of (its render's cache key), and where each CRD
+    # of `crds` came from: together they key the caches of snapshots and validation verdicts.
+    keys: dict[str, str] = field(default_factory=dict)
+    crd_digests: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def crd_fingerprint(self) -> str:
+        import hashlib
+        return hashlib.sha256(json.dumps(sorted(f"{g}/{k}={d}" for (g, k), d in self.crd_digests.items()))
+                              .encode()).hexdigest()
 
 
 _CRD_MEMBER = re.compile(r"^[^/]+/(charts/[^/]+/)*crds/[^/]+\.ya?ml$")
@@ -57,10 +66,8 @@ _CRD_MEMBER = re.compile(r"^[^/]+/(charts/[^/]+/)*crds/[^/]+\.ya?ml$")
 @lru_cache(maxsize=None)
 def chart_crds(chart: str) -> tuple[dict, ...]:
     """CRDs in the chart's (and its subcharts') `crds/` folders: installed with --include-crds.
-    Parsed once per archive digest (kept as JSON in the render cache)."""
-    side = helm.RENDER_CACHE / "chart-crds" / f"{helm.archive_digest(chart)}.json"
-    if side.exists():
-        return tuple(json.loads(side.read_text(encoding="utf-8")))
+    Parsed through the render cache's document store, so the same CRDs in the renders are free."""
+    helm.archive_digest(chart)
     out: list[dict] = []
     with tarfile.open(helm.archive_path(chart), mode="r:gz") as tar:
         for m in sorted(tar.getmembers(), key=lambda m: m.name):
@@ -68,13 +75,9 @@ def chart_crds(chart: str) -> tuple[dict, ...]:
                 f = tar.extractfile(m)
                 if f is None:
                     continue
-                for d in yaml.load_all(f.read(), Loader=yamltext.LOADER):
-                    if isinstance(d, dict) and d.get("kind") == "CustomResourceDefinition":
-                        out.append(d)
-    side.parent.mkdir(parents=True, exist_ok=True)
-    part = side.with_name(f"{side.name}.{os.getpid()}.part")
-    part.write_text(json.dumps(out, separators=(",", ":")), encoding="utf-8")
-    os.replace(part, side)
+                for d in helm.parse_documents(f.read().decode("utf-8"), m.name):
+                    if d.obj.get("kind") == "CustomResourceDefinition":
+                        out.append(d.obj)
     return tuple(out)
 
 
@@ -87,10 +90,16 @@ def _served(doc: dict) -> list[str]:
     return [v["name"] for v in (doc.get("spec") or {}).get("versions", []) if v.get("served")]
 
 
-def _add_crd(er: EnvRenders, doc: dict, origin: str) -> None:
+def _add_crd(er: EnvRenders, doc: dict, origin: str, digest: str | None = None) -> None:
     gk = _gk_of_crd(doc)
-    er.crds.setdefault(gk, doc)
-    er.crd_origin.setdefault(gk, origin)
+    if gk in er.crds:
+        return
+    er.crds[gk] = doc
+    er.crd_origin[gk] = origin
+    if digest is None:
+        import hashlib
+        digest = hashlib.sha256(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    er.crd_digests[gk] = digest
 
 
 def _pinned_gk(gk: str) -> tuple[str, str]:
@@ -110,17 +119,17 @@ def collect_crds(helm_rels: dict[str, HelmRelease], ups: dict[str, UpstreamManif
         for url, sha in versions.MANIFESTS[up.source].files:
             if sha is None:
                 continue
-            for d in upstream.manifest_file(url, sha):
+            for i, d in enumerate(upstream.manifest_file(url, sha)):
                 if isinstance(d, dict) and d.get("kind") == "CustomResourceDefinition":
-                    _add_crd(er, d, comp)
+                    _add_crd(er, d, comp, f"{sha}#{i}")
     for comp, rel in sorted(helm_rels.items()):
-        for d in chart_crds(rel.chart):
-            _add_crd(er, d, comp)
+        for i, d in enumerate(chart_crds(rel.chart)):
+            _add_crd(er, d, comp, f"{helm.archive_digest(rel.chart)}#{i}")
         for gk in versions.CHARTS[rel.chart].provides_crds:  # templated CRDs: the pinned document
             group, kind = _pinned_gk(gk)
             if (group, kind) not in er.crds:
                 try:
-                    _add_crd(er, upstream.crd_document(kind, group), comp)
+                    _add_crd(er, upstream.crd_document(kind, group), comp, versions.crd(kind, group).sha256)
                 except (KeyError, upstream.UpstreamError):
                     pass  # reported after the render if the chart does not render it either
     return er
@@ -189,8 +198,9 @@ def _render_charts(minor: str, helm_rels: dict[str, HelmRelease], er: EnvRenders
     reqs = [helm.RenderRequest(chart=helm_rels[c].chart, release=helm_rels[c].release,
                                namespace=helm_rels[c].namespace, values=_plain(helm_rels[c].values),
                                kube_version=minor, api_versions=apis) for c in comps]
-    for comp, res in zip(comps, helm.render_many(reqs)):
+    for comp, req, res in zip(comps, reqs, helm.render_many(reqs)):
         rel = helm_rels[comp]
+        er.keys[comp] = req.key()
         if isinstance(res, helm.HelmError):
             er.problems.append(f"{comp}/HelmRelease/{rel.release}: {res}")
             er.docs.pop(comp, None)
@@ -202,9 +212,9 @@ def _templated_crds(er: EnvRenders) -> int:
     """Add CRDs that charts render from templates (not from crds/); returns how many were new."""
     new = 0
     for comp, docs in sorted(er.docs.items()):
-        for d in docs:
+        for i, d in enumerate(docs):
             if d.obj.get("kind") == "CustomResourceDefinition" and _gk_of_crd(d.obj) not in er.crds:
-                _add_crd(er, d.obj, comp)
+                _add_crd(er, d.obj, comp, f"{er.keys.get(comp)}#{i}")
                 new += 1
     return new
 
@@ -222,9 +232,14 @@ def render_env(minor: str, helm_rels: dict[str, HelmRelease], ups: dict[str, Ups
                                        "renders.UNSEEN with a reason")
                 continue
             src = url.rsplit("/", 1)[-1]
-            docs += [helm.RenderedDoc(src, json.loads(json.dumps(d))) for d in upstream.manifest_file(url, sha)
-                     if isinstance(d, dict)]
+            for d in upstream.manifest_file(url, sha):
+                if isinstance(d, dict):
+                    text = json.dumps(d, separators=(",", ":"))
+                    docs.append(helm.RenderedDoc(src, json.loads(text), len(text)))
         er.docs[comp] = _normalize(er, docs, up.namespace)
+        import hashlib
+        er.keys[comp] = hashlib.sha256(json.dumps(["manifests", helm.RENDER_FORMAT, up.source, up.namespace,
+                                                  versions.MANIFESTS[up.source].files]).encode()).hexdigest()
     # Charts branch on .Capabilities.APIVersions, and some template their CRDs (not in crds/): those
     # render first, so that every chart then renders with the API versions of every CRD the env
     # installs. A chart whose templates never read APIVersions renders the same either way (its cache
@@ -308,23 +323,67 @@ def snapshot(o: Obj) -> Obj:
     return out
 
 
+@lru_cache(maxsize=None)
+def code_fingerprint(*modules: str) -> str:
+    """sha256 of the source of the given project modules (relative to the package): caches of
+    results computed by that code are keyed by it, so a code change never reads a stale result."""
+    import hashlib
+    from pathlib import Path
+    pkg = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for m in sorted(modules):
+        for f in sorted((pkg / m).rglob("*.py")) if (pkg / m).is_dir() else [pkg / m]:
+            h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def _cached_json(kind: str, key: str, compute):
+    """A JSON-able result cached on disk under the render cache by `key`."""
+    f = helm.RENDER_CACHE / kind / key[:2] / f"{key}.json"
+    if f.exists():
+        try:
+            return json.loads(f.read_text(encoding="utf-8"))
+        except ValueError:
+            pass
+    value = compute()
+    f.parent.mkdir(parents=True, exist_ok=True)
+    part = f.with_name(f"{f.name}.{os.getpid()}.part")
+    part.write_text(json.dumps(value, separators=(",", ":")), encoding="utf-8")
+    os.replace(part, f)
+    return value
+
+
+def _component_snapshot(docs: list[helm.RenderedDoc]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    names: dict[str, int] = {}
+    for d in docs:
+        md = d.obj.get("metadata") or {}
+        base = f"{d.obj.get('kind')}.{md.get('name')}"
+        names[base] = names.get(base, 0) + 1
+    for d in docs:
+        md = d.obj.get("metadata") or {}
+        base = f"{d.obj.get('kind')}.{md.get('name')}"
+        fname = f"{base}.{md.get('namespace')}.yaml" if names[base] > 1 and md.get("namespace") else f"{base}.yaml"
+        text = SNAPSHOT_HEADER + f"# source: {d.source}\n" + yamltext.dump(snapshot(d.obj), sort_keys=True,
+                                                                            default_flow_style=False, width=10_000)
+        if fname in out:  # the same object twice in one render: the validation reports it; keep both visible
+            fname = f"{base}.{len(out)}.yaml"
+        out[fname] = text
+    return out
+
+
 def snapshot_files(er: EnvRenders) -> dict[str, str]:
-    """{"<component>/<Kind>.<name>.yaml": text} for every rendered object, in stable order."""
+    """{"<component>/<Kind>.<name>.yaml": text} for every rendered object, in stable order. Cached
+    per render (a render's snapshot is a function of the render and this module's code)."""
     out: dict[str, str] = {}
     for comp, docs in sorted(er.docs.items()):
-        names: dict[str, int] = {}
-        for d in docs:
-            md = d.obj.get("metadata") or {}
-            base = f"{d.obj.get('kind')}.{md.get('name')}"
-            names[base] = names.get(base, 0) + 1
-        for d in docs:
-            md = d.obj.get("metadata") or {}
-            base = f"{d.obj.get('kind')}.{md.get('name')}"
-            fname = f"{base}.{md.get('namespace')}.yaml" if names[base] > 1 and md.get("namespace") else f"{base}.yaml"
-            text = SNAPSHOT_HEADER + f"# source: {d.source}\n" + yamltext.dump(snapshot(d.obj), sort_keys=True,
-                                                                                default_flow_style=False, width=10_000)
-            rel = f"{comp}/{fname}"
-            if rel in out:  # the same object twice in one render: the validation reports it; keep both visible
-                rel = f"{comp}/{base}.{len(out)}.yaml"
-            out[rel] = text
+        key = er.keys.get(comp)
+        if key is None:
+            files = _component_snapshot(docs)
+        else:
+            import hashlib
+            ck = hashlib.sha256(f"{key}|{code_fingerprint('renders.py', 'kit/yamltext.py')}".encode()).hexdigest()
+            files = _cached_json("snapshots", ck, lambda docs=docs: _component_snapshot(docs))
+        out.update({f"{comp}/{name}": text for name, text in files.items()})
     return out
+

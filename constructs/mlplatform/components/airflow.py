@@ -295,6 +295,8 @@ def values(env: Env) -> dict:
             "jobAnnotations": {"argocd.argoproj.io/hook": "Sync",
                                "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation"},
             "resources": _render(res.migrate_job),
+            # `airflow db migrate` talks to the metadata database only, never to the Kubernetes API.
+            "serviceAccount": {"automountServiceAccountToken": False},
         },
         "apiServer": {
             "replicas": a.api_server_replicas,
@@ -342,8 +344,11 @@ def values(env: Env) -> dict:
             # The chart's mapping labels pools only for open_slots/starving_tasks; these give
             # running and queued slots a `pool` label too (the Airflow dashboard reads them).
             "extraMappings": [dict(m, labels=dict(m["labels"])) for m in STATSD_POOL_MAPPINGS],
+            # statsd-exporter only reads its mapping file (a ConfigMap) and serves from memory:
+            # read-only root filesystem, and no API token (it never calls the Kubernetes API).
             "securityContexts": {"pod": {**_RESTRICTED_POD, "runAsUser": 65534},
-                                 "container": k8s.restricted_container()},
+                                 "container": k8s.restricted_container(readOnlyRootFilesystem=True)},
+            "serviceAccount": {"automountServiceAccountToken": False},
         },
         "flower": {"enabled": False},
         "pgbouncer": {"enabled": False},

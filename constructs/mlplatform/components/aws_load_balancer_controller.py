@@ -7,6 +7,7 @@ chart's, so every ALB-wide setting is reviewed in `dist/`.
 from __future__ import annotations
 
 from ..config.models import Env
+from ..kit import k8s
 from ..kit.component import HelmRelease
 
 NAME = "aws-load-balancer-controller"
@@ -33,6 +34,11 @@ def helm(env: Env) -> HelmRelease:
         # Secrets are readable only where an OIDC-protected Ingress lives (Roles in components/ingress.py).
         "clusterSecretsPermissions": {"allowAllSecrets": False},
         "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}},
+        # The chart's default (read-only root, non-root, no escalation) made complete: no
+        # capabilities (it binds 9443/8080, above 1024), RuntimeDefault seccomp, and a high uid
+        # (nobody, the chart's own fsGroup) -- the static controller binary owns no files.
+        "securityContext": {**k8s.restricted_container(readOnlyRootFilesystem=True),
+                            "runAsUser": 65534, "runAsGroup": 65534},
         "nodeSelector": dict(infra.system_node_labels),
         "podDisruptionBudget": {"maxUnavailable": 1} if env.ingress.controller_replicas > 1 else {},
         "defaultTags": {"platform.mlops.io/env": env.name, "platform.mlops.io/cluster": infra.cluster_name},

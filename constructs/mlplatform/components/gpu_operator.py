@@ -40,6 +40,9 @@ def _res(cpu: str, memory: str, cpu_limit: str, memory_limit: str) -> dict:
     return {"requests": {"cpu": cpu, "memory": memory}, "limits": {"cpu": cpu_limit, "memory": memory_limit}}
 
 
+_NFD_POD_SC = {"seccompProfile": {"type": "RuntimeDefault"}}
+
+
 def values(env: Env) -> dict:
     g = env.compute.gpu
     return {
@@ -54,10 +57,17 @@ def values(env: Env) -> dict:
         "toolkit": {"enabled": False},
         "devicePlugin": {"enabled": True, "resources": _res("50m", "64Mi", "200m", "256Mi")},
         "gfd": {"enabled": True, "resources": _res("50m", "64Mi", "200m", "256Mi")},
-        # NFD's master/worker/gc come from the vendored subchart, whose defaults already carry
-        # requests and memory limits.
+        # NFD's master/worker/gc come from the vendored subchart, whose defaults carry requests,
+        # memory limits and a restricted container securityContext; we add CPU limits (requests
+        # and memory limits as the subchart's defaults) and the RuntimeDefault seccomp profile the
+        # pods lack (their pod securityContext is empty).
         "nfd": {"enabled": True},
-        "node-feature-discovery": {"worker": {"tolerations": [dict(TOLERATE_GPU_TAINT)]}},
+        "node-feature-discovery": {
+            "master": {"podSecurityContext": dict(_NFD_POD_SC), "resources": _res("100m", "128Mi", "1", "4Gi")},
+            "worker": {"tolerations": [dict(TOLERATE_GPU_TAINT)], "podSecurityContext": dict(_NFD_POD_SC),
+                       "resources": _res("5m", "64Mi", "500m", "512Mi")},
+            "gc": {"podSecurityContext": dict(_NFD_POD_SC), "resources": _res("10m", "128Mi", "500m", "1Gi")},
+        },
         "cdi": {"enabled": g.cdi},
         "mig": {"strategy": g.mig_strategy},
         "migManager": {"enabled": g.mig_manager, "resources": _res("50m", "128Mi", "200m", "512Mi")},

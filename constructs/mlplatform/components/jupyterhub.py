@@ -179,6 +179,11 @@ def values(env: Env) -> dict:
             "chp": {"resources": {"requests": {"cpu": "100m", "memory": "256Mi"},
                                   "limits": {"cpu": "1", "memory": "512Mi"}},
                     "containerSecurityContext": k8s.restricted_container(runAsUser=65534, runAsGroup=65534),
+                    # configurable-http-proxy only serves HTTP and its REST API to the hub; it never
+                    # calls the Kubernetes API. The chart renders no pod securityContext.
+                    "extraPodSpec": {"automountServiceAccountToken": False,
+                                     "securityContext": {"runAsNonRoot": True,
+                                                         "seccompProfile": {"type": "RuntimeDefault"}}},
                     "networkPolicy": {"enabled": True}},
         },
         "singleuser": {

@@ -99,6 +99,10 @@ def values(env: Env) -> dict:
             "replicas": t.replicas,
             "resources": t.resources.render(),
             "nodeSelector": dict(sorted(env.infrastructure.system_node_labels.items())),
+            # The chart's restricted container securityContext plus a read-only root filesystem:
+            # the manager reads its config and webhook certificates from mounted ConfigMap and
+            # Secret volumes, and its cert rotation writes the Secret through the API, not to disk.
+            "securityContext": k8s.restricted_container(readOnlyRootFilesystem=True),
         },
         "webhook": {"failurePolicy": t.webhook_failure_policy},
         "jobset": {"install": t.install_jobset, "fullnameOverride": JOBSET_RELEASE},

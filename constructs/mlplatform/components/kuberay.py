@@ -154,6 +154,10 @@ def values(env: Env) -> dict:
         "image": {"repository": img.repository, "tag": img.tag},
         "nodeSelector": dict(infra.system_node_labels),
         "resources": r.operator.render(),
+        # The chart renders no pod securityContext; its image runs as the distroless nonroot
+        # user (65532), a high uid, which this makes explicit (the container one is restricted).
+        "podSecurityContext": {"runAsNonRoot": True, "runAsUser": 65532, "runAsGroup": 65532,
+                               "seccompProfile": {"type": "RuntimeDefault"}},
         "leaderElectionEnabled": True,
         # Namespaced RBAC, written by us per team namespace (build); the chart makes no ClusterRole.
         "rbacEnable": True,

@@ -266,7 +266,16 @@ def values(env: Env) -> dict:
         "grafana": _grafana(env),
         "kube-state-metrics": {"releaseLabel": True, "resources": dict(KUBE_STATE_METRICS_RESOURCES),
                                "nodeSelector": system},
-        "prometheus-node-exporter": {"releaseLabel": True, "resources": dict(NODE_EXPORTER_RESOURCES)},
+        # node-exporter shares the node's network and PID namespaces and reads its /proc and /sys
+        # (hostPath, read-only) as nobody: that needs no capability and no privilege escalation.
+        # Over the subchart's defaults (uid 65534, read-only root filesystem): drop every
+        # capability, no escalation, RuntimeDefault seccomp.
+        "prometheus-node-exporter": {
+            "releaseLabel": True, "resources": dict(NODE_EXPORTER_RESOURCES),
+            "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+            "containerSecurityContext": {"readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False,
+                                         "capabilities": {"drop": ["ALL"]}},
+        },
     }
     return v
 

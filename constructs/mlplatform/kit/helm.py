@@ -45,7 +45,7 @@ BIN_DIR = Path(os.environ.get("MLP_BIN_DIR", ROOT / "imports" / "bin"))
 ARCHIVES = Path(os.environ.get("MLP_CHART_CACHE", ROOT / "imports" / "upstream" / "chart-archives"))
 RENDER_CACHE = Path(os.environ.get("MLP_RENDER_CACHE", ROOT / ".cache" / "renders"))
 # Bump when the way a render is turned into objects changes (cache entries of older code are ignored).
-RENDER_FORMAT = 3
+RENDER_FORMAT = 4
 
 
 class HelmError(Exception):
@@ -304,6 +304,7 @@ class RenderRequest:
 class RenderedDoc:
     source: str  # the template it came from (`# Source:` of helm's output), e.g. volcano/templates/scheduler.yaml
     obj: dict[str, Any]
+    size: int = 0  # bytes of the object as compact JSON (what client-side apply would annotate)
 
 
 # Rendered documents are stored once by the sha256 of their text ("chunks"): the envs render the
@@ -325,15 +326,20 @@ def _chunk_json(sha: str) -> str | None:
 
 
 def _parse_chunk(chunk: str) -> tuple[str, str]:
-    """(sha, source) of one document of helm's output, parsed and stored if new."""
-    sha = _sha256(chunk.encode())
+    """(sha, source) of one document of helm's output, parsed and stored if new. The sha is of the
+    document without its leading comments (helm's `# Source:` line), so a CRD read from a chart's
+    `crds/` folder and the same CRD in a render are parsed once."""
     source = ""
-    for line in chunk.splitlines():
-        if line.startswith("# Source: "):
-            source = line[len("# Source: "):].strip()
-            break
+    lines = chunk.split("\n")
+    start = 0
+    while start < len(lines) and (not lines[start].strip() or lines[start].lstrip().startswith("#")):
+        if lines[start].startswith("# Source: ") and not source:
+            source = lines[start][len("# Source: "):].strip()
+        start += 1
+    body = "\n".join(lines[start:]).strip()
+    sha = _sha256(body.encode())
     if _chunk_json(sha) is None:
-        objs = [o for o in yaml.load_all(chunk, Loader=yamltext.LOADER) if o is not None]
+        objs = [o for o in yaml.load_all(body, Loader=yamltext.LOADER) if o is not None]
         for o in objs:
             if not isinstance(o, dict):
                 raise HelmError(f"{source or '?'}: a rendered document is not an object")
@@ -347,9 +353,22 @@ def _parse_chunk(chunk: str) -> tuple[str, str]:
     return sha, source
 
 
+def parse_documents(text: str, source: str) -> list[RenderedDoc]:
+    """The objects of a multi-document YAML text (e.g. a chart's crds/ file), through the chunk store."""
+    index = [(sha, src or source) for sha, src in _split(text)]
+    docs = _materialize(index)
+    assert docs is not None
+    return docs
+
+
 def _split(text: str) -> list[tuple[str, str]]:
     """helm's output -> [(chunk sha, source template)] in output order."""
     return [_parse_chunk(c) for c in text.split("\n---") if c.strip()]
+
+
+# Parsed CRD documents by chunk sha, shared by every render that contains them (the envs render
+# the same multi-megabyte CRDs; nothing mutates a cluster-scoped CRD object).
+_CRD_OBJS: dict[str, list] = {}
 
 
 def _materialize(index: list[tuple[str, str]]) -> list[RenderedDoc] | None:
@@ -358,7 +377,15 @@ def _materialize(index: list[tuple[str, str]]) -> list[RenderedDoc] | None:
         text = _chunk_json(sha)
         if text is None:
             return None
-        docs += [RenderedDoc(source, o) for o in json.loads(text)]
+        objs = _CRD_OBJS.get(sha)
+        if objs is None:
+            objs = json.loads(text)
+            if len(objs) == 1 and objs[0].get("kind") == "CustomResourceDefinition":
+                _CRD_OBJS[sha] = objs
+        if len(objs) == 1:
+            docs.append(RenderedDoc(source, objs[0], len(text) - 2))  # the chunk is `[<object>]`
+        else:
+            docs += [RenderedDoc(source, o, len(json.dumps(o, separators=(",", ":")))) for o in objs]
     return docs
 
 

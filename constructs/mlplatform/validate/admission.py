@@ -70,6 +70,13 @@ def _where(env: str, comp: str, o: Obj, source: str | None) -> str:
     return f"{env}/{comp}/{o.get('kind')}/{md.get('name', '?')}:{src}"
 
 
+_SIZES: dict[int, int] = {}  # id(rendered object) -> its compact JSON size (known from the render cache)
+
+
+def _size(o: Obj) -> int:
+    return _SIZES.get(id(o)) or len(json.dumps(o, separators=(",", ":")))
+
+
 def _union(r) -> list[tuple[str, Obj, str | None]]:
     out: list[tuple[str, Obj, str | None]] = []
     for comp, objs in sorted(r.components.items()):
@@ -77,7 +84,10 @@ def _union(r) -> list[tuple[str, Obj, str | None]]:
             continue
         out += [(comp, o, None) for o in objs]
     for comp, docs in sorted(r.renders.docs.items()):
-        out += [(comp, d.obj, d.source) for d in docs]
+        for d in docs:
+            if d.size:
+                _SIZES[id(d.obj)] = d.size
+            out.append((comp, d.obj, d.source))
     return out
 
 
@@ -203,7 +213,7 @@ def check_argocd(r) -> list[str]:
             crd_wave[(spec.get("group", ""), (spec.get("names") or {}).get("kind", ""))] = (comp, r.waves.get(comp, 0))
     for comp, o, src in _union(r):
         app = _app_of(r, comp)
-        size = len(json.dumps(o, separators=(",", ":")))
+        size = _size(o)
         if size > ANNOTATION_LIMIT and not _ssa(app, o):
             out.append(f"{_where(env, comp, o, src)} argocd: {size} bytes exceeds the {ANNOTATION_LIMIT}-byte "
                        "last-applied annotation of client-side apply and the Application does not use "

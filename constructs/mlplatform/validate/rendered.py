@@ -8,6 +8,7 @@ never a skip. Problems read `env/component/Kind/name: [template] message`.
 """
 from __future__ import annotations
 
+import json
 import re
 from typing import Iterable
 
@@ -66,24 +67,48 @@ def schema_problems(obj: Obj, cs: core.CoreSchemas, er: EnvRenders) -> list[str]
     return out
 
 
+def _component_problems(docs, cs: core.CoreSchemas, er: EnvRenders, allowed_ns: set[str],
+                        max_errors: int) -> list[tuple[int, str]]:
+    out: list[tuple[int, str]] = []
+    for i, d in enumerate(docs):
+        obj = d.obj
+        found = schema_problems(obj, cs, er)[:max_errors]
+        found += list(_name_problems(obj))
+        ns = (obj.get("metadata") or {}).get("namespace")
+        if namespaced(er, obj) is True and ns and ns not in allowed_ns:
+            found.append(f"namespace {ns!r} is not created in env (nor declared external): the object cannot be created")
+        out += [(i, m) for m in found]
+    return out
+
+
 def check(env_name: str, cs: core.CoreSchemas, er: EnvRenders, allowed_ns: set[str],
           seen_ids: dict[tuple, str], max_errors: int = 8) -> list[str]:
+    """Problems of every rendered object. The per-object verdicts of a component are cached by its
+    render, the env's minor, namespaces and installed CRDs, and this code (validate/, renders.py,
+    kit/): an unchanged component is not validated again."""
+    import hashlib
+    from ..renders import _cached_json, code_fingerprint
     problems: list[str] = []
     for comp, docs in sorted(er.docs.items()):
-        for d in docs:
+        key = er.keys.get(comp)
+        if key is None:
+            verdicts = _component_problems(docs, cs, er, allowed_ns, max_errors)
+        else:
+            ck = hashlib.sha256(json.dumps([key, cs.minor, sorted(allowed_ns), er.crd_fingerprint(), max_errors,
+                                            code_fingerprint("validate", "renders.py", "kit")]).encode()).hexdigest()
+            verdicts = _cached_json("verdicts", ck, lambda docs=docs: _component_problems(
+                docs, cs, er, allowed_ns, max_errors))
+        by_doc: dict[int, list[str]] = {}
+        for i, m in verdicts:
+            by_doc.setdefault(int(i), []).append(m)
+        for i, d in enumerate(docs):
             obj = d.obj
             md = obj.get("metadata") or {}
             name = md.get("name", "?")
             where = f"{env_name}/{comp}/{obj.get('kind')}/{name}"
-            found = schema_problems(obj, cs, er)[:max_errors]
-            found += list(_name_problems(obj))
+            found = list(by_doc.get(i, []))
             scope = namespaced(er, obj)
             ns = md.get("namespace")
-            if scope is False and ns:
-                pass  # the API server ignores a namespace on a cluster-scoped object; Argo CD too
-            if scope is True and ns and ns not in allowed_ns:
-                found.append(f"namespace {ns!r} is not created in env {env_name} (nor declared external): "
-                             "the object cannot be created")
             ident = (group_of(str(obj.get("apiVersion", ""))), obj.get("kind"), ns if scope else None, name)
             if ident in seen_ids and seen_ids[ident] != where:
                 found.append(f"also applied by {seen_ids[ident]}: one object, two Applications (Argo CD's "
