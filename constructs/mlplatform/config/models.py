@@ -98,6 +98,12 @@ class Infrastructure(Model):
     account_id: AwsAccountId
     vpc_id: Annotated[str, Field(pattern=r"^vpc-[0-9a-f]{8,17}$")]
     vpc_cidr: Cidr
+    alb_subnet_cidrs: list[Cidr] = Field(min_length=1, description="the public subnets of the internet-facing ALB: "
+                                         "the only addresses ALB traffic to ip targets comes from")
+    control_plane_subnet_cidrs: list[Cidr] = Field(min_length=1, description="the EKS control plane's ENI subnets (the "
+                                                   "cluster's vpc_config): where webhook and aggregated-API calls come from")
+    pod_subnet_cidrs: list[Cidr] = Field(min_length=1, description="the private subnets nodes and pods (VPC CNI) take "
+                                         "addresses from: no NetworkPolicy ipBlock may cover them")
     private_subnet_tags: dict[str, str] = Field(min_length=1, description="tags that select the node subnets (Karpenter)")
     public_subnet_tags: dict[str, str] = Field(min_length=1, description="tags that select the internet-facing ALB subnets")
     node_security_group_tags: dict[str, str] = Field(min_length=1, description="tags that select the node security group (Karpenter)")
@@ -115,6 +121,20 @@ class Infrastructure(Model):
     redis_endpoint: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?:[0-9]{1,5}$")] | None = Field(
         default=None, description="host:port of the env's ElastiCache Redis (TLS, AUTH) for Ray GCS fault tolerance; "
                                   "null: the env has none")
+
+    @model_validator(mode="after")
+    def _subnets(self) -> "Infrastructure":
+        vpc = ipaddress.ip_network(self.vpc_cidr)
+        kinds = {"alb_subnet_cidrs": self.alb_subnet_cidrs, "control_plane_subnet_cidrs": self.control_plane_subnet_cidrs,
+                 "pod_subnet_cidrs": self.pod_subnet_cidrs}
+        for field, cidrs in kinds.items():
+            outside = [c for c in cidrs if not ipaddress.ip_network(c).subnet_of(vpc)]
+            _refuse(f"{field} outside vpc_cidr {self.vpc_cidr}", set(outside))
+        pods = [ipaddress.ip_network(c) for c in self.pod_subnet_cidrs]
+        for field in ("alb_subnet_cidrs", "control_plane_subnet_cidrs"):
+            clash = {c for c in kinds[field] if any(ipaddress.ip_network(c).overlaps(p) for p in pods)}
+            _refuse(f"{field} overlap the pod subnets (a policy admitting them would admit pods)", clash)
+        return self
 
 
 # --------------------------------------------------------------------------- tenants
