@@ -192,7 +192,14 @@ class PlatformNamespace(Model):
     component: DnsLabel = Field(description="the component (Argo CD Application) that lives here")
     pod_security: PodSecurityLevel = "restricted"
     pod_security_reason: str = Field(default="", description="required when pod_security is not restricted")
-    allow_from_vpc: bool = Field(default=False, description="admit traffic from the VPC CIDR: ALB targets (ip mode) and EKS control-plane webhooks")
+    control_plane_ports: list[Annotated[int, Field(ge=1, le=65535)]] = Field(
+        default_factory=list, description="container ports of the webhooks and aggregated APIs the EKS control plane "
+                                          "calls here: the control-plane subnets are admitted to these ports only")
+    metrics_ports: list[Annotated[int, Field(ge=1, le=65535)] | DnsLabel] = Field(
+        default_factory=list, description="container ports (numbers or names) the monitoring namespace scrapes here; "
+                                          "empty: monitoring is not admitted")
+    egress: "PlatformEgress | None" = Field(
+        default=None, description="restrict the namespace's egress to these destinations (null: egress is open)")
     allow_from_namespaces: list[DnsLabel] = Field(default_factory=list)
     container_defaults: ContainerDefaults = ContainerDefaults()
     allow_from_teams: bool = Field(default=False, description="admit traffic from every team namespace (shared services)")
@@ -208,27 +215,43 @@ class PlatformNamespace(Model):
         return self
 
 
+class PlatformEgress(Model):
+    """Where the pods of a platform namespace may connect to, besides DNS and their own namespace."""
+
+    kubernetes_api: bool = Field(default=True, description="the EKS API (control-plane subnets, 443)")
+    internet_ports: list[Annotated[int, Field(ge=1, le=65535)]] = Field(
+        default_factory=list, description="TCP ports on addresses outside the VPC (never 169.254.169.254)")
+
+
+PlatformNamespace.model_rebuild()
+
+
 def _default_platform_namespaces() -> list[PlatformNamespace]:
     P = PlatformNamespace
+    # control_plane_ports: the charts' webhook / aggregated-API container ports; metrics_ports: what
+    # their ServiceMonitors scrape. ALB ports are not listed here: they come from kit/routes.py.
     return [
-        P(name="external-secrets", component="external-secrets", allow_from_vpc=True),
-        P(name="external-dns", component="external-dns"),
-        P(name="keycloak", component="keycloak", allow_from_vpc=True, pod_security="baseline",
+        P(name="external-secrets", component="external-secrets", control_plane_ports=[10250], metrics_ports=[8080]),
+        # external-dns talks to the Kubernetes API and Route 53 only
+        P(name="external-dns", component="external-dns", metrics_ports=[7979],
+          egress=PlatformEgress(kubernetes_api=True, internet_ports=[443])),
+        P(name="keycloak", component="keycloak", pod_security="baseline", metrics_ports=[9000],
           pod_security_reason="the upstream keycloak-operator Deployment is applied unmodified from its release "
                               "manifests and does not declare the restricted-profile securityContext"),
-        P(name="jupyterhub", component="jupyterhub", allow_from_vpc=True,
+        P(name="jupyterhub", component="jupyterhub", metrics_ports=[8081],
           isolated_pods={"component": ["singleuser-server"]}),
-        P(name="airflow", component="airflow", allow_from_vpc=True),
-        # the operator's admission webhook is called by the EKS control plane (VPC)
-        P(name="spark-operator", component="spark-operator", allow_from_vpc=True),
-        P(name="volcano-system", component="volcano", allow_from_vpc=True),
-        P(name="kubeflow-system", component="kubeflow-trainer", allow_from_vpc=True),
-        P(name="kuberay-system", component="kuberay", allow_from_vpc=True),
-        P(name="mlflow", component="mlflow", allow_from_vpc=True, allow_from_teams=True,
+        P(name="airflow", component="airflow", metrics_ports=[9102]),
+        # the operator's admission webhook is called by the EKS control plane
+        P(name="spark-operator", component="spark-operator", control_plane_ports=[9443], metrics_ports=[8080]),
+        P(name="volcano-system", component="volcano", control_plane_ports=[8443], metrics_ports=[8080, 8081]),
+        P(name="kubeflow-system", component="kubeflow-trainer", control_plane_ports=[9443], metrics_ports=[8080]),
+        P(name="kuberay-system", component="kuberay", metrics_ports=[8080]),
+        P(name="mlflow", component="mlflow", allow_from_teams=True, metrics_ports=[5000],
           allow_from_namespaces=["jupyterhub", "airflow"]),
-        P(name="monitoring", component="monitoring", allow_from_vpc=True, pod_security="privileged",
+        # prometheus-operator's admission webhook (10250) and prometheus-adapter's custom metrics API (6443)
+        P(name="monitoring", component="monitoring", control_plane_ports=[6443, 10250], pod_security="privileged",
           pod_security_reason="node-exporter needs hostNetwork, hostPID and hostPath mounts to read node metrics"),
-        P(name="gpu-operator", component="gpu-operator", pod_security="privileged",
+        P(name="gpu-operator", component="gpu-operator", pod_security="privileged", metrics_ports=[8080, 9400],
           pod_security_reason="the NVIDIA device plugin, GPU feature discovery, DCGM exporter and operator validator run privileged containers with hostPath mounts"),
     ]
 
@@ -242,6 +265,9 @@ class NamespacesConfig(Model):
     # there, but this generator never creates or owns them.
     external: list[DnsLabel] = Field(default_factory=lambda: ["argocd", "default", "kube-system"])
     team_prefix: Annotated[str, Field(pattern=r"^[a-z0-9][-a-z0-9]{0,20}$", description="team namespaces are <prefix><team>")] = "team-"
+    tenant_internet_egress: bool = Field(
+        default=True, description="team pods may open connections outside the VPC (model hubs, pip, S3); never to "
+                                  "the VPC itself or the instance metadata endpoint")
 
     @model_validator(mode="after")
     def _unique(self) -> "NamespacesConfig":

@@ -12,7 +12,7 @@ import json
 from ..kit import versions
 from ..kit.meta import Obj, group_of
 from ..plan import Rendered
-from . import cel, charts, core, crd, crosschecks, monitoring, rules, scheduling, serving, training
+from . import cel, charts, core, crd, crosschecks, monitoring, netpol, rules, scheduling, serving, training
 
 MAX_ERRORS_PER_OBJECT = 8
 BOOTSTRAP = "argocd-bootstrap"
@@ -122,4 +122,5 @@ def validate(r: Rendered) -> list[str]:
     problems += training.check_training(r)
     problems += monitoring.check(r)
     problems += serving.check(r)
+    problems += netpol.check(r) + netpol.check_route_backends(r)
     return problems
