@@ -246,7 +246,7 @@ def _default_platform_namespaces() -> list[PlatformNamespace]:
         P(name="volcano-system", component="volcano", control_plane_ports=[8443], metrics_ports=[8080, 8081]),
         P(name="kubeflow-system", component="kubeflow-trainer", control_plane_ports=[9443], metrics_ports=[8080]),
         P(name="kuberay-system", component="kuberay", metrics_ports=[8080]),
-        P(name="mlflow", component="mlflow", allow_from_teams=True, metrics_ports=[5000],
+        P(name="mlflow", component="mlflow", allow_from_teams=True,
           allow_from_namespaces=["jupyterhub", "airflow"]),
         # prometheus-operator's admission webhook (10250) and prometheus-adapter's custom metrics API (6443)
         P(name="monitoring", component="monitoring", control_plane_ports=[6443, 10250], pod_security="privileged",
