@@ -120,6 +120,15 @@ def alb_routes(env) -> list[Route]:
     return [r for r in for_env(env) if r.login == "alb"]
 
 
+def alb_client(env, namespace: str) -> str:
+    """The Keycloak client of the ALB login for routes in `namespace`. A team namespace has its own
+    (`<namespace>-ui`: only the team's group and admins may log in, see components/keycloak.py);
+    platform UIs share `platform-ui` (any realm user)."""
+    if namespace in {env.team_namespace(t) for t in env.teams}:
+        return f"{namespace}-ui"
+    return ALB_CLIENT
+
+
 def url(env, r: Route, path: str | None = None) -> str:
     """`https://<host><path>`: hosts always from the env config, always https."""
     p = r.path if path is None else path
