@@ -59,7 +59,9 @@ resource "aws_eks_cluster" "this" {
   }
 
   vpc_config {
-    subnet_ids              = [for s in aws_subnet.private : s.id]
+    # The control plane's ENIs go to their own /28s, never into the pod subnets, so the
+    # NetworkPolicies can tell a webhook call from the control plane apart from a pod.
+    subnet_ids              = [for s in aws_subnet.control_plane : s.id]
     endpoint_private_access = true
     endpoint_public_access  = length(var.api_public_cidrs) > 0
     public_access_cidrs     = length(var.api_public_cidrs) > 0 ? var.api_public_cidrs : null
@@ -99,6 +101,53 @@ resource "aws_eks_access_policy_association" "admins" {
 
   access_scope {
     type = "cluster"
+  }
+}
+
+# Team members: one IAM role per team (assumed by the team's principals, e.g. its SSO permission
+# set) whose access entry maps it to the Kubernetes group ml-team-<team>. That group is what the
+# team namespace's RoleBindings name (kuberay `<ns>-ray-users`, kubeflow-trainer `<ns>-training`);
+# the EKS view policy, scoped to the team namespace only, adds read access there. No team gets
+# anything cluster-wide. tests/test_access.py checks that the realm, the RBAC and this agree.
+data "aws_iam_policy_document" "team_trust" {
+  for_each = var.teams
+
+  statement {
+    actions = ["sts:AssumeRole", "sts:TagSession"]
+    principals {
+      type        = "AWS"
+      identifiers = each.value.member_principal_arns
+    }
+  }
+}
+
+resource "aws_iam_role" "team" {
+  for_each = var.teams
+
+  name               = "${local.name}-team-${each.key}"
+  description        = "Members of team ${each.key}: Kubernetes group ${local.team_group_prefix}${each.key} in namespace ${each.value.namespace}"
+  assume_role_policy = data.aws_iam_policy_document.team_trust[each.key].json
+}
+
+resource "aws_eks_access_entry" "team" {
+  for_each = var.teams
+
+  cluster_name      = aws_eks_cluster.this.name
+  principal_arn     = aws_iam_role.team[each.key].arn
+  type              = "STANDARD"
+  kubernetes_groups = ["${local.team_group_prefix}${each.key}"]
+}
+
+resource "aws_eks_access_policy_association" "team" {
+  for_each = var.teams
+
+  cluster_name  = aws_eks_cluster.this.name
+  principal_arn = aws_eks_access_entry.team[each.key].principal_arn
+  policy_arn    = "arn:${local.partition}:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"
+
+  access_scope {
+    type       = "namespace"
+    namespaces = [each.value.namespace]
   }
 }
 

@@ -11,6 +11,9 @@ locals {
   azs      = var.availability_zone_ids
   az_index = { for i, az in local.azs : az => i }
 
+  # Kubernetes group of a team's people (the generator's trainer.member_group_prefix).
+  team_group_prefix = "ml-team-"
+
   tags = merge(var.tags, {
     "platform.mlops.io/env"     = var.env
     "platform.mlops.io/cluster" = var.cluster_name

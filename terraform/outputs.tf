@@ -25,8 +25,23 @@ output "vpc_id" {
 }
 
 output "vpc_cidr" {
-  description = "VPC CIDR (NetworkPolicy ipBlocks for ALB targets and control-plane webhooks)."
+  description = "VPC CIDR (excluded from the internet egress of team namespaces)."
   value       = aws_vpc.this.cidr_block
+}
+
+output "alb_subnet_cidrs" {
+  description = "CIDRs of the public subnets the internet-facing ALB lives in (NetworkPolicy ipBlocks to the pods behind an Ingress)."
+  value       = sort([for s in aws_subnet.public : s.cidr_block])
+}
+
+output "control_plane_subnet_cidrs" {
+  description = "CIDRs of the EKS control plane's ENI subnets (the cluster's vpc_config subnet_ids): NetworkPolicy ipBlocks to webhook and aggregated-API pods."
+  value       = sort([for s in aws_subnet.control_plane : s.cidr_block])
+}
+
+output "pod_subnet_cidrs" {
+  description = "CIDRs of the private subnets nodes and pods (VPC CNI) get their addresses from: no NetworkPolicy ipBlock may cover them."
+  value       = sort([for s in aws_subnet.private : s.cidr_block])
 }
 
 output "private_subnet_tags" {

@@ -84,6 +84,20 @@ variable "cluster_admin_principal_arns" {
   default     = []
 }
 
+variable "teams" {
+  description = "Tenant teams of the env (environments/<env>.yaml `teams`): team name -> its namespace (team-<name>) and the IAM principals of its members, who may assume the team role mapped to Kubernetes group ml-team-<name>."
+  type = map(object({
+    namespace             = string
+    member_principal_arns = list(string)
+  }))
+  default = {}
+
+  validation {
+    condition     = alltrue([for t in values(var.teams) : length(t.member_principal_arns) > 0])
+    error_message = "every team needs at least one member principal ARN."
+  }
+}
+
 variable "cluster_log_types" {
   description = "EKS control-plane log types sent to CloudWatch."
   type        = list(string)

@@ -1,6 +1,11 @@
 # VPC over three AZs: a private /20 per AZ for nodes, pods (VPC CNI), EFS and RDS; a public /24
-# per AZ for internet-facing ALBs and the NAT gateways. With a /16:
+# per AZ for internet-facing ALBs and the NAT gateways; a /28 per AZ for the EKS control plane's
+# ENIs only. With a /16:
 #   private 10.x.0.0/20, 10.x.16.0/20, 10.x.32.0/20    public 10.x.48.0/24, 10.x.49.0/24, 10.x.50.0/24
+#   control plane 10.x.51.0/28, 10.x.51.16/28, 10.x.51.32/28
+# The three kinds never overlap, so a NetworkPolicy can admit the ALB (public subnets) or the
+# control plane (its subnets) without admitting any pod (private subnets): see the outputs
+# alb_subnet_cidrs, control_plane_subnet_cidrs and pod_subnet_cidrs.
 
 resource "aws_vpc" "this" {
   cidr_block           = var.vpc_cidr
@@ -41,6 +46,25 @@ resource "aws_subnet" "private" {
   cidr_block           = cidrsubnet(var.vpc_cidr, 4, each.value)
 
   tags = merge(local.private_subnet_tags, { Name = "${local.name}-private-${each.key}" })
+}
+
+# Dedicated subnets for the EKS control plane's cross-account ENIs (aws_eks_cluster vpc_config):
+# webhook and aggregated-API calls come from these addresses and from nowhere else in the VPC.
+resource "aws_subnet" "control_plane" {
+  for_each = local.az_index
+
+  vpc_id               = aws_vpc.this.id
+  availability_zone_id = each.key
+  cidr_block           = cidrsubnet(var.vpc_cidr, 12, 51 * 16 + each.value)
+
+  tags = { Name = "${local.name}-control-plane-${each.key}" }
+}
+
+resource "aws_route_table_association" "control_plane" {
+  for_each = aws_subnet.control_plane
+
+  subnet_id      = each.value.id
+  route_table_id = aws_route_table.private[each.key].id
 }
 
 # ------------------------------------------------------------------------------ egress

@@ -142,9 +142,11 @@ def test_realm_is_dedicated_with_rbac_roles_and_a_client_per_app(envs):
     assert realm["realm"] != "master"
     assert {r["name"] for r in realm["roles"]["realm"]} == {"admin", "ml-engineer", "data-scientist", "viewer"}
     clients = {c["clientId"]: c for c in realm["clients"]}
-    assert set(clients) == {"jupyterhub", "airflow", "grafana", "argocd", "platform-ui"}
+    # one client per app, the shared ALB login, and one ALB login per team with UIs (Ray dashboards)
+    assert set(clients) == {"jupyterhub", "airflow", "grafana", "argocd", "platform-ui", "team-research-ui"}
     for c in clients.values():
-        assert c["publicClient"] is False and c["secret"] == f"$(file:UTF-8:{keycloak.CLIENTS_DIR}/{c['clientId']})"
+        owner = "platform-ui" if c["clientId"].endswith("-ui") else c["clientId"]  # team UIs share its secret
+        assert c["publicClient"] is False and c["secret"] == f"$(file:UTF-8:{keycloak.CLIENTS_DIR}/{owner})"
         assert all(u.startswith("https://") and "*" not in u for u in c["redirectUris"])
     assert clients["jupyterhub"]["redirectUris"] == [f"https://platform.{env.domain}/jupyter/hub/oauth_callback"]
     assert f"https://mlflow.{env.domain}/oauth2/idpresponse" in clients["platform-ui"]["redirectUris"]
@@ -176,7 +178,9 @@ def test_realm_sync_job_reruns_exactly_when_the_realm_changes(envs):
     assert env_vars["SPRING_CONFIG_IMPORT"]["value"] == f"configtree:{keycloak.ADMIN_DIR}/"
     secrets = {v["secret"]["secretName"]: v["secret"]["items"] for v in pod["volumes"] if "secret" in v}
     assert {i["path"] for i in secrets["keycloak-bootstrap-admin"]} == {"keycloak.user", "keycloak.password"}
-    assert {i["key"] for i in secrets["keycloak-oidc-clients"]} == {c["clientId"] for c in keycloak.clients(env)}
+    # every client's secret file is mounted (team UI clients read platform-ui's)
+    assert {i["key"] for i in secrets["keycloak-oidc-clients"]} == {
+        c["secret"].rsplit("/", 1)[1].rstrip(")") for c in keycloak.clients(env)}
 
 
 def test_admin_console_is_blocked_at_the_alb_unless_configured(envs):

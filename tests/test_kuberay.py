@@ -315,11 +315,14 @@ def test_one_dashboard_ingress_per_team_cluster_behind_the_alb_login(rendered):
             find(r.components["ingress"], "Role", f"team-{team}-alb-oidc-secret-reader")
 
 
-def test_keycloak_platform_ui_redirects_include_every_team_dashboard(envs):
+def test_each_team_dashboard_logs_in_through_its_team_client_only(envs):
     for env in envs.values():
-        ui = next(c for c in keycloak.clients(env) if c["clientId"] == routes.ALB_CLIENT)
+        by_id = {c["clientId"]: c for c in keycloak.clients(env)}
+        ui = by_id[routes.ALB_CLIENT]
         for team in env.ray.clusters:
-            assert f"https://ray-{team}.{env.domain}/oauth2/idpresponse" in ui["redirectUris"]
+            cb = f"https://ray-{team}.{env.domain}/oauth2/idpresponse"
+            assert by_id[f"team-{team}-ui"]["redirectUris"] == [cb]
+            assert cb not in ui["redirectUris"]  # the shared client would let any realm user in
         assert not [u for u in ui["redirectUris"] if u.startswith(f"https://ray.{env.domain}")]
 
 

@@ -50,9 +50,10 @@ def test_default_deny_plus_explicit_allows(envs):
                   for p in peers if "namespaceSelector" in p]
         assert all(o == "monitoring" or ns == "mlflow" for o in others), (ns, others)
     tenant = find(objs, "NetworkPolicy", "team-nlp-allow-ingress")["spec"]["ingress"][0]["from"]
-    assert {"ipBlock": {"cidr": env.infrastructure.vpc_cidr}} in tenant
-    # tenants never admit other tenants
-    assert not any("team-" in str(p) for p in tenant)
+    assert tenant == [{"podSelector": {}}]  # tenants admit only themselves namespace-wide
+    # no policy admits the VPC: the ALB and the control plane come in from their own subnets only
+    assert env.infrastructure.vpc_cidr not in str([o for o in objs if o["kind"] == "NetworkPolicy"
+                                                   and "egress" not in o["spec"]])
 
 
 def test_privileged_namespaces_say_why(envs):

@@ -30,3 +30,10 @@ secret_recovery_window_days = 7
 
 # Ray clusters here run without GCS fault tolerance or with an in-cluster Redis (environments/dev.yaml ray.redis).
 ray_redis = null
+
+# Tenants (environments/dev.yaml teams): each team's members assume ml-dev-team-<team>, which EKS maps
+# to Kubernetes group ml-team-<team> (the group the team namespace's RoleBindings name).
+teams = {
+  research = { namespace = "team-research", member_principal_arns = ["arn:aws:iam::111111111111:role/ml-dev-sso-team-research"] }
+  nlp      = { namespace = "team-nlp", member_principal_arns = ["arn:aws:iam::111111111111:role/ml-dev-sso-team-nlp"] }
+}

@@ -34,3 +34,11 @@ ray_redis = {
   replicas                = 1
   snapshot_retention_days = 7
 }
+
+# Tenants (environments/prod.yaml teams): each team's members assume ml-prod-team-<team>, which EKS maps
+# to Kubernetes group ml-team-<team> (the group the team namespace's RoleBindings name).
+teams = {
+  research = { namespace = "team-research", member_principal_arns = ["arn:aws:iam::333333333333:role/ml-prod-sso-team-research"] }
+  nlp      = { namespace = "team-nlp", member_principal_arns = ["arn:aws:iam::333333333333:role/ml-prod-sso-team-nlp"] }
+  vision   = { namespace = "team-vision", member_principal_arns = ["arn:aws:iam::333333333333:role/ml-prod-sso-team-vision"] }
+}

@@ -29,3 +29,11 @@ secret_recovery_window_days = 7
 
 # Ray clusters here run without GCS fault tolerance or with an in-cluster Redis (environments/staging.yaml ray.redis).
 ray_redis = null
+
+# Tenants (environments/staging.yaml teams): each team's members assume ml-staging-team-<team>, which EKS maps
+# to Kubernetes group ml-team-<team> (the group the team namespace's RoleBindings name).
+teams = {
+  research = { namespace = "team-research", member_principal_arns = ["arn:aws:iam::222222222222:role/ml-staging-sso-team-research"] }
+  nlp      = { namespace = "team-nlp", member_principal_arns = ["arn:aws:iam::222222222222:role/ml-staging-sso-team-nlp"] }
+  vision   = { namespace = "team-vision", member_principal_arns = ["arn:aws:iam::222222222222:role/ml-staging-sso-team-vision"] }
+}

@@ -25,6 +25,7 @@ from ..config.models import Env
 from ..kit import k8s, routes, versions
 from ..kit.ingress import block_path, ingress
 from ..kit.meta import Obj, metadata
+from . import kuberay
 from . import secrets as sec
 
 NAME = "keycloak"
@@ -72,7 +73,8 @@ def _mappers(client: str) -> list[dict]:
     ]
 
 
-def _client(client_id: str, description: str, *, root: str, redirects: list[str], post_logout: list[str]) -> dict:
+def _client(client_id: str, description: str, *, root: str, redirects: list[str], post_logout: list[str],
+            secret_of: str | None = None) -> dict:
     return {
         "clientId": client_id,
         "name": client_id,
@@ -81,7 +83,7 @@ def _client(client_id: str, description: str, *, root: str, redirects: list[str]
         "protocol": "openid-connect",
         "publicClient": False,
         "clientAuthenticatorType": "client-secret",
-        "secret": _secret_file(client_id),
+        "secret": _secret_file(secret_of or client_id),
         "standardFlowEnabled": True,
         "implicitFlowEnabled": False,
         "directAccessGrantsEnabled": False,
@@ -105,17 +107,108 @@ def clients(env: Env) -> list[dict]:
         out.append(_client(r.name, f"{r.description}: its own OIDC login", root=routes.url(env, r),
                            redirects=routes.redirect_uris(env, r),
                            post_logout=[routes.url(env, r, r.post_logout)] if r.post_logout else []))
-    alb = routes.alb_routes(env)
-    out.append(_client(routes.ALB_CLIENT, "The shared ALB's login in front of UIs without their own: "
-                       + ", ".join(r.description for r in alb),
-                       root=routes.url(env, alb[0]),
-                       redirects=[routes.url(env, r, routes.ALB_CALLBACK) for r in alb],
-                       post_logout=[routes.url(env, r) for r in alb]))
+    by_client: dict[str, list[routes.Route]] = {}
+    for r in routes.alb_routes(env):
+        by_client.setdefault(routes.alb_client(env, r.namespace), []).append(r)
+    for client_id, alb in sorted(by_client.items()):
+        shared = client_id == routes.ALB_CLIENT
+        c = _client(client_id, ("The shared ALB's login in front of UIs without their own: " if shared else
+                                "The ALB's login in front of one team's UIs (members and admins only): ")
+                    + ", ".join(r.description for r in alb),
+                    root=routes.url(env, alb[0]),
+                    redirects=[routes.url(env, r, routes.ALB_CALLBACK) for r in alb],
+                    post_logout=[routes.url(env, r) for r in alb], secret_of=routes.ALB_CLIENT)
+        if not shared:
+            c["authenticationFlowBindingOverrides"] = {"browser": _flow_alias(client_id)}
+        out.append(c)
     return sorted(out, key=lambda c: c["clientId"])
+
+
+# --------------------------------------------------------------------------- team UIs
+# Who may log in to a team's ALB-login UIs (Ray dashboards): the client `<team namespace>-ui` has a
+# client role `access`, granted to the team's group `ml-team-<team>` (the Kubernetes group its
+# RBAC binds and its EKS access entry maps) and to `admins`. The client's browser flow logs the
+# user in as usual, then a conditional step denies access to anyone without that role. The ALB
+# only forwards after a successful login, so another team's member never reaches the dashboard.
+ACCESS_ROLE = "access"
+
+
+def team_clients(env: Env) -> dict[str, str]:
+    """Team name -> its UI client id, for the teams that have ALB-login routes."""
+    alb_ns = {r.namespace for r in routes.alb_routes(env)}
+    return {t.name: routes.alb_client(env, env.team_namespace(t)) for t in env.teams
+            if env.team_namespace(t) in alb_ns}
+
+
+def team_group(env: Env, team: str) -> str:
+    return kuberay.member_group(env, team)
+
+
+def _flow_alias(client_id: str) -> str:
+    return f"{client_id} browser"
+
+
+def _execution(priority: int, requirement: str, *, authenticator: str | None = None, flow: str | None = None,
+               config: str | None = None) -> dict:
+    e: dict = {"requirement": requirement, "priority": priority, "userSetupAllowed": False,
+               "authenticatorFlow": flow is not None}
+    if flow is not None:
+        e["flowAlias"] = flow
+    else:
+        e["authenticator"] = authenticator
+    if config:
+        e["authenticatorConfig"] = config
+    return e
+
+
+def _flow(alias: str, description: str, executions: list[dict], *, top: bool) -> dict:
+    return {"alias": alias, "description": description, "providerId": "basic-flow", "topLevel": top,
+            "builtIn": False, "authenticationExecutions": executions}
+
+
+def team_flows(env: Env) -> tuple[list[dict], list[dict]]:
+    """(authenticationFlows, authenticatorConfig) of every team UI client."""
+    flows, configs = [], []
+    for team, client in sorted(team_clients(env).items()):
+        top, login, forms, member = (_flow_alias(client), f"{client} login", f"{client} forms", f"{client} membership")
+        cond = f"{client} without {ACCESS_ROLE}"
+        flows += [
+            _flow(top, f"Browser login for team {team}'s UIs: log in, then deny anyone without {client}.{ACCESS_ROLE}",
+                  [_execution(10, "REQUIRED", flow=login), _execution(20, "CONDITIONAL", flow=member)], top=True),
+            _flow(login, "Cookie, identity provider or username/password", [
+                _execution(10, "ALTERNATIVE", authenticator="auth-cookie"),
+                _execution(20, "ALTERNATIVE", authenticator="identity-provider-redirector"),
+                _execution(30, "ALTERNATIVE", flow=forms)], top=False),
+            _flow(forms, "Username and password", [
+                _execution(10, "REQUIRED", authenticator="auth-username-password-form")], top=False),
+            _flow(member, f"Not in team {team} (nor an admin): access denied", [
+                _execution(10, "REQUIRED", authenticator="conditional-user-role", config=cond),
+                _execution(20, "REQUIRED", authenticator="deny-access-authenticator")], top=False),
+        ]
+        configs.append({"alias": cond, "config": {"condUserRole": f"{client}.{ACCESS_ROLE}", "negate": "true"}})
+    return flows, configs
+
+
+def groups(env: Env) -> list[dict]:
+    tc = team_clients(env)
+    out = []
+    for g, role in GROUPS.items():
+        grp: dict = {"name": g, "path": f"/{g}", "realmRoles": [role]}
+        if role == "admin" and tc:
+            grp["clientRoles"] = {c: [ACCESS_ROLE] for c in sorted(tc.values())}
+        out.append(grp)
+    for t in env.teams:
+        name = team_group(env, t.name)
+        grp = {"name": name, "path": f"/{name}", "realmRoles": []}
+        if t.name in tc:
+            grp["clientRoles"] = {tc[t.name]: [ACCESS_ROLE]}
+        out.append(grp)
+    return out
 
 
 def realm(env: Env) -> dict:
     k = env.keycloak
+    flows, configs = team_flows(env)
     return {
         "realm": k.realm,
         "enabled": True,
@@ -129,9 +222,13 @@ def realm(env: Env) -> dict:
         "accessTokenLifespan": k.access_token_lifespan_seconds,
         "ssoSessionIdleTimeout": k.sso_session_idle_seconds,
         "ssoSessionMaxLifespan": k.sso_session_max_seconds,
-        "roles": {"realm": [{"name": n, "description": d} for n, d in ROLES.items()]},
-        "groups": [{"name": g, "path": f"/{g}", "realmRoles": [role]} for g, role in GROUPS.items()],
+        "roles": {"realm": [{"name": n, "description": d} for n, d in ROLES.items()],
+                  "client": {c: [{"name": ACCESS_ROLE, "description": f"May log in to team {t}'s UIs"}]
+                             for t, c in sorted(team_clients(env).items())}},
+        "groups": groups(env),
         "clients": clients(env),
+        "authenticationFlows": flows,
+        "authenticatorConfig": configs,
     }
 
 
@@ -182,7 +279,8 @@ def _realm_sync(env: Env) -> list[Obj]:
     cm = {"apiVersion": "v1", "kind": "ConfigMap",
           "metadata": metadata(REALM_CONFIGMAP, component=NAME, env=env.name, namespace=NAMESPACE),
           "data": {REALM_FILE: realm_json(env)}}
-    client_ids = [c["clientId"] for c in clients(env)]
+    # one secret file per client secret (team UI clients share the platform-ui one)
+    client_ids = sorted({r.name for r in routes.app_clients(env)} | {routes.ALB_CLIENT})
     plain = {
         "KEYCLOAK_URL": f"http://{SERVICE}.{NAMESPACE}.svc:{HTTP_PORT}",
         "KEYCLOAK_AVAILABILITYCHECK_ENABLED": "true",

@@ -135,7 +135,14 @@ def dashboard_routes(env: Env) -> list[routes.Route]:
     return [routes.Route(
         f"ray-{team}", "ray", "/", team_namespace(env, team), head_service(cluster_name(team)), DASHBOARD_PORT,
         DASHBOARD_HEALTH, "alb", label=f"{env.ingress.hosts.ray}-{team}", component=NAME,
-        description=f"Ray dashboard of team {team}") for team in sorted(env.ray.clusters)]
+        description=f"Ray dashboard of team {team}",
+        pods=tuple(sorted(head_selector(cluster_name(team)).items())), target_ports=(DASHBOARD_PORT,))
+        for team in sorted(env.ray.clusters)]
+
+
+def head_selector(cluster: str) -> dict[str, str]:
+    """The head pod of a Ray cluster, by the labels KubeRay puts on it."""
+    return {"ray.io/cluster": cluster, "ray.io/node-type": "head"}
 
 
 def redis_address(env: Env, team: str) -> str:
@@ -438,7 +445,7 @@ def _head_pdb(env: Env, team: str) -> Obj:
                                  extra_labels={LABEL_TEAM: team}),
             # maxUnavailable 1 on a single pod: drains and consolidation go through (see module doc).
             "spec": {"maxUnavailable": 1, "unhealthyPodEvictionPolicy": "AlwaysAllow",
-                     "selector": {"matchLabels": {"ray.io/cluster": name, "ray.io/node-type": "head"}}}}
+                     "selector": {"matchLabels": head_selector(name)}}}
 
 
 def _redis(env: Env, team: str) -> list[Obj]:

@@ -110,8 +110,9 @@ def wanted(env: Env) -> list[Want]:
              labels={"app.kubernetes.io/part-of": "argocd"}),
     ]
     for ns in sorted({r.namespace for r in routes.alb_routes(env)}):
+        # a team's client shares the platform-ui secret value; Keycloak restricts who logs in per client
         out.append(Want(ALB_OIDC_SECRET, ns, {"clientSecret": (f"oidc/{routes.ALB_CLIENT}", "client-secret")},
-                        template_data={"clientID": routes.ALB_CLIENT}, per_namespace=True))
+                        template_data={"clientID": routes.alb_client(env, ns)}, per_namespace=True))
     git = env.airflow.dags.git_sync
     if env.airflow.enabled and env.airflow.dags.source == "git_sync" and git is not None and git.credentials:
         # dags.gitSync.credentialsSecret: git-sync v4 reads GITSYNC_*, the chart's v3 names stay for older images.

@@ -86,7 +86,8 @@ def model_routes(env: Env) -> list[routes.Route]:
     return [routes.Route(
         f"{prefix}-{m.name}", "platform", API_PATH, namespace(env, m), m.name, PORT, HEALTH, "none",
         label=f"{prefix}-{m.name}", component=NAME,
-        description=f"OpenAI-compatible API of model {m.name} ({m.model}); API key required")
+        description=f"OpenAI-compatible API of model {m.name} ({m.model}); API key required",
+        pods=tuple(sorted(selector(m).items())), target_ports=(PORT,))
         for m in sorted(models(env), key=lambda m: m.name)]
 
 

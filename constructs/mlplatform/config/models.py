@@ -98,6 +98,12 @@ class Infrastructure(Model):
     account_id: AwsAccountId
     vpc_id: Annotated[str, Field(pattern=r"^vpc-[0-9a-f]{8,17}$")]
     vpc_cidr: Cidr
+    alb_subnet_cidrs: list[Cidr] = Field(min_length=1, description="the public subnets of the internet-facing ALB: "
+                                         "the only addresses ALB traffic to ip targets comes from")
+    control_plane_subnet_cidrs: list[Cidr] = Field(min_length=1, description="the EKS control plane's ENI subnets (the "
+                                                   "cluster's vpc_config): where webhook and aggregated-API calls come from")
+    pod_subnet_cidrs: list[Cidr] = Field(min_length=1, description="the private subnets nodes and pods (VPC CNI) take "
+                                         "addresses from: no NetworkPolicy ipBlock may cover them")
     private_subnet_tags: dict[str, str] = Field(min_length=1, description="tags that select the node subnets (Karpenter)")
     public_subnet_tags: dict[str, str] = Field(min_length=1, description="tags that select the internet-facing ALB subnets")
     node_security_group_tags: dict[str, str] = Field(min_length=1, description="tags that select the node security group (Karpenter)")
@@ -115,6 +121,20 @@ class Infrastructure(Model):
     redis_endpoint: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?:[0-9]{1,5}$")] | None = Field(
         default=None, description="host:port of the env's ElastiCache Redis (TLS, AUTH) for Ray GCS fault tolerance; "
                                   "null: the env has none")
+
+    @model_validator(mode="after")
+    def _subnets(self) -> "Infrastructure":
+        vpc = ipaddress.ip_network(self.vpc_cidr)
+        kinds = {"alb_subnet_cidrs": self.alb_subnet_cidrs, "control_plane_subnet_cidrs": self.control_plane_subnet_cidrs,
+                 "pod_subnet_cidrs": self.pod_subnet_cidrs}
+        for field, cidrs in kinds.items():
+            outside = [c for c in cidrs if not ipaddress.ip_network(c).subnet_of(vpc)]
+            _refuse(f"{field} outside vpc_cidr {self.vpc_cidr}", set(outside))
+        pods = [ipaddress.ip_network(c) for c in self.pod_subnet_cidrs]
+        for field in ("alb_subnet_cidrs", "control_plane_subnet_cidrs"):
+            clash = {c for c in kinds[field] if any(ipaddress.ip_network(c).overlaps(p) for p in pods)}
+            _refuse(f"{field} overlap the pod subnets (a policy admitting them would admit pods)", clash)
+        return self
 
 
 # --------------------------------------------------------------------------- tenants
@@ -172,7 +192,14 @@ class PlatformNamespace(Model):
     component: DnsLabel = Field(description="the component (Argo CD Application) that lives here")
     pod_security: PodSecurityLevel = "restricted"
     pod_security_reason: str = Field(default="", description="required when pod_security is not restricted")
-    allow_from_vpc: bool = Field(default=False, description="admit traffic from the VPC CIDR: ALB targets (ip mode) and EKS control-plane webhooks")
+    control_plane_ports: list[Annotated[int, Field(ge=1, le=65535)]] = Field(
+        default_factory=list, description="container ports of the webhooks and aggregated APIs the EKS control plane "
+                                          "calls here: the control-plane subnets are admitted to these ports only")
+    metrics_ports: list[Annotated[int, Field(ge=1, le=65535)] | DnsLabel] = Field(
+        default_factory=list, description="container ports (numbers or names) the monitoring namespace scrapes here; "
+                                          "empty: monitoring is not admitted")
+    egress: "PlatformEgress | None" = Field(
+        default=None, description="restrict the namespace's egress to these destinations (null: egress is open)")
     allow_from_namespaces: list[DnsLabel] = Field(default_factory=list)
     container_defaults: ContainerDefaults = ContainerDefaults()
     allow_from_teams: bool = Field(default=False, description="admit traffic from every team namespace (shared services)")
@@ -188,27 +215,43 @@ class PlatformNamespace(Model):
         return self
 
 
+class PlatformEgress(Model):
+    """Where the pods of a platform namespace may connect to, besides DNS and their own namespace."""
+
+    kubernetes_api: bool = Field(default=True, description="the EKS API (control-plane subnets, 443)")
+    internet_ports: list[Annotated[int, Field(ge=1, le=65535)]] = Field(
+        default_factory=list, description="TCP ports on addresses outside the VPC (never 169.254.169.254)")
+
+
+PlatformNamespace.model_rebuild()
+
+
 def _default_platform_namespaces() -> list[PlatformNamespace]:
     P = PlatformNamespace
+    # control_plane_ports: the charts' webhook / aggregated-API container ports; metrics_ports: what
+    # their ServiceMonitors scrape. ALB ports are not listed here: they come from kit/routes.py.
     return [
-        P(name="external-secrets", component="external-secrets", allow_from_vpc=True),
-        P(name="external-dns", component="external-dns"),
-        P(name="keycloak", component="keycloak", allow_from_vpc=True, pod_security="baseline",
+        P(name="external-secrets", component="external-secrets", control_plane_ports=[10250], metrics_ports=[8080]),
+        # external-dns talks to the Kubernetes API and Route 53 only
+        P(name="external-dns", component="external-dns", metrics_ports=[7979],
+          egress=PlatformEgress(kubernetes_api=True, internet_ports=[443])),
+        P(name="keycloak", component="keycloak", pod_security="baseline", metrics_ports=[9000],
           pod_security_reason="the upstream keycloak-operator Deployment is applied unmodified from its release "
                               "manifests and does not declare the restricted-profile securityContext"),
-        P(name="jupyterhub", component="jupyterhub", allow_from_vpc=True,
+        P(name="jupyterhub", component="jupyterhub", metrics_ports=[8081],
           isolated_pods={"component": ["singleuser-server"]}),
-        P(name="airflow", component="airflow", allow_from_vpc=True),
-        # the operator's admission webhook is called by the EKS control plane (VPC)
-        P(name="spark-operator", component="spark-operator", allow_from_vpc=True),
-        P(name="volcano-system", component="volcano", allow_from_vpc=True),
-        P(name="kubeflow-system", component="kubeflow-trainer", allow_from_vpc=True),
-        P(name="kuberay-system", component="kuberay", allow_from_vpc=True),
-        P(name="mlflow", component="mlflow", allow_from_vpc=True, allow_from_teams=True,
+        P(name="airflow", component="airflow", metrics_ports=[9102]),
+        # the operator's admission webhook is called by the EKS control plane
+        P(name="spark-operator", component="spark-operator", control_plane_ports=[9443], metrics_ports=[8080]),
+        P(name="volcano-system", component="volcano", control_plane_ports=[8443], metrics_ports=[8080, 8081]),
+        P(name="kubeflow-system", component="kubeflow-trainer", control_plane_ports=[9443], metrics_ports=[8080]),
+        P(name="kuberay-system", component="kuberay", metrics_ports=[8080]),
+        P(name="mlflow", component="mlflow", allow_from_teams=True,
           allow_from_namespaces=["jupyterhub", "airflow"]),
-        P(name="monitoring", component="monitoring", allow_from_vpc=True, pod_security="privileged",
+        # prometheus-operator's admission webhook (10250) and prometheus-adapter's custom metrics API (6443)
+        P(name="monitoring", component="monitoring", control_plane_ports=[6443, 10250], pod_security="privileged",
           pod_security_reason="node-exporter needs hostNetwork, hostPID and hostPath mounts to read node metrics"),
-        P(name="gpu-operator", component="gpu-operator", pod_security="privileged",
+        P(name="gpu-operator", component="gpu-operator", pod_security="privileged", metrics_ports=[8080, 9400],
           pod_security_reason="the NVIDIA device plugin, GPU feature discovery, DCGM exporter and operator validator run privileged containers with hostPath mounts"),
     ]
 
@@ -222,6 +265,9 @@ class NamespacesConfig(Model):
     # there, but this generator never creates or owns them.
     external: list[DnsLabel] = Field(default_factory=lambda: ["argocd", "default", "kube-system"])
     team_prefix: Annotated[str, Field(pattern=r"^[a-z0-9][-a-z0-9]{0,20}$", description="team namespaces are <prefix><team>")] = "team-"
+    tenant_internet_egress: bool = Field(
+        default=True, description="team pods may open connections outside the VPC (model hubs, pip, S3); never to "
+                                  "the VPC itself or the instance metadata endpoint")
 
     @model_validator(mode="after")
     def _unique(self) -> "NamespacesConfig":

@@ -56,17 +56,36 @@ def limit_range(name: str, *, namespace: str, component: str, env: str, default_
 
 
 def network_policy(name: str, *, namespace: str, component: str, env: str, pod_selector: dict | None = None,
-                   ingress_from: list[dict] | None = None, deny_all_ingress: bool = False) -> Obj:
-    """An ingress NetworkPolicy. `deny_all_ingress=True` selects every pod and admits nothing;
-    otherwise the policy admits `ingress_from` peers (additive to the default deny)."""
-    spec: Obj = {"podSelector": dict(pod_selector or {}), "policyTypes": ["Ingress"]}
-    if deny_all_ingress:
-        if ingress_from:
-            raise ValueError("a deny-all policy takes no ingress peers")
-    else:
-        if not ingress_from:
-            raise ValueError(f"NetworkPolicy {name}: an allow policy needs at least one peer")
-        spec["ingress"] = [{"from": list(ingress_from)}]
+                   ingress_from: list[dict] | None = None, deny_all_ingress: bool = False,
+                   ingress: list[dict] | None = None, egress: list[dict] | None = None,
+                   deny_all_egress: bool = False) -> Obj:
+    """A NetworkPolicy. `deny_all_ingress`/`deny_all_egress` select the pods for that direction and
+    allow nothing; `ingress_from` is one rule admitting these peers on every port; `ingress` and
+    `egress` are full rules (`from`/`to` peers plus `ports`). Allows are additive to the denies."""
+    types: list[str] = []
+    spec: Obj = {"podSelector": dict(pod_selector or {})}
+    rules_in = list(ingress or []) + ([{"from": list(ingress_from)}] if ingress_from else [])
+    if deny_all_ingress and rules_in:
+        raise ValueError("a deny-all policy takes no ingress peers")
+    if deny_all_egress and egress:
+        raise ValueError("a deny-all policy takes no egress peers")
+    if deny_all_ingress or rules_in:
+        types.append("Ingress")
+    if deny_all_egress or egress:
+        types.append("Egress")
+    if not types:
+        raise ValueError(f"NetworkPolicy {name}: an allow policy needs at least one peer")
+    for r in rules_in:
+        if not r.get("from"):
+            raise ValueError(f"NetworkPolicy {name}: an ingress rule without peers admits everyone")
+    for r in egress or []:
+        if not r.get("to"):
+            raise ValueError(f"NetworkPolicy {name}: an egress rule without peers allows everything")
+    spec["policyTypes"] = types
+    if rules_in:
+        spec["ingress"] = rules_in
+    if egress:
+        spec["egress"] = list(egress)
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
@@ -80,12 +99,29 @@ def peer_namespace(name: str) -> dict:
     return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": name}}}
 
 
+def peer_pods(namespace: str, labels: dict[str, str]) -> dict:
+    """A NetworkPolicy peer: the pods with `labels` in namespace `namespace`."""
+    return {**peer_namespace(namespace), "podSelector": {"matchLabels": dict(sorted(labels.items()))}}
+
+
 def peer_same_namespace() -> dict:
     return {"podSelector": {}}
 
 
-def peer_cidr(cidr: str) -> dict:
-    return {"ipBlock": {"cidr": cidr}}
+def peer_cidr(cidr: str, *, except_: list[str] | tuple[str, ...] = ()) -> dict:
+    block: dict = {"cidr": cidr}
+    if except_:
+        block["except"] = list(except_)
+    return {"ipBlock": block}
+
+
+def ports(*numbers: int | str, protocol: str = "TCP") -> list[dict]:
+    """NetworkPolicy ports (numbers or container port names), in the given order, without repeats."""
+    seen: list[int | str] = []
+    for n in numbers:
+        if n not in seen:
+            seen.append(n)
+    return [{"port": n, "protocol": protocol} for n in seen]
 
 
 # The container securityContext of Pod Security `restricted` (no escalation, no capabilities,

@@ -40,6 +40,16 @@ class Route:
     component: str = ""  # the component that emits the Ingress (default: name)
     description: str = ""
     label: str | None = None  # a literal host label under the env domain (per-env routes)
+    # The pods behind the Service and the container ports the ALB (ip targets) connects to: the
+    # namespace's NetworkPolicy admits the ALB subnets to exactly these. Where the env emits the
+    # Service itself, validate/netpol.py checks them against Ingress -> Service -> pods; for
+    # chart- or operator-made Services they are that software's labels (a wrong one fails closed).
+    pods: tuple[tuple[str, str], ...] = ()
+    target_ports: tuple[int, ...] = ()
+
+    @property
+    def pod_labels(self) -> dict[str, str]:
+        return dict(self.pods)
 
     @property
     def owner(self) -> str:
@@ -49,22 +59,29 @@ class Route:
 ROUTES: tuple[Route, ...] = (
     # Keycloak itself: the login pages. Health on the management port (KC 25+: 9000).
     Route("keycloak", "auth", "/", "keycloak", "keycloak-service", 8080, "/health/ready", "none",
-          health_port=9000, description="Keycloak (realm login, account console)"),
+          health_port=9000, description="Keycloak (realm login, account console)",
+          pods=(("app", "keycloak"), ("app.kubernetes.io/instance", "keycloak")), target_ports=(8080, 9000)),
     Route("jupyterhub", "platform", "/jupyter", "jupyterhub", "proxy-public", 80, "/jupyter/hub/health", "app",
-          callbacks=("/jupyter/hub/oauth_callback",), post_logout="/jupyter/", description="JupyterHub"),
+          callbacks=("/jupyter/hub/oauth_callback",), post_logout="/jupyter/", description="JupyterHub",
+          pods=(("app", "jupyterhub"), ("component", "proxy")), target_ports=(8000,)),
     Route("airflow", "platform", "/airflow", "airflow", "airflow-api-server", 8080, "/airflow/api/v2/monitor/health",
-          "app", callbacks=("/airflow/auth/oauth-authorized/keycloak",), post_logout="/airflow/", description="Airflow UI"),
+          "app", callbacks=("/airflow/auth/oauth-authorized/keycloak",), post_logout="/airflow/", description="Airflow UI",
+          pods=(("component", "api-server"), ("tier", "airflow")), target_ports=(8080,)),
     Route("argocd", "argocd", "/", "argocd", "argocd-server", 80, "/healthz", "app",
           callbacks=("/auth/callback",), post_logout="/", component="argocd", description="Argo CD"),
     Route("grafana", "grafana", "/", "monitoring", "grafana", 80, "/api/health", "app",
-          callbacks=("/login/generic_oauth",), post_logout="/", component="monitoring", description="Grafana"),
-    Route("mlflow", "mlflow", "/", "mlflow", "mlflow", 80, "/health", "alb", description="MLflow tracking UI"),
+          callbacks=("/login/generic_oauth",), post_logout="/", component="monitoring", description="Grafana",
+          pods=(("app.kubernetes.io/name", "grafana"),), target_ports=(3000,)),
+    Route("mlflow", "mlflow", "/", "mlflow", "mlflow", 80, "/health", "alb", description="MLflow tracking UI",
+          pods=(("app.kubernetes.io/instance", "mlflow"), ("app.kubernetes.io/name", "mlflow")), target_ports=(5000,)),
     # kube-prometheus-stack's Services (fullnameOverride `kube-prometheus-stack`, Grafana's
     # fullnameOverride `grafana`): components/monitoring.py checks these rows against its values.
     Route("prometheus", "prometheus", "/", "monitoring", "kube-prometheus-stack-prometheus", 9090, "/-/healthy", "alb",
-          component="monitoring", description="Prometheus UI"),
+          component="monitoring", description="Prometheus UI",
+          pods=(("app.kubernetes.io/name", "prometheus"),), target_ports=(9090,)),
     Route("alertmanager", "alertmanager", "/", "monitoring", "kube-prometheus-stack-alertmanager", 9093, "/-/healthy",
-          "alb", component="monitoring", description="Alertmanager UI"),
+          "alb", component="monitoring", description="Alertmanager UI",
+          pods=(("app.kubernetes.io/name", "alertmanager"),), target_ports=(9093,)),
 )
 
 BY_NAME = {r.name: r for r in ROUTES}
@@ -101,6 +118,15 @@ def app_clients(env) -> list[Route]:
 def alb_routes(env) -> list[Route]:
     """Routes behind the ALB's OIDC login (Keycloak client `platform-ui`)."""
     return [r for r in for_env(env) if r.login == "alb"]
+
+
+def alb_client(env, namespace: str) -> str:
+    """The Keycloak client of the ALB login for routes in `namespace`. A team namespace has its own
+    (`<namespace>-ui`: only the team's group and admins may log in, see components/keycloak.py);
+    platform UIs share `platform-ui` (any realm user)."""
+    if namespace in {env.team_namespace(t) for t in env.teams}:
+        return f"{namespace}-ui"
+    return ALB_CLIENT
 
 
 def url(env, r: Route, path: str | None = None) -> str:

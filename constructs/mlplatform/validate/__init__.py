@@ -12,7 +12,8 @@ import json
 from ..kit import versions
 from ..kit.meta import Obj, group_of
 from ..plan import Rendered
-from . import admission, cel, charts, core, crd, crosschecks, monitoring, rendered, rules, scheduling, serving, training
+from . import (admission, cel, charts, core, crd, crosschecks, monitoring, netpol, rendered, rules, scheduling,
+               serving, training)
 
 MAX_ERRORS_PER_OBJECT = 8
 BOOTSTRAP = "argocd-bootstrap"
@@ -124,5 +125,6 @@ def validate(r: Rendered) -> list[str]:
     problems += training.check_training(r)
     problems += monitoring.check(r)
     problems += serving.check(r)
+    problems += netpol.check(r) + netpol.check_route_backends(r)
     problems += admission.check(r)  # the union of ours, chart renders and controller-made pods
     return problems

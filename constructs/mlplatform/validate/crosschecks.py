@@ -44,8 +44,8 @@ def _all(r) -> list[tuple[str, Obj]]:
 def check_hosts(r) -> list[str]:
     env, out = r.env, []
     certs = env.infrastructure.certificate_domains
-    vpc_ok = {p.name for p in env.namespaces.platform if p.allow_from_vpc} | {env.team_namespace(t) for t in env.teams} \
-        | set(env.namespaces.external)
+    # the ALB reaches a namespace only through the policies made from a route's pods and ports
+    alb_ok = {rt.namespace for rt in routes.for_env(env) if rt.pods and rt.target_ports} | set(env.namespaces.external)
     env_routes = routes.for_env(env)
     hosts = {rt.name: routes.hostname(env, rt) for rt in env_routes}
     for name, host in sorted(hosts.items()):
@@ -59,8 +59,9 @@ def check_hosts(r) -> list[str]:
         ns = o["metadata"].get("namespace")
         if o["spec"].get("ingressClassName") != env.ingress.class_name:
             out.append(f"{comp}/{ref(o)}: ingressClassName is not the env's shared ALB class {env.ingress.class_name!r}")
-        if ns not in vpc_ok:
-            out.append(f"{comp}/{ref(o)}: namespace {ns} does not admit traffic from the VPC (the ALB's ip targets)")
+        if ns not in alb_ok:
+            out.append(f"{comp}/{ref(o)}: namespace {ns} does not admit traffic from the ALB's subnets (no route "
+                       f"there names the pods and ports behind its Service)")
         tls_hosts = {h for t in o["spec"].get("tls", []) for h in t.get("hosts", [])}
         for rule in o["spec"].get("rules", []):
             host = rule.get("host", "")
