@@ -541,11 +541,12 @@ def test_check_command_runs_the_guard_after_the_staleness_gate(monkeypatch, caps
     from mlplatform.review import git_tree
 
     destructive = [True]
-    head = git_tree("HEAD", ROOT)
+    head = git_tree("HEAD", ROOT, ("dist", "argocd", "rendered"))
 
     def fake_synth(envs, out, log=None, **kw):
         shutil.copytree(head / "dist", out)
         shutil.copytree(head / "argocd", out / "_argocd")
+        shutil.copytree(head / "rendered", out / "_rendered", ignore=shutil.ignore_patterns("README.md"))
         if destructive[0]:
             (out / "dev/storage/PersistentVolume.efs-shared-airflow.k8s.yaml").unlink()
         return 0

@@ -30,6 +30,7 @@ def _copy(r):
     r2 = copy.copy(r)
     r2.renders = copy.copy(r.renders)
     r2.renders.docs = {c: [copy.deepcopy(d) for d in docs] for c, docs in r.renders.docs.items()}
+    r2.renders.keys = {}  # planted documents are no longer what the render's key stands for
     r2.bootstrap = copy.deepcopy(r.bootstrap)
     return r2
 
@@ -210,9 +211,26 @@ def test_a_runtime_no_team_quota_holds_is_caught(rendered):
     rt = next(o for o in objs if o["kind"] == "TrainingRuntime" and o["metadata"]["name"] == "torch-distributed-4gpu")
     rt["metadata"]["namespace"] = "team-vision"  # a team whose quota holds 2 GPUs
     r.components["kubeflow-trainer"] = objs
-    (p,) = admission.check_quota(r)
+    p, none = admission.check_quota(r)
     assert p.startswith("staging/kubeflow-trainer/TrainingRuntime/torch-distributed-4gpu: quota: ")
     assert "requests.nvidia.com/gpu 4 > 2" in p and "limits.memory 160Gi > 128Gi" in p
+    assert "no team that may use this runtime has the quota for it (team-vision)" in none
+
+
+def test_a_cluster_runtime_beyond_some_gpu_teams_quotas_is_caught(rendered):
+    """What staging had before runtimes took `teams`: a 4-GPU ClusterTrainingRuntime offered to every
+    team, two of which have GPU quota but only 2 GPUs and 128Gi. (Teams without GPU quota are not a
+    GPU runtime's audience and are not reported.)"""
+    r = copy.copy(rendered["staging"])
+    r.components = dict(r.components)
+    objs = [copy.deepcopy(o) for o in r.components["kubeflow-trainer"]]
+    rt = next(o for o in objs if o["kind"] == "TrainingRuntime")
+    rt["kind"] = "ClusterTrainingRuntime"
+    rt["metadata"].pop("namespace")
+    r.components["kubeflow-trainer"] = objs
+    problems = admission.check_quota(r)
+    assert sorted(p.split("ResourceQuota ")[1].split(":")[0] for p in problems) == [
+        "team-research/team-research-quota", "team-vision/team-vision-quota"]
 
 
 def test_an_invalid_chart_object_names_its_template(rendered):

@@ -43,6 +43,7 @@ def test_diff_names_env_component_resource_and_field(tmp_path, env_dir):
 def test_diff_cli_exit_codes(tmp_path):
     a = tmp_path / "a"
     shutil.copytree(ROOT / "dist", a)
+    shutil.copytree(ROOT / "rendered", tmp_path / "rendered")  # a dist/'s renders sit beside it
     app = [sys.executable, str(ROOT / "app.py"), "diff", "--dirs", str(a), str(ROOT / "dist")]
     p = subprocess.run(app, capture_output=True, text=True)
     assert p.returncode == 0 and "no changes" in p.stdout
@@ -62,9 +63,13 @@ def test_check_fails_on_stale_output(tmp_path):
     dist, boot = tmp_path / "dist", tmp_path / "argocd"
     shutil.copytree(ROOT / "dist", dist)
     shutil.copytree(ROOT / "argocd", boot)
+    shutil.copytree(ROOT / "rendered", tmp_path / "rendered")
     assert check(dist, boot) == []
     f = dist / "prod/namespaces/ResourceQuota.team-nlp-quota.k8s.yaml"
     f.write_text(f.read_text().replace("pods: \"500\"", "pods: \"5000\""))
     (boot / "dev/argo-cd.values.yaml").unlink()
+    snap = tmp_path / "rendered/dev/volcano/Deployment.volcano-scheduler.yaml"
+    snap.write_text(snap.read_text().replace("replicas: 1", "replicas: 2"))
     assert check(dist, boot) == ["dist/differs: prod/namespaces/ResourceQuota.team-nlp-quota.k8s.yaml",
-                                 "argocd/only in fresh synth: dev/argo-cd.values.yaml"]
+                                 "argocd/only in fresh synth: dev/argo-cd.values.yaml",
+                                 "rendered/differs: dev/volcano/Deployment.volcano-scheduler.yaml"]

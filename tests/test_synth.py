@@ -29,7 +29,7 @@ def fresh(tmp_path_factory):
 
 def test_committed_output_equals_a_fresh_synth(fresh):
     out, _ = fresh
-    assert compare_dirs(ROOT / "dist", out) == ["only in fresh synth: _argocd"]
+    assert compare_dirs(ROOT / "dist", out) == ["only in fresh synth: _argocd", "only in fresh synth: _rendered"]
     assert compare_dirs(ROOT / "argocd", out / "_argocd") == ["only in committed: README.md"]
     assert check() == []
 
@@ -72,7 +72,7 @@ def test_one_env_and_help(tmp_path):
     p = subprocess.run([*APP, "--env", "staging"], capture_output=True, text=True, cwd=ROOT,
                        env={**os.environ, "CDK8S_OUTDIR": str(tmp_path / "d")})
     assert p.returncode == 0, p.stderr
-    assert sorted(x.name for x in (tmp_path / "d").iterdir()) == ["_argocd", "staging"]
+    assert sorted(x.name for x in (tmp_path / "d").iterdir()) == ["_argocd", "_rendered", "staging"]
     h = _run("--help")
     assert h.returncode == 0 and "synth" in h.stdout and "check" in h.stdout and "bench" in h.stdout
 
@@ -120,4 +120,4 @@ def test_cdk8s_cli_synth_reproduces_committed_dist(tmp_path):
     p = subprocess.run([str(ROOT / "node_modules/.bin/cdk8s"), "synth", "--output", str(tmp_path / "dist")],
                        capture_output=True, text=True, cwd=ROOT, env=env)
     assert p.returncode == 0, p.stdout + p.stderr
-    assert compare_dirs(ROOT / "dist", tmp_path / "dist") == ["only in fresh synth: _argocd"]
+    assert compare_dirs(ROOT / "dist", tmp_path / "dist") == ["only in fresh synth: _argocd", "only in fresh synth: _rendered"]

@@ -214,8 +214,9 @@ def test_runtimes_name_no_queue_so_the_namespace_default_applies(envs):
 def test_runtimes_are_gang_scheduled_by_volcano(envs):
     for env in envs.values():
         for cfg in env.trainer.runtimes:
-            rt = find(kt.build(env), "ClusterTrainingRuntime", cfg.name)
-            assert rt["apiVersion"] == "trainer.kubeflow.org/v1alpha1" and "namespace" not in rt["metadata"]
+            rt = find(kt.build(env), kt.runtime_kind(cfg), cfg.name)
+            assert rt["apiVersion"] == "trainer.kubeflow.org/v1alpha1"
+            assert ("namespace" in rt["metadata"]) == bool(cfg.teams)  # namespaced only when limited to teams
             spec = rt["spec"]
             assert spec["podGroupPolicy"] == {"volcano": {}}
             assert spec["mlPolicy"] == {"numNodes": cfg.num_nodes, "torch": {}}
@@ -237,14 +238,37 @@ def test_runtimes_are_gang_scheduled_by_volcano(envs):
 
 
 def test_runtime_pods_are_judged_by_the_gpu_scheduling_check(rendered, envs):
-    rt = find(kt.build(envs["staging"]), "ClusterTrainingRuntime", "torch-distributed-4gpu")
+    rt = find(kt.build(envs["staging"]), "TrainingRuntime", "torch-distributed-4gpu")
     assert [p for p, _ in pod_specs(rt)] == ["spec.template.spec.replicatedJobs[0].template.spec.template.spec"]
     assert check_gpu_scheduling(_with(rendered["staging"], "kubeflow-trainer", [rt])) == []
     # dev's GPU pool launches one-GPU nodes only: the same runtime fits no NodePool there
     (p,) = check_gpu_scheduling(_with(rendered["dev"], "kubeflow-trainer", [rt]))
-    assert p.startswith("dev/kubeflow-trainer/ClusterTrainingRuntime/torch-distributed-4gpu: spec.template.spec."
+    assert p.startswith("dev/kubeflow-trainer/TrainingRuntime/torch-distributed-4gpu: spec.template.spec."
                         "replicatedJobs[0].template.spec.template.spec: pod requesting 4 nvidia.com/gpu fits no NodePool")
     assert "largest instance has 1" in p
+
+
+def test_a_runtime_limited_to_teams_is_theirs_alone(envs):
+    """staging's 4-GPU runtime only fits nlp's quota: it is a TrainingRuntime in team-nlp, no
+    ClusterTrainingRuntime another team could reference; the example TrainJobs follow."""
+    env = envs["staging"]
+    objs = kt.build(env)
+    assert not [o for o in objs if o["kind"] == "ClusterTrainingRuntime" and o["metadata"]["name"] == "torch-distributed-4gpu"]
+    (rt,) = [o for o in objs if o["kind"] == "TrainingRuntime"]
+    assert rt["metadata"]["namespace"] == "team-nlp" and rt["metadata"]["name"] == "torch-distributed-4gpu"
+    for team in env.teams:
+        job = kt.example_trainjob(env, team)
+        ref = job["spec"]["runtimeRef"]
+        assert ref["kind"] == ("TrainingRuntime" if ref["name"] == "torch-distributed-4gpu" else "ClusterTrainingRuntime")
+        assert ref["name"] != "torch-distributed-4gpu" or team.name == "nlp"
+
+
+def test_runtime_teams_must_exist(env_dir):
+    from mlplatform.config.loader import EnvError, load_env
+    f = env_dir / "staging.yaml"
+    f.write_text(f.read_text().replace("teams: [nlp]", "teams: [nlp, nobody]"))
+    with pytest.raises(EnvError, match="trainer.runtimes\\[torch-distributed-4gpu\\].teams names teams this env does not have: nobody"):
+        load_env("staging", env_dir)
 
 
 def test_runtime_validation_errors():

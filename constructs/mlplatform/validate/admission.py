@@ -70,13 +70,6 @@ def _where(env: str, comp: str, o: Obj, source: str | None) -> str:
     return f"{env}/{comp}/{o.get('kind')}/{md.get('name', '?')}:{src}"
 
 
-_SIZES: dict[int, int] = {}  # id(rendered object) -> its compact JSON size (known from the render cache)
-
-
-def _size(o: Obj) -> int:
-    return _SIZES.get(id(o)) or len(json.dumps(o, separators=(",", ":")))
-
-
 def _union(r) -> list[tuple[str, Obj, str | None]]:
     out: list[tuple[str, Obj, str | None]] = []
     for comp, objs in sorted(r.components.items()):
@@ -84,10 +77,7 @@ def _union(r) -> list[tuple[str, Obj, str | None]]:
             continue
         out += [(comp, o, None) for o in objs]
     for comp, docs in sorted(r.renders.docs.items()):
-        for d in docs:
-            if d.size:
-                _SIZES[id(d.obj)] = d.size
-            out.append((comp, d.obj, d.source))
+        out += [(comp, d.obj, d.source) for d in docs]
     return out
 
 
@@ -211,9 +201,10 @@ def check_argocd(r) -> list[str]:
         if o.get("kind") == "CustomResourceDefinition":
             spec = o.get("spec") or {}
             crd_wave[(spec.get("group", ""), (spec.get("names") or {}).get("kind", ""))] = (comp, r.waves.get(comp, 0))
+    sizes = {id(d.obj): d.size for docs in r.renders.docs.values() for d in docs if d.size}
     for comp, o, src in _union(r):
         app = _app_of(r, comp)
-        size = _size(o)
+        size = sizes.get(id(o)) or len(json.dumps(o, separators=(",", ":")))
         if size > ANNOTATION_LIMIT and not _ssa(app, o):
             out.append(f"{_where(env, comp, o, src)} argocd: {size} bytes exceeds the {ANNOTATION_LIMIT}-byte "
                        "last-applied annotation of client-side apply and the Application does not use "
@@ -338,15 +329,27 @@ def check_quota(r) -> list[str]:
         kind = o.get("kind")
         md = o.get("metadata") or {}
         if kind in ("ClusterTrainingRuntime", "TrainingRuntime"):
-            # a runtime's nodes start together (gang-scheduled): the whole gang must fit the team's quota
+            # A runtime's nodes start together (gang-scheduled): the whole gang must fit the quota of
+            # each team that may use it. A cluster runtime is offered to every team; a team without
+            # any of a resource the runtime needs (no GPU quota for a GPU runtime) is not its
+            # audience, but one with some of it and too little would have every TrainJob refused.
             nodes = int(((o.get("spec") or {}).get("mlPolicy") or {}).get("numNodes") or 1)
             targets = teams if kind == "ClusterTrainingRuntime" else [md.get("namespace")]
             for path, spec, _ in admission_pss.pod_templates(o):
+                fits_somewhere = False
                 for ns in targets:
+                    totals, _ = _pod_totals(spec, defaults.get(ns, {}))
+                    ns_ok = True
                     for qname, hard in quotas.get(ns, []):
-                        totals, _ = _pod_totals(spec, defaults.get(ns, {}))
+                        without = {k for k, v in hard.items() if _q(v) == 0 and
+                                   (k if k.startswith(("requests.", "limits.")) else f"requests.{k}") in totals}
+                        if kind == "ClusterTrainingRuntime" and without:
+                            ns_ok = False
+                            break  # not this team's kind of runtime
                         per_pod = _exceeds(totals, hard)
                         gang = _exceeds(totals, hard, nodes) if not per_pod else []
+                        if per_pod or gang:
+                            ns_ok = False
                         if per_pod:
                             out.append(f"{_where(env, comp, o, src)} quota: {path}: one pod asks {', '.join(per_pod)} of "
                                        f"ResourceQuota {ns}/{qname}: every TrainJob of this runtime in {ns} is refused "
@@ -355,6 +358,10 @@ def check_quota(r) -> list[str]:
                             out.append(f"{_where(env, comp, o, src)} quota: {path}: its {nodes} nodes together ask "
                                        f"{', '.join(gang)} of ResourceQuota {ns}/{qname}: the gang never starts in {ns} "
                                        f"(the pods past the quota are refused); list the teams that can hold it in `teams`")
+                    fits_somewhere = fits_somewhere or ns_ok
+                if targets and not fits_somewhere:
+                    out.append(f"{_where(env, comp, o, src)} quota: {path}: no team that may use this runtime has the "
+                               f"quota for it ({', '.join(targets)}): every TrainJob of it is refused")
             continue
         ns = md.get("namespace")
         if ns not in quotas:
