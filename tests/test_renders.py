@@ -315,3 +315,21 @@ def test_guard_catches_a_crd_version_a_chart_stops_serving():
     lines = [f.line() for f in guard_trees(old, new, {"dev": GuardConfig()}).refused]
     assert any("CustomResourceDefinition/rayclusters.ray.io: spec.versions[v1]" in x and "storage version" in x
                for x in lines), lines
+
+
+def test_pods_a_controller_creates_from_a_configmap_template_are_admitted(rendered):
+    """Airflow's KubernetesExecutor starts every task pod from the chart's `pod_template_file`:
+    those pods are judged like ours (Pod Security of the namespace, the Secrets they read)."""
+    r = _copy(rendered["dev"])
+    (comp, pod, what), = admission.embedded_pods(r)
+    assert comp == "airflow" and pod["metadata"]["namespace"] == "airflow" and "pod_template_file" in what
+    cm = _docs(r, "airflow", "ConfigMap", "airflow-config").obj
+    text = cm["data"]["pod_template_file.yaml"]
+    assert "allowPrivilegeEscalation: false" in text and "key: fernet-key" in text
+    cm["data"]["pod_template_file.yaml"] = (text.replace("allowPrivilegeEscalation: false", "allowPrivilegeEscalation: true")
+                                            .replace("key: fernet-key", "key: fernet"))
+    problems = admission.check(r)
+    assert any("pod_template_file.yaml" in p and "allowPrivilegeEscalation" in p and "enforce=restricted" in p
+               for p in problems), problems
+    assert any(p.startswith("dev/airflow/Pod/placeholder-name: [ConfigMap/airflow-config key pod_template_file.yaml")
+               and 'Secret "airflow-keys" has no key "fernet"' in p for p in problems), problems

@@ -88,11 +88,39 @@ def _team_levels(r, levels: dict[str, str]) -> list[str]:
     return sorted({env_ns for env_ns in (r.env.team_namespace(t) for t in r.env.teams)})
 
 
+def embedded_pods(r) -> list[tuple[str, Obj, str]]:
+    """Pod templates that ConfigMaps carry for a controller to create pods from (e.g. the
+    KubernetesExecutor's `pod_template_file`), as stand-in Pod objects in the ConfigMap's
+    namespace: (component, pod, where it came from)."""
+    from ..kit import yamltext
+    out = []
+    for comp, o, src in _union(r):
+        if o.get("kind") != "ConfigMap" or o.get("apiVersion") != "v1":
+            continue
+        ns = (o.get("metadata") or {}).get("namespace")
+        for key, text in sorted((o.get("data") or {}).items()):
+            if not isinstance(text, str) or "kind: Pod" not in text:
+                continue
+            try:
+                docs = [d for d in yamltext.load_all(text) if isinstance(d, dict)]
+            except Exception:  # not YAML: not a pod template
+                continue
+            for d in docs:
+                if d.get("kind") == "Pod" and isinstance(d.get("spec"), dict):
+                    pod = {**d, "metadata": {**(d.get("metadata") or {}), "namespace": ns}}
+                    out.append((comp, pod, f"ConfigMap/{o['metadata']['name']} key {key}"
+                                           + (f" [{src}]" if src else "")))
+    return out
+
+
 def _controller_pods(r, levels: dict[str, str]) -> Iterable[tuple[str, str, str, dict, dict]]:
     """(component, namespace, what, pod spec, pod metadata) of pods controllers create from our config."""
     for comp, rel in sorted(r.helm.items()):
         for name, spec in rel.pod_specs:  # e.g. one single-user pod per JupyterHub profile
             yield comp, rel.namespace, f"{name} (pods the chart's controller spawns)", spec, {}
+    for comp, pod, what in embedded_pods(r):
+        yield comp, pod["metadata"]["namespace"], f"{what} (pods a controller creates from it)", pod["spec"], \
+            pod.get("metadata") or {}
     teams = _team_levels(r, levels)
     for comp, objs in sorted(r.components.items()):
         for o in objs:
@@ -139,7 +167,7 @@ def _externals(r) -> references.Externals:
 
 def check_references(r) -> list[str]:
     env = r.env.name
-    union = _union(r) + [(_PROVIDED, o, why) for o, why in CLUSTER_PROVIDED]
+    union = _union(r) + [(_PROVIDED, o, why) for o, why in CLUSTER_PROVIDED] + embedded_pods(r)
     where = {id(o): (comp, src) for comp, o, src in union}
     out = []
     for o, msg in references.check([o for _, o, _ in union], external=_externals(r)):
