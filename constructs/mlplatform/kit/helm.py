@@ -23,6 +23,7 @@ import io
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -250,12 +251,17 @@ def _archive_members(chart: str) -> dict[str, bytes]:
     return out
 
 
+_CRDS_DIR = re.compile(r"^[^/]+/(charts/[^/]+/)*crds/")
+
+
 @lru_cache(maxsize=None)
 def _archive_text_has(chart: str, needle: bytes) -> bool:
     archive_digest(chart)
     with tarfile.open(archive_path(chart), mode="r:gz") as tar:
         for m in tar.getmembers():
-            if m.isfile() and ("/templates/" in m.name or m.name.endswith(".tpl")):
+            # templates, and any file a template can pull in with .Files.Get (but not crds/, which
+            # helm installs verbatim and never templates)
+            if m.isfile() and not _CRDS_DIR.match(m.name):
                 f = tar.extractfile(m)
                 if f is not None and needle in f.read():
                     return True
@@ -269,7 +275,8 @@ def uses_api_versions(chart: str) -> bool:
 
 
 def templates_crds(chart: str) -> bool:
-    """Whether the chart makes CRDs from templates (not only from `crds/`)."""
+    """Whether the chart may make CRDs from templates (not only from `crds/`): a CRD in a template
+    or in a file templates can include (volcano templates its CRDs from files with .Files.Get)."""
     return _archive_text_has(chart, b"kind: CustomResourceDefinition")
 
 
