@@ -333,3 +333,18 @@ def test_pods_a_controller_creates_from_a_configmap_template_are_admitted(render
                for p in problems), problems
     assert any(p.startswith("dev/airflow/Pod/placeholder-name: [ConfigMap/airflow-config key pod_template_file.yaml")
                and 'Secret "airflow-keys" has no key "fernet"' in p for p in problems), problems
+
+
+def test_a_network_policy_that_selects_no_pod_is_caught(rendered):
+    """A platform namespace's allow rule for pods that don't exist (a guessed label) admits nothing:
+    the UI behind the ALB stays unreachable. Operator-made pods (Keycloak's server) count."""
+    r = copy.copy(rendered["dev"])
+    r.components = dict(r.components)
+    objs = [copy.deepcopy(o) for o in r.components["namespaces"]]
+    pol = next(o for o in objs if o["kind"] == "NetworkPolicy" and o["metadata"]["name"] == "keycloak-allow-alb-keycloak")
+    assert admission.check_network_policies(r) == []
+    pol["spec"]["podSelector"] = {"matchLabels": {"app": "keycloak-server"}}
+    r.components["namespaces"] = objs
+    (p,) = admission.check_network_policies(r)
+    assert p.startswith("dev/namespaces/NetworkPolicy/keycloak-allow-alb-keycloak: network-policy: spec.podSelector "
+                        "selects no pod in keycloak")

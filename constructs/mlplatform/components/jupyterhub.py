@@ -266,7 +266,13 @@ def helm(env: Env) -> HelmRelease | None:
         return None
     pods = tuple((f"profile {p.slug}", pod_spec(env, p)) for p in env.jupyterhub.profiles)
     return HelmRelease(chart="jupyterhub", release=RELEASE, namespace=NAMESPACE, values=values(env),
-                       ignore_differences=IGNORE, pod_specs=pods)
+                       ignore_differences=IGNORE, pod_specs=pods, pod_labels=tuple(sorted(SINGLEUSER_LABELS.items())))
+
+
+# What every single-user pod carries: z2jh's jupyterhub_config.py sets KubeSpawner.common_labels
+# (app = the chart name, release, chart, heritage) and KubeSpawner adds its component label.
+SINGLEUSER_LABELS = {"app": "jupyterhub", "release": RELEASE, "heritage": "jupyterhub",
+                     "component": "singleuser-server"}
 
 
 # --------------------------------------------------------------------------- metrics

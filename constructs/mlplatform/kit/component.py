@@ -24,6 +24,8 @@ class HelmRelease:
     # Pod specs the chart will create from these values (e.g. one per JupyterHub profile), as
     # (name, pod spec): the cross-checks (GPU scheduling) judge them like our own pod templates.
     pod_specs: tuple[tuple[str, dict], ...] = ()
+    # The labels the controller puts on those pods (what the chart's NetworkPolicies select).
+    pod_labels: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -247,6 +247,53 @@ def check_argocd(r) -> list[str]:
     return out
 
 
+# --- NetworkPolicies that protect or admit nothing ---------------------------------------------
+
+def _operator_made_pods(o: Obj) -> list[tuple[str, dict]]:
+    """(namespace, labels) of pods an operator creates from a custom resource, where references.py
+    does not model them already: the Keycloak operator's server pods (its Utils.allInstanceLabels:
+    app, app.kubernetes.io/instance, app.kubernetes.io/managed-by, and component=server)."""
+    if o.get("kind") == "Keycloak" and str(o.get("apiVersion", "")).startswith("k8s.keycloak.org/"):
+        md = o.get("metadata") or {}
+        return [(md.get("namespace"), {"app": "keycloak", "app.kubernetes.io/instance": md.get("name"),
+                                       "app.kubernetes.io/managed-by": "keycloak-operator",
+                                       "app.kubernetes.io/component": "server"})]
+    return []
+
+
+def check_network_policies(r) -> list[str]:
+    """A NetworkPolicy whose podSelector selects no pod of its namespace (ours, the charts', the ones
+    controllers and operators create) protects nothing -- and the traffic its rules were written to
+    admit stays denied by the namespace's default deny (a UI behind the ALB, a webhook, scrapes)."""
+    env = r.env.name
+    union = _union(r) + embedded_pods(r)
+    # Team namespaces are exempt: their people create workloads themselves (RayJobs, TrainJobs), so
+    # a policy for pods that don't exist yet is written for pods that will.
+    tenants = set(_team_namespaces([o for _, o, _ in union]))
+    pods: dict[str | None, list[tuple[dict, dict]]] = {}
+    for _, o, _ in union:
+        for t in list(references._pod_templates(o)) + list(references._operator_pods(o)):
+            pods.setdefault(t.namespace, []).append((t.labels, t.patterns))
+        for ns, labels in _operator_made_pods(o):
+            pods.setdefault(ns, []).append((labels, {}))
+    for rel in r.helm.values():  # pods the chart's controller spawns (e.g. JupyterHub's single-user servers)
+        if rel.pod_specs and rel.pod_labels:
+            pods.setdefault(rel.namespace, []).append((dict(rel.pod_labels), {}))
+    out = []
+    for comp, o, src in union:
+        if o.get("kind") != "NetworkPolicy":
+            continue
+        ns = (o.get("metadata") or {}).get("namespace")
+        sel = (o.get("spec") or {}).get("podSelector") or {}
+        if not sel or ns in tenants:
+            continue  # every pod of the namespace, present or future
+        if not any(references.selector_matches(sel, labels, patterns) for labels, patterns in pods.get(ns, [])):
+            out.append(f"{_where(env, comp, o, src)} network-policy: spec.podSelector selects no pod in {ns} (ours, the "
+                       "charts', or what controllers create): it protects nothing, and what its rules admit stays "
+                       "denied by the namespace's default deny")
+    return out
+
+
 # --- ResourceQuota / LimitRange admission ------------------------------------------------------
 
 _QUOTA_KEYS = {"requests.cpu": ("requests", "cpu"), "requests.memory": ("requests", "memory"),
@@ -416,4 +463,4 @@ def check(r) -> list[str]:
     if not r.renders.complete:
         return []
     return (check_pod_security(r) + check_references(r) + check_app_project(r) + check_argocd(r)
-            + check_quota(r))
+            + check_quota(r) + check_network_policies(r))
