@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import tarfile
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -60,25 +58,12 @@ class EnvRenders:
                               .encode()).hexdigest()
 
 
-_CRD_MEMBER = re.compile(r"^[^/]+/(charts/[^/]+/)*crds/[^/]+\.ya?ml$")
 
 
 @lru_cache(maxsize=None)
 def chart_crds(chart: str) -> tuple[dict, ...]:
-    """CRDs in the chart's (and its subcharts') `crds/` folders: installed with --include-crds.
-    Parsed through the render cache's document store, so the same CRDs in the renders are free."""
-    helm.archive_digest(chart)
-    out: list[dict] = []
-    with tarfile.open(helm.archive_path(chart), mode="r:gz") as tar:
-        for m in sorted(tar.getmembers(), key=lambda m: m.name):
-            if m.isfile() and _CRD_MEMBER.match(m.name):
-                f = tar.extractfile(m)
-                if f is None:
-                    continue
-                for d in helm.parse_documents(f.read().decode("utf-8"), m.name):
-                    if d.obj.get("kind") == "CustomResourceDefinition":
-                        out.append(d.obj)
-    return tuple(out)
+    """CRDs in the chart's (and its subcharts') `crds/` folders: installed with --include-crds."""
+    return tuple(d.obj for d in helm.crds_folder_documents(chart) if d.obj.get("kind") == "CustomResourceDefinition")
 
 
 def _gk_of_crd(doc: dict) -> tuple[str, str]:

@@ -238,51 +238,81 @@ def archive_digest(chart: str) -> str:
     return got
 
 
-@lru_cache(maxsize=None)
-def _archive_members(chart: str) -> dict[str, bytes]:
-    archive_digest(chart)
-    out: dict[str, bytes] = {}
-    with tarfile.open(archive_path(chart), mode="r:gz") as tar:
-        for m in tar.getmembers():
-            if m.isfile() and m.name.count("/") == 1:  # the chart's own top-level files
-                f = tar.extractfile(m)
-                if f is not None:
-                    out[m.name.split("/", 1)[1]] = f.read()
-    return out
-
-
 _CRDS_DIR = re.compile(r"^[^/]+/(charts/[^/]+/)*crds/")
+_CRD_FILE = re.compile(r"^[^/]+/(charts/[^/]+/)*crds/[^/]+\.ya?ml$")
+ARCHIVE_FACTS_FORMAT = 1
 
 
 @lru_cache(maxsize=None)
-def _archive_text_has(chart: str, needle: bytes) -> bool:
-    archive_digest(chart)
+def archive_facts(chart: str) -> dict[str, Any]:
+    """What the synth needs from a pinned archive, read in one pass and kept by the archive's digest
+    (a warm synth never opens the tarballs): its default values and values schema (parsed), whether
+    templates read .Capabilities.APIVersions or make CRDs, and its crds/ documents (as chunks of
+    the document store)."""
+    digest = archive_digest(chart)
+    side = RENDER_CACHE / "archives" / f"{digest}.{ARCHIVE_FACTS_FORMAT}.json"
+    if side.exists():
+        try:
+            return json.loads(side.read_text(encoding="utf-8"))
+        except ValueError:
+            pass
+    facts: dict[str, Any] = {"values": None, "schema": None, "api_versions": False, "templates_crds": False,
+                             "crds": []}
     with tarfile.open(archive_path(chart), mode="r:gz") as tar:
-        for m in tar.getmembers():
-            # templates, and any file a template can pull in with .Files.Get (but not crds/, which
-            # helm installs verbatim and never templates)
-            if m.isfile() and not _CRDS_DIR.match(m.name):
-                f = tar.extractfile(m)
-                if f is not None and needle in f.read():
-                    return True
-    return False
+        for m in sorted(tar.getmembers(), key=lambda m: m.name):
+            if not m.isfile():
+                continue
+            f = tar.extractfile(m)
+            if f is None:
+                continue
+            data = f.read()
+            top = m.name.split("/", 1)[1] if m.name.count("/") == 1 else None
+            if top == "values.yaml":
+                facts["values"] = yaml.load(data, Loader=yamltext.LOADER) or {}
+            elif top == "values.schema.json":
+                facts["schema"] = json.loads(data)
+            if _CRD_FILE.match(m.name):
+                facts["crds"] += [[sha, src or m.name] for sha, src in _split(data.decode("utf-8"))]
+            elif not _CRDS_DIR.match(m.name):
+                # templates, and any file a template can pull in with .Files.Get (crds/ is installed
+                # verbatim, never templated)
+                facts["api_versions"] = facts["api_versions"] or b"APIVersions" in data
+                facts["templates_crds"] = facts["templates_crds"] or b"kind: CustomResourceDefinition" in data
+    side.parent.mkdir(parents=True, exist_ok=True)
+    part = side.with_name(f"{side.name}.{os.getpid()}.part")
+    part.write_text(json.dumps(facts, separators=(",", ":")), encoding="utf-8")
+    os.replace(part, side)
+    return facts
 
 
 def uses_api_versions(chart: str) -> bool:
     """Whether any template (its subcharts' included) reads `.Capabilities.APIVersions`: only then can
     `--api-versions` change the render, so only then is it part of the render's cache key."""
-    return _archive_text_has(chart, b"APIVersions")
+    return bool(archive_facts(chart)["api_versions"])
 
 
 def templates_crds(chart: str) -> bool:
     """Whether the chart may make CRDs from templates (not only from `crds/`): a CRD in a template
     or in a file templates can include (volcano templates its CRDs from files with .Files.Get)."""
-    return _archive_text_has(chart, b"kind: CustomResourceDefinition")
+    return bool(archive_facts(chart)["templates_crds"])
 
 
-def chart_file(chart: str, name: str) -> bytes | None:
-    """A top-level file of the pinned archive (values.yaml, values.schema.json), or None."""
-    return _archive_members(chart).get(name)
+def crds_folder_documents(chart: str) -> list[RenderedDoc]:
+    """The documents of the chart's (and subcharts') crds/ folders, installed with --include-crds."""
+    docs = _materialize([(sha, src) for sha, src in archive_facts(chart)["crds"]])
+    if docs is None:  # the document store lost a chunk: read the archive again
+        archive_facts.cache_clear()
+        (RENDER_CACHE / "archives" / f"{archive_digest(chart)}.{ARCHIVE_FACTS_FORMAT}.json").unlink(missing_ok=True)
+        docs = _materialize([(sha, src) for sha, src in archive_facts(chart)["crds"]])
+    return docs or []
+
+
+def default_values(chart: str) -> dict:
+    return archive_facts(chart)["values"] or {}
+
+
+def values_schema(chart: str) -> dict | None:
+    return archive_facts(chart)["schema"]
 
 
 # --- rendering ----------------------------------------------------------------------------------

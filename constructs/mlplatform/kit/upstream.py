@@ -160,15 +160,11 @@ def manifest_file(url: str, sha: str) -> list[dict]:
 def chart_values(chart: str) -> dict:
     """The chart's default values.yaml, read from the pinned archive."""
     from . import helm
-    raw = helm.chart_file(chart, "values.yaml")
-    if raw is None:
-        raise UpstreamError(f"chart {chart}: its archive has no values.yaml")
-    return yaml.load(raw, Loader=_Loader) or {}
+    return helm.default_values(chart)
 
 
 @lru_cache(maxsize=None)
 def chart_values_schema(chart: str) -> dict | None:
     """The chart's values.schema.json (what `helm template` enforces), or None if it ships none."""
     from . import helm
-    raw = helm.chart_file(chart, "values.schema.json")
-    return None if raw is None else json.loads(raw)
+    return helm.values_schema(chart)
