@@ -348,3 +348,19 @@ def test_a_network_policy_that_selects_no_pod_is_caught(rendered):
     (p,) = admission.check_network_policies(r)
     assert p.startswith("dev/namespaces/NetworkPolicy/keycloak-allow-alb-keycloak: network-policy: spec.podSelector "
                         "selects no pod in keycloak")
+
+
+def test_argocd_specifics_too_large_for_client_side_apply_and_crd_after_its_resources(rendered):
+    r = copy.copy(rendered["dev"])
+    r.components = dict(r.components)
+    big = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "big", "namespace": "mlflow"},
+           "data": {"blob": "x" * 300_000}}
+    r.components["mlflow"] = [*r.components["mlflow"], big]
+    (p,) = admission.check_argocd(r)
+    assert p.startswith("dev/mlflow/ConfigMap/big: argocd: ") and "does not use ServerSideApply=true" in p
+    # a custom resource whose CRD's Application syncs in a later wave never gets created in time
+    r = copy.copy(rendered["dev"])
+    r.waves = {**r.waves, "prometheus-crds": 9}
+    problems = admission.check_argocd(r)
+    assert any(p.startswith("dev/vllm/ServiceMonitor/") and "its CRD comes with dev-prometheus-crds in wave 9" in p
+               for p in problems), problems
