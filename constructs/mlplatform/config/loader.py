@@ -224,6 +224,18 @@ def _fmt_loc(loc: tuple[Any, ...]) -> str:
     return out or "(document)"
 
 
+def _type_hint(value: Any) -> str:
+    """Why a value YAML parsed has the wrong type (the models are strict: config/strict.py)."""
+    if isinstance(value, bool):
+        return (f", got the boolean {str(value).lower()} (YAML reads yes/no/on/off/true/false as booleans; "
+                "quote it for text)")
+    if isinstance(value, (int, float)):
+        return f", got the number {value!r} (quote it if text is meant)"
+    if isinstance(value, str):
+        return f", got the text {value[:40]!r} (unquote it if a number or boolean is meant)"
+    return ""
+
+
 def env_names(env_dir: Path = ENV_DIR) -> list[str]:
     return sorted(p.stem for p in env_dir.glob("*.yaml"))
 
@@ -261,6 +273,8 @@ def load_env(name_or_path: str | Path, env_dir: Path = ENV_DIR) -> Env:
                 msg = "required field is missing"
             elif err["type"] == "extra_forbidden":
                 msg = "unknown field (not part of the schema; check the spelling)"
+            elif err["type"].endswith("_type"):
+                msg += _type_hint(err.get("input"))
             line = _line_of(doc.node, sub)
             where = f"{_rel(doc.path)}:{line}" if line else _rel(doc.path)
             problems.append(f"{where}: {_fmt_loc(loc)}: {msg}")

@@ -10,17 +10,18 @@ import ipaddress
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from ..kit import quantity
 from .guard import GuardConfig
+from .strict import StrictModel
 from ..kit.versions import SUPPORTED_KUBERNETES_MINORS
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 
 
-class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class Model(StrictModel):
+    """Unknown keys are errors; scalars are strict (config/strict.py)."""
 
 
 def _twice(names: list[str]) -> set[str]:
@@ -1426,7 +1427,7 @@ class GitOps(Model):
 class Env(Model):
     """One environment: everything that shapes `dist/<env>/` and `argocd/<env>/`."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, title="ML platform environment")
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, title="ML platform environment")
 
     name: Annotated[str, Field(pattern=DNS_LABEL, max_length=20)]
     kubernetes_version: Literal[SUPPORTED_KUBERNETES_MINORS] = Field(  # type: ignore[valid-type]
