@@ -222,3 +222,23 @@ def test_loader_and_editor_schema_agree_on_every_field():
                                         f"{'accepts' if loader_ok else 'refuses'}")
     assert probed > 1000
     assert not disagree, "\n".join(disagree[:40])
+
+
+def test_cross_field_errors_point_at_the_field_they_are_about(env_dir):
+    """A rule that spans sections (a model's GPUs against its team's quota, a model's team, a root profile)
+    is reported at the line of the field it is about, without pydantic's "Value error," prefix."""
+    _edit(env_dir / "prod.yaml", "min_replicas: 2, max_replicas: 6, target_waiting_per_replica: 8",
+          "min_replicas: 2, max_replicas: 60, target_waiting_per_replica: 8")
+    _edit(env_dir / "prod.yaml", "      team: nlp\n      model: mistralai", "      team: nlpx\n      model: mistralai")
+    problems = _problems(env_dir, "prod")
+    lines = (env_dir / "prod.yaml").read_text().splitlines()
+    team_line = next(i for i, t in enumerate(lines, 1) if t.strip() == "team: nlpx")
+    assert not any("Value error" in p or "(document)" in p for p in problems), problems
+    assert any(p.endswith(f"prod.yaml:{team_line}: serving.models[0].team: 'nlpx' is not a team of this env "
+                          "(model mistral-7b-instruct)") for p in problems), problems
+    # the GPU sum is about the team's quota: with the team back, it points there
+    _edit(env_dir / "prod.yaml", "team: nlpx", "team: nlp")
+    (p,) = _problems(env_dir, "prod")
+    quota_line = next(i for i, t in enumerate(lines, 1) if t.startswith("  - name: nlp")) + 2
+    assert lines[quota_line - 1].lstrip().startswith("quota: {")
+    assert f"prod.yaml:{quota_line}: teams[" in p and "].quota.gpus: team nlp's models (" in p, p

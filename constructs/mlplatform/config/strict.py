@@ -40,3 +40,22 @@ class StrictModel(BaseModel):
             if field is not None and _takes_int(field.annotation):
                 return int(v)
         return v
+
+
+Loc = tuple[Any, ...]
+
+
+class FieldProblems(ValueError):
+    """Cross-field problems found by a model validator, each at the field it is about (a loc
+    relative to the validated model, list items by index, e.g. ("serving", "models", 2, "team")),
+    so the loader reports `file:<that field's line>: serving.models[2].team: message` instead of
+    the model's first line. `str()` keeps every message for callers that only print it."""
+
+    def __init__(self, problems: list[tuple[Loc, str]]):
+        self.problems = problems
+        super().__init__("; ".join(msg for _, msg in problems))
+
+
+def raise_problems(problems: list[tuple[Loc, str]]) -> None:
+    if problems:
+        raise FieldProblems(problems)
