@@ -479,6 +479,13 @@ def test_diff_cli_exit_codes(tmp_path, old, new, capsys):
     assert out[-6].startswith("dev/storage/PersistentVolumeClaim/airflow/efs-shared-airflow: (object): present -> "
                               "removed: ")
     assert out[-1].startswith("guard: FAILED: 1 destructive change(s) in dev.")
+    # the hint is an entry the allow-list accepts, and it lets exactly that change through
+    hint = out[-1].split("e.g. in environments/dev.yaml: ", 1)[1]
+    assert hint.startswith("{object: PersistentVolumeClaim/airflow/efs-shared-airflow, field: (object), reason: ")
+    (envs / "dev.yaml").write_text(f"guard:\n  allow:\n    - {hint}\n")
+    assert main(diff) == 1
+    assert "guard: ok: nothing destructive in dist/ (envs: dev; 1 allowed by guard.allow)" in capsys.readouterr().out
+    (envs / "dev.yaml").unlink()
 
     assert main([*diff, "--allow-destructive"]) == 1
     out = capsys.readouterr().out
@@ -576,7 +583,7 @@ def test_check_command_runs_the_guard_after_the_staleness_gate(monkeypatch, caps
         err2 = capsys.readouterr().err.splitlines()
     finally:
         shutil.rmtree(head)
-    assert "  dist/only in committed: dev/storage/PersistentVolume.efs-shared-airflow.k8s.yaml" in err
+    assert "  only in committed: dist/dev/storage/PersistentVolume.efs-shared-airflow.k8s.yaml" in err
     assert any(x.startswith("guard: the fresh dist/ and rendered/ against HEAD (") for x in err)
     assert any(x.startswith("dev/storage/PersistentVolume/efs-shared-airflow: (object): present -> removed: "
                             "dev-storage has automated prune off") for x in err)

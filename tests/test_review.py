@@ -70,9 +70,9 @@ def test_check_fails_on_stale_output(tmp_path):
     (boot / "dev/argo-cd.values.yaml").unlink()
     snap = tmp_path / "rendered/dev/volcano/Deployment.volcano-scheduler.yaml"
     snap.write_text(snap.read_text().replace("replicas: 1", "replicas: 2"))
-    assert check(dist, boot) == ["dist/differs: prod/namespaces/ResourceQuota.team-nlp-quota.k8s.yaml",
-                                 "argocd/only in fresh synth: dev/argo-cd.values.yaml",
-                                 "rendered/differs: dev/volcano/Deployment.volcano-scheduler.yaml"]
+    assert check(dist, boot) == ["differs: dist/prod/namespaces/ResourceQuota.team-nlp-quota.k8s.yaml",
+                                 "only in fresh synth: argocd/dev/argo-cd.values.yaml",
+                                 "differs: rendered/dev/volcano/Deployment.volcano-scheduler.yaml"]
 
 
 def _git(repo, *args):

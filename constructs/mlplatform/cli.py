@@ -58,10 +58,14 @@ def _stale(dist: Path, argocd: Path, fresh: Path) -> list[str] | None:
     from .synth import synth
     if synth(None, fresh, log=lambda m: None) != 0:
         return None
-    problems = [f"dist/{p}" for p in compare_dirs(dist, fresh) if "_argocd" not in p and "_rendered" not in p]
-    problems += [f"argocd/{p}" for p in compare_dirs(argocd, fresh / "_argocd") if not p.endswith("README.md")]
-    problems += [f"rendered/{p}" for p in compare_dirs(dist.parent / "rendered", fresh / "_rendered")
-                 if not p.endswith("README.md")]
+    def under(folder: str, diffs: list[str]) -> list[str]:  # "differs: dev/x.yaml" -> "differs: dist/dev/x.yaml"
+        return [d if how == "missing" else f"{how}: {folder}/{path}"
+                for d, (how, _, path) in ((d, d.partition(": ")) for d in diffs)]
+
+    problems = under("dist", [p for p in compare_dirs(dist, fresh) if "_argocd" not in p and "_rendered" not in p])
+    problems += under("argocd", [p for p in compare_dirs(argocd, fresh / "_argocd") if not p.endswith("README.md")])
+    problems += under("rendered", [p for p in compare_dirs(dist.parent / "rendered", fresh / "_rendered")
+                                   if not p.endswith("README.md")])
     return problems
 
 
@@ -437,23 +441,26 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("diff", help="field-level diff of dist/ against a git ref or between two folders, "
                                     "then the destructive-change guard (exit 0 same, 1 changed, 3 destructive)")
     s.add_argument("--base", help="git ref (default: merge base with main)")
-    s.add_argument("--dirs", nargs=2, metavar=("OLD", "NEW"))
-    s.add_argument("--envs", nargs="+", metavar="ENV")
+    s.add_argument("--dirs", nargs=2, metavar=("OLD", "NEW"),
+                   help="compare two dist/ folders (or synth output roots) instead of a git ref; each one's chart "
+                        "renders are read from <dir>/_rendered/ or the rendered/ beside it")
+    s.add_argument("--envs", nargs="+", metavar="ENV", help="only these envs (default: every env on either side)")
     s.add_argument("--env-dir", help="folder of env files whose guard: settings apply (default: environments/)")
     s.add_argument("--allow-destructive", action="store_true", help=destructive)
     s.set_defaults(func=cmd_diff)
     s = sub.add_parser("bom", help="print the versions table")
-    s.add_argument("--json", action="store_true")
+    s.add_argument("--json", action="store_true", help="a JSON list of {type, name, version, source} instead of a table")
     s.set_defaults(func=cmd_bom)
     s = sub.add_parser("fetch", help="fetch pinned upstream files into imports/upstream/")
     s.set_defaults(func=cmd_fetch)
     s = sub.add_parser("schema", help="regenerate the env JSON Schemas")
     s.set_defaults(func=cmd_schema)
     s = sub.add_parser("bench", help="time synth+validate against the jsii floor")
-    s.add_argument("--reps", type=int, default=5)
+    s.add_argument("--reps", type=int, default=5, help="timed runs of the floor and of the synth; medians are "
+                                                        "reported (default 5)")
     s.add_argument("--budget", type=float, default=BUDGET_MS_PER_OBJECT,
                    help="ms of synth+validate per written object above the jsii floor")
-    s.add_argument("--json", action="store_true")
+    s.add_argument("--json", action="store_true", help="also print every measurement as one JSON object")
     s.set_defaults(func=cmd_bench)
     s = sub.add_parser("envdiff", help="table of the meaningful differences between envs (from rendered envs)")
     s.add_argument("envs", nargs="*", metavar="ENV", help="envs to compare, in column order (default: all)")
@@ -474,7 +481,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--profiles", type=int, default=20, help="JupyterHub profiles per env at 1x")
     s.add_argument("--sample", type=int, default=200, help="objects kubernetes-validate validates (it is slow)")
     s.add_argument("--no-throughput", action="store_true", help="skip the comparison with kubernetes-validate")
-    s.add_argument("--json", action="store_true")
+    s.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
     s.set_defaults(func=cmd_bench_scale)
     return p
 

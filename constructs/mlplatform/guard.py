@@ -132,10 +132,21 @@ class GuardResult:
                        "the reason is reviewed in the PR")
         else:
             bad = ", ".join(sorted({f.env for f in self.refused}))
+            first = self.refused[0]
             out.append(f"guard: FAILED: {len(self.refused)} destructive change(s) in {bad}. Change course, or let "
-                       "exactly that change through with an entry under guard.allow in environments/<env>.yaml "
-                       "({object: <Kind/namespace/name as printed>, field: <field>, reason: <why it is safe>})")
+                       "exactly that change through with an entry under guard.allow in environments/<env>.yaml, "
+                       f"e.g. in environments/{first.env}.yaml: {allow_entry(first)}")
         return out
+
+
+def allow_entry(f: Finding) -> str:
+    """The guard.allow entry (YAML flow mapping) that lets exactly finding `f` through: the object as
+    the allow-list names it (Kind/namespace/name, or the env for the prune limit), not the printed
+    env/component/ prefix."""
+    import yaml
+
+    entry = {"object": f.object, "field": f.field, "reason": "<why it is safe, for the PR's reviewers>"}
+    return yaml.safe_dump(entry, default_flow_style=True, sort_keys=False, width=10_000).strip()
 
 
 # --------------------------------------------------------------------------------------------
