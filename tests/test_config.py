@@ -116,3 +116,129 @@ def test_duplicate_teams_and_namespace_clashes(env_dir):
     _edit(env_dir / "staging.yaml", "  - name: vision", "  - name: nlp")
     (p,) = _problems(env_dir, "staging")
     assert "teams listed twice: nlp" in p
+
+
+def test_yaml_booleans_and_numbers_keep_their_type(env_dir):
+    """YAML 1.1 reads `yes` as a boolean: it is not the integer 1 (a one-instance Keycloak without PDB),
+    "3" is not 3, 2.5 is not 2, 100 is not "100"; 2.0 is 2 (an editor's JSON Schema says so too)."""
+    _edit(env_dir / "dev.yaml", "keycloak: {instances: 1}", "keycloak: {instances: yes}")
+    _edit(env_dir / "dev.yaml", "cpu_request: 100m", "cpu_request: 100")
+    problems = _problems(env_dir)
+    assert len(problems) == 2 and any(p.endswith(
+        "dev.yaml:14: keycloak.instances: Input should be a valid integer, got the boolean true (YAML reads "
+        "yes/no/on/off/true/false as booleans; quote it for text)") for p in problems), problems
+    assert any(p.endswith("dev.yaml:34: teams[0].container_defaults.cpu_request: Input should be a valid string, got "
+                          "the number 100 (quote it if text is meant)") for p in problems), problems
+    _edit(env_dir / "dev.yaml", "cpu_request: 100", "cpu_request: 100m")
+    for value, ok in (("2.0", True), ("2.5", False), ('"2"', False), ("on", False), ("3", True)):
+        text = (env_dir / "dev.yaml").read_text().splitlines()
+        text[13] = f"keycloak: {{instances: {value}}}"
+        (env_dir / "dev.yaml").write_text("\n".join(text) + "\n")
+        if ok:
+            assert load_env("dev", env_dir).keycloak.instances == int(float(value))
+        else:
+            (p,) = _problems(env_dir)
+            assert "dev.yaml:14: keycloak.instances: Input should be a valid integer" in p, (value, p)
+
+
+def _leaves(data, path=()):
+    if isinstance(data, dict):
+        for k, v in data.items():
+            yield from _leaves(v, (*path, k))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            yield from _leaves(v, (*path, i))
+    else:
+        yield path, data
+
+
+def _probes(v):
+    """Values of another type than `v` (and, for integers, the integral and a fractional float)."""
+    if isinstance(v, bool):
+        return [int(v), str(v).lower(), "yes", 1.0]
+    if isinstance(v, int):
+        return [True, float(v), v + 0.5, str(v)]
+    if isinstance(v, float):
+        return [True, str(v)] + ([int(v)] if v.is_integer() else [])
+    if isinstance(v, str):
+        return [1, True, 1.5]
+    return []
+
+
+def _set(doc, path, value):
+    doc = json.loads(json.dumps(doc))
+    node = doc
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value
+    return doc
+
+
+def _refused_at(errors, path):
+    """Does a schema error sit at `path` (or below)? Errors of anyOf (`X | None`) at a parent carry the
+    branches' errors in their context."""
+    for e in errors:
+        at = tuple(e.absolute_path)
+        if at[:len(path)] == path or (e.context and path[:len(at)] == at and _refused_at(e.context, path)):
+            return True
+    return False
+
+
+def test_loader_and_editor_schema_agree_on_every_field():
+    """Every scalar field of every env file (and infra file), given values of the other types: the
+    exported JSON Schema (what the editor checks) and the loader accept or refuse each alike."""
+    import jsonschema
+    from pydantic import ValidationError
+    from mlplatform.config.loader import read_yaml
+    from mlplatform.config.models import Env
+
+    validators = {part: jsonschema.Draft202012Validator(json.loads(path.read_text())) for part, path in (
+        ("env", ROOT / "environments/env.schema.json"), ("infra", ROOT / "environments/infra/infra.schema.json"))}
+    disagree, probed = [], 0
+    for env in ("dev", "staging", "prod"):
+        main = json.loads(json.dumps(read_yaml(ROOT / f"environments/{env}.yaml").data))
+        infra = json.loads(json.dumps(read_yaml(ROOT / f"environments/infra/{env}.yaml").data))
+        seen = set()
+        for part, doc in (("env", main), ("infra", infra)):
+            for path, value in _leaves(doc):
+                shape = (part, tuple("*" if isinstance(x, int) else x for x in path))
+                if shape in seen:
+                    continue
+                seen.add(shape)
+                for probe in _probes(value):
+                    probed += 1
+                    changed = _set(doc, path, probe)
+                    schema_ok = not _refused_at(validators[part].iter_errors(changed), path)
+                    data = {**changed, "infrastructure": infra} if part == "env" else {**main, "infrastructure": changed}
+                    loc = path if part == "env" else ("infrastructure", *path)
+                    try:
+                        Env.model_validate(data)
+                        loader_ok = True
+                    except ValidationError as e:
+                        loader_ok = not any(tuple(x["loc"])[:len(loc)] == loc for x in e.errors())
+                    if schema_ok != loader_ok:
+                        disagree.append(f"{env} {'.'.join(map(str, loc))} = {probe!r}: schema "
+                                        f"{'accepts' if schema_ok else 'refuses'}, loader "
+                                        f"{'accepts' if loader_ok else 'refuses'}")
+    assert probed > 1000
+    assert not disagree, "\n".join(disagree[:40])
+
+
+def test_cross_field_errors_point_at_the_field_they_are_about(env_dir):
+    """A rule that spans sections (a model's GPUs against its team's quota, a model's team, a root profile)
+    is reported at the line of the field it is about, without pydantic's "Value error," prefix."""
+    _edit(env_dir / "prod.yaml", "min_replicas: 2, max_replicas: 6, target_waiting_per_replica: 8",
+          "min_replicas: 2, max_replicas: 60, target_waiting_per_replica: 8")
+    _edit(env_dir / "prod.yaml", "      team: nlp\n      model: mistralai", "      team: nlpx\n      model: mistralai")
+    problems = _problems(env_dir, "prod")
+    lines = (env_dir / "prod.yaml").read_text().splitlines()
+    team_line = next(i for i, t in enumerate(lines, 1) if t.strip() == "team: nlpx")
+    assert not any("Value error" in p or "(document)" in p for p in problems), problems
+    assert any(p.endswith(f"prod.yaml:{team_line}: serving.models[0].team: 'nlpx' is not a team of this env "
+                          "(model mistral-7b-instruct)") for p in problems), problems
+    # the GPU sum is about the team's quota: with the team back, it points there
+    _edit(env_dir / "prod.yaml", "team: nlpx", "team: nlp")
+    (p,) = _problems(env_dir, "prod")
+    quota_line = next(i for i, t in enumerate(lines, 1) if t.startswith("  - name: nlp")) + 2
+    assert lines[quota_line - 1].lstrip().startswith("quota: {")
+    assert f"prod.yaml:{quota_line}: teams[" in p and "].quota.gpus: team nlp's models (" in p, p

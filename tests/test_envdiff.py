@@ -93,3 +93,12 @@ def test_cli_names_unknown_envs_and_sections(capsys):
     assert "unknown env(s): qa" in capsys.readouterr().err
     assert main(["envdiff", "--section", "gpus", "dev"]) == 2
     assert "unknown section(s): gpus" in capsys.readouterr().err
+
+
+def test_a_missing_env_folder_is_an_error_not_an_empty_table(tmp_path, capsys):
+    from mlplatform.cli import main
+
+    assert main(["envdiff", "--env-dir", str(tmp_path / "nonexistent")]) == 2
+    assert f"envdiff: no environments to compare: {tmp_path / 'nonexistent'} is not a folder" in capsys.readouterr().err
+    assert main(["envdiff", "--env-dir", str(tmp_path)]) == 2
+    assert "holds no <env>.yaml files" in capsys.readouterr().err

@@ -92,7 +92,7 @@ def test_unchanged_and_harmless_changes_pass(old, new):
                                                        "metadata": {"name": "extra", "namespace": "mlflow"}}
     res = run(old, new)
     assert res.refused == [] and res.allowed == [] and res.stale == []
-    assert res.report()[-1] == "guard: ok: nothing destructive (envs: dev)"
+    assert res.report()[-1] == "guard: ok: nothing destructive in dist/ (envs: dev)"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -458,7 +458,12 @@ def test_diff_cli_exit_codes(tmp_path, old, new, capsys):
     envs.mkdir()
     diff = ["diff", "--dirs", str(a), str(b), "--env-dir", str(envs)]
     assert main(diff) == 0
-    assert capsys.readouterr().out.splitlines()[-1] == "guard: ok: nothing destructive (envs: dev)"
+    out = capsys.readouterr().out.splitlines()
+    # no rendered/ beside either folder: said, and the summary names only what was compared
+    assert out[-1] == "guard: ok: nothing destructive in dist/ (envs: dev)"
+    assert ("guard: not compared: rendered/ of dev: one side has no chart renders, so only the Applications' chart "
+            "sources were compared there, not the objects the charts make") in out
+    assert any(x.startswith("guard: not compared: argocd/ (the bootstrap") for x in out)
 
     obj(new, "mlflow", "Deployment/mlflow/mlflow")["spec"]["replicas"] = 2
     write_tree(new, b)
@@ -470,10 +475,17 @@ def test_diff_cli_exit_codes(tmp_path, old, new, capsys):
     assert main(diff) == 3
     out = capsys.readouterr().out.splitlines()
     assert "    removed PersistentVolumeClaim/airflow/efs-shared-airflow" in out  # the diff as before
-    assert out[-3] == "guard: 1 destructive change(s) refused:"
-    assert out[-2].startswith("dev/storage/PersistentVolumeClaim/airflow/efs-shared-airflow: (object): present -> "
+    assert out[-7] == "guard: 1 destructive change(s) refused:"
+    assert out[-6].startswith("dev/storage/PersistentVolumeClaim/airflow/efs-shared-airflow: (object): present -> "
                               "removed: ")
     assert out[-1].startswith("guard: FAILED: 1 destructive change(s) in dev.")
+    # the hint is an entry the allow-list accepts, and it lets exactly that change through
+    hint = out[-1].split("e.g. in environments/dev.yaml: ", 1)[1]
+    assert hint.startswith("{object: PersistentVolumeClaim/airflow/efs-shared-airflow, field: (object), reason: ")
+    (envs / "dev.yaml").write_text(f"guard:\n  allow:\n    - {hint}\n")
+    assert main(diff) == 1
+    assert "guard: ok: nothing destructive in dist/ (envs: dev; 1 allowed by guard.allow)" in capsys.readouterr().out
+    (envs / "dev.yaml").unlink()
 
     assert main([*diff, "--allow-destructive"]) == 1
     out = capsys.readouterr().out
@@ -515,14 +527,14 @@ def test_check_guards_against_the_base_or_says_why_not(tmp_path, old, new):
     assert out[0].startswith("guard: SKIPPED: no base to compare with")
     # an explicit base that isn't there is an error
     out.clear()
-    assert guard_against_ref(fresh, "origin/main", repo, envs, out=out.append) == 1
-    assert out == ["guard: --base origin/main names no commit in this clone: fetch it (CI: actions/checkout with "
-                   "fetch-depth: 0) or pass another ref"]
+    assert guard_against_ref(fresh, "origin/main", repo, envs, out=out.append) == 2
+    assert out == ["guard: --base origin/main names no commit in this clone (a typo? not fetched? CI: "
+                   "actions/checkout with fetch-depth: 0), so nothing was compared"]
     # with main: the merge base is the default
     _git(repo, "branch", "main")
     out.clear()
     assert guard_against_ref(fresh, None, repo, envs, out=out.append) == 1
-    assert out[0].startswith("guard: dist/ against the merge base with main (")
+    assert out[0].startswith("guard: the fresh dist/ and rendered/ against the merge base with main (")
     assert any(x.startswith("dev/namespaces/Namespace/team-nlp: (object): present -> removed: ") for x in out)
     out.clear()
     assert guard_against_ref(fresh, None, repo, envs, allow_destructive=True, out=out.append) == 0
@@ -531,6 +543,16 @@ def test_check_guards_against_the_base_or_says_why_not(tmp_path, old, new):
     plain.mkdir()
     out.clear()
     assert guard_against_ref(fresh, None, plain, envs, out=out.append) == 0 and "SKIPPED" in out[0]
+    # a base without dist/ is no base: an error, not "everything is added, nothing destructive"
+    (repo / "README.md").write_text("before dist/\n")
+    _git(repo, "add", "README.md")
+    _git(repo, "commit", "-q", "-m", "readme")
+    _git(repo, "rm", "-q", "-r", "dist")
+    _git(repo, "commit", "-q", "-m", "no dist")
+    out.clear()
+    assert guard_against_ref(fresh, "HEAD", repo, envs, out=out.append) == 2
+    assert out == [f"guard: HEAD ({_git(repo, 'rev-parse', 'HEAD')[:12]}) has no objects under dist/, so nothing was "
+                   "compared; pass --base with a ref that has them"]
 
 
 def test_check_command_runs_the_guard_after_the_staleness_gate(monkeypatch, capsys):
@@ -561,8 +583,8 @@ def test_check_command_runs_the_guard_after_the_staleness_gate(monkeypatch, caps
         err2 = capsys.readouterr().err.splitlines()
     finally:
         shutil.rmtree(head)
-    assert "  dist/only in committed: dev/storage/PersistentVolume.efs-shared-airflow.k8s.yaml" in err
-    assert any(x.startswith("guard: dist/ against HEAD (") for x in err)
+    assert "  only in committed: dist/dev/storage/PersistentVolume.efs-shared-airflow.k8s.yaml" in err
+    assert any(x.startswith("guard: the fresh dist/ and rendered/ against HEAD (") for x in err)
     assert any(x.startswith("dev/storage/PersistentVolume/efs-shared-airflow: (object): present -> removed: "
                             "dev-storage has automated prune off") for x in err)
-    assert f"guard: ok: nothing destructive (envs: {envs})" in err2  # the bootstrap (_argocd/) is no env
+    assert f"guard: ok: nothing destructive in dist/ and rendered/ (envs: {envs})" in err2  # the bootstrap (_argocd/) is no env

@@ -70,6 +70,65 @@ def test_check_fails_on_stale_output(tmp_path):
     (boot / "dev/argo-cd.values.yaml").unlink()
     snap = tmp_path / "rendered/dev/volcano/Deployment.volcano-scheduler.yaml"
     snap.write_text(snap.read_text().replace("replicas: 1", "replicas: 2"))
-    assert check(dist, boot) == ["dist/differs: prod/namespaces/ResourceQuota.team-nlp-quota.k8s.yaml",
-                                 "argocd/only in fresh synth: dev/argo-cd.values.yaml",
-                                 "rendered/differs: dev/volcano/Deployment.volcano-scheduler.yaml"]
+    assert check(dist, boot) == ["differs: dist/prod/namespaces/ResourceQuota.team-nlp-quota.k8s.yaml",
+                                 "only in fresh synth: argocd/dev/argo-cd.values.yaml",
+                                 "differs: rendered/dev/volcano/Deployment.volcano-scheduler.yaml"]
+
+
+def _git(repo, *args):
+    return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args], cwd=repo,
+                          capture_output=True, text=True, check=True).stdout
+
+
+def test_a_comparison_that_cannot_happen_is_an_error_not_an_empty_side(tmp_path, monkeypatch, capsys):
+    """An unknown ref, a missing or empty folder, a base without dist/: exit 2 naming what is missing,
+    never "every object added" followed by "guard: ok"."""
+    import mlplatform.cli as cli
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    cases = [(["diff", "--base", "origin/mian"], "diff: 'origin/mian' names no commit in this clone"),
+             (["diff", "--dirs", str(tmp_path / "nonexistent"), str(ROOT / "dist")],
+              f"diff: --dirs OLD {tmp_path / 'nonexistent'} does not exist"),
+             (["diff", "--dirs", str(ROOT / "dist"), str(tmp_path / "nonexistent")],
+              f"diff: --dirs NEW {tmp_path / 'nonexistent'} does not exist"),
+             (["diff", "--dirs", str(empty), str(ROOT / "dist")], f"diff: --dirs OLD {empty} holds no objects"),
+             (["diff", "--dirs", str(ROOT / "dist"), str(ROOT / "dist"), "--envs", "qa"],
+              "diff: --envs qa: no such env on either side (envs: dev, prod, staging)")]
+    for argv, said in cases:
+        assert cli.main(argv) == 2, argv
+        out, err = capsys.readouterr()
+        assert err.startswith(said) and err.rstrip().endswith("nothing was compared"), err
+        assert "guard: ok" not in out and "added" not in out
+    # a base commit that has no dist/
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    (repo / "README.md").write_text("no dist/ yet\n")
+    _git(repo, "add", "README.md")
+    _git(repo, "commit", "-q", "-m", "base")
+    shutil.copytree(ROOT / "dist" / "dev", repo / "dist" / "dev")
+    monkeypatch.setattr(cli, "ROOT", repo)
+    assert cli.main(["diff", "--base", "HEAD"]) == 2
+    out, err = capsys.readouterr()
+    assert err.startswith("diff: dist/ at HEAD does not exist") and "guard: ok" not in out
+
+
+def test_the_guard_says_what_it_compared(tmp_path, capsys):
+    """With renders on both sides, the guard judged dist/ and rendered/; with renders on one side only it
+    judges dist/ and says the chart renders were not compared (instead of reading them as all removed)."""
+    import mlplatform.cli as cli
+
+    shutil.copytree(ROOT / "dist", tmp_path / "a" / "dist")
+    shutil.copytree(ROOT / "rendered", tmp_path / "a" / "rendered")
+    shutil.copytree(ROOT / "dist", tmp_path / "b" / "dist")  # no rendered/ beside it
+    assert cli.main(["diff", "--dirs", str(tmp_path / "a" / "dist"), str(ROOT / "dist")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1] == "guard: ok: nothing destructive in dist/ and rendered/ (envs: dev, prod, staging)"
+    assert "guard: not compared: argocd/ (the bootstrap: AppProject, root Application, argo-cd values; applied " \
+           "by hand, not by Argo CD's sync)" in out
+    assert cli.main(["diff", "--dirs", str(tmp_path / "a" / "dist"), str(tmp_path / "b" / "dist")]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1] == "guard: ok: nothing destructive in dist/ (envs: dev, prod, staging)"
+    assert "guard: not compared: rendered/ of dev, prod, staging: one side has no chart renders, so only the " \
+           "Applications' chart sources were compared there, not the objects the charts make" in out

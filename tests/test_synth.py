@@ -89,6 +89,22 @@ def test_failed_synth_leaves_dist_untouched(tmp_path, env_dir):
     assert any("prod.yaml" in m and "teams[1].quota.cpu" in m for m in msgs), msgs
     after = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert before == after
+    # all or nothing across envs: dev validates (a new profile description), prod doesn't, so dev isn't written
+    (env_dir / "dev.yaml").write_text((ROOT / "environments/dev.yaml").read_text().replace(
+        'description: "1 CPU, 2 GiB"', 'description: "One CPU, 2 GiB"'))
+    msgs.clear()
+    assert synth(None, out, env_dir=env_dir, log=msgs.append) == 1
+    assert msgs[-1] == ("1 env(s) failed validation: nothing written; dist/, argocd/ and rendered/ of every env are "
+                        "as they were")
+    assert before == {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+
+def test_an_output_root_that_is_a_file_is_an_error_not_a_traceback(tmp_path):
+    (tmp_path / "file").write_text("x")
+    for out in (tmp_path / "file", tmp_path / "file" / "dist"):
+        p = subprocess.run([*APP, "synth", "--env", "dev", "--out", str(out)], capture_output=True, text=True, cwd=ROOT)
+        assert p.returncode == 2 and "Traceback" not in p.stderr, p.stderr
+        assert f"cannot write to {out}: {tmp_path / 'file'} is a file, not a folder" in p.stderr, p.stderr
 
 
 def test_invalid_object_blocks_the_write(tmp_path, env_dir, monkeypatch):

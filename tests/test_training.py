@@ -267,7 +267,8 @@ def test_runtime_teams_must_exist(env_dir):
     from mlplatform.config.loader import EnvError, load_env
     f = env_dir / "staging.yaml"
     f.write_text(f.read_text().replace("teams: [nlp]", "teams: [nlp, nobody]"))
-    with pytest.raises(EnvError, match="trainer.runtimes\\[torch-distributed-4gpu\\].teams names teams this env does not have: nobody"):
+    with pytest.raises(EnvError, match=r"staging.yaml:\d+: trainer.runtimes\[1\].teams: runtime torch-distributed-4gpu names teams this env "
+                       "does not have: nobody"):
         load_env("staging", env_dir)
 
 
@@ -341,15 +342,27 @@ def _problem(env_dir, old, new, name="dev"):
     return p
 
 
-@pytest.mark.parametrize("old,new,message", [
+@pytest.mark.parametrize("old,new,messages", [
     ('    nlp: {weight: 1, capability: {cpu: "16"', '    nlpx: {weight: 1, capability: {cpu: "16"',
-     "volcano.queues for teams this env does not have: nlpx; teams without a Volcano queue: nlp"),
+     ["volcano.queues.nlpx: volcano.queues for teams this env does not have: nlpx",
+      "teams[1].name: teams without a Volcano queue: nlp"]),
     ('memory: 64Gi, gpus: 1}}\n    nlp', 'memory: 64Gi, gpus: 2}}\n    nlp',
-     "volcano.queues.research.capability.gpus 2 exceeds teams[research].quota.gpus 1"),
+     ["volcano.queues.research.capability.gpus: 2 exceeds teams[research].quota.gpus 1"]),
 ])
-def test_queue_config_must_match_the_teams(env_dir, old, new, message):
-    p = _problem(env_dir, old, new)
-    assert message in p and "environments/dev.yaml" in p, p
+def test_queue_config_must_match_the_teams(env_dir, old, new, messages):
+    """Each problem at the line of the field it is about (the queue, the team), not the document's."""
+    path = env_dir / "dev.yaml"
+    path.write_text(path.read_text().replace(old, new, 1))
+    with pytest.raises(EnvError) as e:
+        load_env("dev", env_dir)
+    lines = path.read_text().splitlines()
+    where = {"volcano.queues.nlpx": "    nlpx: {weight", "teams[1].name": "  - name: nlp",
+             "volcano.queues.research.capability.gpus": "    research: {weight"}
+    assert len(e.value.problems) == len(messages), e.value.problems
+    for message, p in zip(messages, e.value.problems):
+        line = next(i for i, t in enumerate(lines, 1) if t.startswith(where[message.split(":")[0]]))
+        assert p.endswith(f"dev.yaml:{line}: {message}") or f"dev.yaml:{line}: {message}" in p, (p, line)
+        assert "Value error" not in p
 
 
 def test_trainer_needs_volcano(env_dir):

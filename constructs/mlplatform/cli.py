@@ -19,11 +19,13 @@ ML platform generator: environments/<env>.yaml -> validated dist/<env>/<componen
 
 commands:
   synth [--env E]...     render, validate and (if every object passes) write dist/ and argocd/ (default)
-  check [--base REF]     the PR gate: fail if committed dist/ or argocd/ differ from a fresh synth, or if
-                         the fresh dist/ changes something destructively against REF (default: merge base
-                         with main; skipped, with a note, when this clone has no main)
+  check [--base REF]     the PR gate: fail if dist/, argocd/ or rendered/ in the working tree differ from a
+                         fresh synth, or if the fresh dist/ and rendered/ change something destructively
+                         against REF (default: merge base with main; skipped, with a note, when this clone
+                         has no main); exit 2 if REF names no commit or has no dist/
   diff [--base REF]      field-level changes of dist/ vs a git ref (default: merge base with main), then
-                         the destructive-change guard; exit 1 if changed, 3 if something is destructive
+                         the destructive-change guard; exit 1 if changed, 2 if nothing could be compared
+                         (unknown ref, missing or empty folder), 3 if something is destructive
   diff --dirs OLD NEW    ... or between two folders; --envs dev staging to narrow
                          --allow-destructive (check, diff): report but don't refuse -- for emergencies;
                          prefer guard.allow in the env file, so the reason is reviewed in the PR
@@ -56,10 +58,14 @@ def _stale(dist: Path, argocd: Path, fresh: Path) -> list[str] | None:
     from .synth import synth
     if synth(None, fresh, log=lambda m: None) != 0:
         return None
-    problems = [f"dist/{p}" for p in compare_dirs(dist, fresh) if "_argocd" not in p and "_rendered" not in p]
-    problems += [f"argocd/{p}" for p in compare_dirs(argocd, fresh / "_argocd") if not p.endswith("README.md")]
-    problems += [f"rendered/{p}" for p in compare_dirs(dist.parent / "rendered", fresh / "_rendered")
-                 if not p.endswith("README.md")]
+    def under(folder: str, diffs: list[str]) -> list[str]:  # "differs: dev/x.yaml" -> "differs: dist/dev/x.yaml"
+        return [d if how == "missing" else f"{how}: {folder}/{path}"
+                for d, (how, _, path) in ((d, d.partition(": ")) for d in diffs)]
+
+    problems = under("dist", [p for p in compare_dirs(dist, fresh) if "_argocd" not in p and "_rendered" not in p])
+    problems += under("argocd", [p for p in compare_dirs(argocd, fresh / "_argocd") if not p.endswith("README.md")])
+    problems += under("rendered", [p for p in compare_dirs(dist.parent / "rendered", fresh / "_rendered")
+                                   if not p.endswith("README.md")])
     return problems
 
 
@@ -74,41 +80,54 @@ def check(dist: Path = ROOT / "dist", argocd: Path = ROOT / "argocd") -> list[st
 
 def guard_against_ref(new_dist: Path, base: str | None, repo: Path, env_dir: Path, *,
                       allow_destructive: bool = False, out=_err) -> int:
-    """The guard of `check`: `new_dist` against dist/ at `base` (None: the merge base with main).
-    0 when nothing is refused (or skipped: no main in this clone), 1 otherwise."""
+    """The guard of `check`: `new_dist` (a synth's output root) against dist/ and rendered/ at `base`
+    (None: the merge base with main). 0 when nothing is refused, or skipped because this clone has no
+    main (said so); 1 when something is refused; 2 when the comparison cannot happen (a --base that
+    names no commit, a base without dist/, git unusable with an explicit --base)."""
     from .config.loader import EnvError
     from .guard import guard_trees, load_configs
-    from .review import git_tree, load_tree, merge_base, resolve_ref, with_renders
+    from .renders import UNSEEN
+    from .review import git_tree, guarded_trees, load_tree, merge_base, resolve_ref
 
     try:
         commit = resolve_ref(base, repo) if base else merge_base(repo)
     except OSError as e:  # no git at all
-        commit, base = None, None
-        out(f"guard: git is not usable here ({e})")
+        if base:
+            out(f"guard: --base {base}: git is not usable here ({e}), so nothing was compared")
+            return 2
+        out(f"guard: SKIPPED: git is not usable here ({e}); the destructive-change guard did not run")
+        return 0
     if commit is None:
         if base:
-            out(f"guard: --base {base} names no commit in this clone: fetch it (CI: actions/checkout with "
-                "fetch-depth: 0) or pass another ref")
-            return 1
+            out(f"guard: --base {base} names no commit in this clone (a typo? not fetched? CI: actions/checkout with "
+                "fetch-depth: 0), so nothing was compared")
+            return 2
         out("guard: SKIPPED: no base to compare with (no main or origin/main in this clone, e.g. a shallow CI "
             "checkout); fetch main or pass --base REF to run the destructive-change guard")
         return 0
+    label = f"{base or 'the merge base with main'} ({commit[:12]})"
     ref_root = git_tree(commit, repo, ("dist", "rendered"))
     try:
-        # what each Application applies: our objects plus the chart renders' snapshots
-        old = with_renders(load_tree(ref_root / "dist"), load_tree(ref_root / "rendered"))
+        old_dist = load_tree(ref_root / "dist")
+        if not old_dist:
+            out(f"guard: {label} has no objects under dist/, so nothing was compared; pass --base with a ref that "
+                "has them")
+            return 2
         # a synth's output root also holds the bootstrap (`_argocd/`) and renders (`_rendered/`), not envs
-        new = with_renders({env: comps for env, comps in load_tree(new_dist).items() if not env.startswith("_")},
-                           load_tree(new_dist / "_rendered"))
+        fresh = {env: comps for env, comps in load_tree(new_dist).items() if not env.startswith("_")}
+        # what each Application applies: our objects plus the chart renders' snapshots
+        old, new, skipped = guarded_trees(old_dist, load_tree(ref_root / "rendered"), fresh,
+                                          load_tree(new_dist / "_rendered"))
         try:
             configs, sources = load_configs(set(old) | set(new), env_dir)
         except EnvError as e:
-            out("guard: the guard settings are invalid:")
+            out("guard: the guard settings are invalid, so the guard did not run:")
             for p in e.problems:
                 out(f"  {p}")
-            return 1
+            return 2
         res = guard_trees(old, new, configs, sources=sources)
-        out(f"guard: dist/ against {base or 'the merge base with main'} ({commit[:12]})")
+        res.scope(skipped, UNSEEN)
+        out(f"guard: the fresh dist/ and rendered/ against {label}")
         for line in res.report(allow_destructive):
             out(line)
         return 1 if res.failed(allow_destructive) else 0
@@ -126,17 +145,20 @@ def cmd_check(a: argparse.Namespace) -> int:
             _err("check: synth failed; run `python app.py synth` to see the problems")
             return 1
         if problems:
-            _err("check: committed output is stale; run `python app.py synth` and commit dist/ and argocd/:")
+            _err("check: dist/, argocd/ or rendered/ in the working tree differ from a fresh synth; run "
+                 "`python app.py synth` and commit them:")
             for p in problems:
                 _err(f"  {p}")
         else:
-            _err("check: committed dist/ and argocd/ match a fresh synth")
+            _err("check: dist/, argocd/ and rendered/ in the working tree match a fresh synth")
         try:
             guarded = guard_against_ref(fresh, a.base, ROOT, ENV_DIR, allow_destructive=a.allow_destructive)
         except subprocess.CalledProcessError as e:
-            _err(f"guard: git failed: {e.stderr.decode(errors='replace').strip() if e.stderr else e}")
-            guarded = 1
-        return 1 if problems or guarded else 0
+            _err(f"guard: git failed, so nothing was compared: "
+                 f"{e.stderr.decode(errors='replace').strip() if e.stderr else e}")
+            guarded = 2
+        # 2 (the guard could not compare) wins: a stale tree doesn't hide that the base is unusable
+        return 2 if guarded == 2 else 1 if problems or guarded else 0
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -144,12 +166,14 @@ def cmd_check(a: argparse.Namespace) -> int:
 def cmd_diff(a: argparse.Namespace) -> int:
     from .config.loader import ENV_DIR, EnvError
     from .guard import guard_trees, load_configs
-    from .review import default_base, diff_trees, git_tree, load_tree, with_renders
+    from .renders import UNSEEN
+    from .review import CompareError, default_base, diff_trees, git_tree, guarded_trees, load_side, load_tree
     cleanup: list[Path] = []
     try:
         if a.dirs:
             old_root, new_root = Path(a.dirs[0]), Path(a.dirs[1])
             label = f"{old_root} -> {new_root}"
+            old_what, new_what = f"--dirs OLD {old_root}", f"--dirs NEW {new_root}"
             # a synth output root holds its renders in _rendered/; a checkout's dist/ has rendered/ beside it
             old_r, new_r = [d / "_rendered" if (d / "_rendered").is_dir() else d.parent / "rendered"
                             for d in (old_root, new_root)]
@@ -160,7 +184,13 @@ def cmd_diff(a: argparse.Namespace) -> int:
             old_root, new_root = ref_root / "dist", ROOT / "dist"
             old_r, new_r = ref_root / "rendered", ROOT / "rendered"
             label = f"{base} -> working tree"
-        old_tree, new_tree = load_tree(old_root), load_tree(new_root)
+            old_what, new_what = f"dist/ at {base}", "dist/ in the working tree"
+        # (a synth's output root also holds the bootstrap `_argocd/` and renders `_rendered/`: no envs)
+        old_tree, new_tree = load_side(old_root, old_what), load_side(new_root, new_what)
+        envs = sorted(e for e in set(old_tree) | set(new_tree) if not a.envs or e in a.envs)
+        if a.envs and not envs:
+            raise CompareError(f"--envs {' '.join(a.envs)}: no such env on either side "
+                               f"(envs: {', '.join(sorted(set(old_tree) | set(new_tree)))})")
         lines = diff_trees(old_tree, new_tree, a.envs)
         old_rendered, new_rendered = load_tree(old_r), load_tree(new_r)
         # a chart bump reads as the object changes it causes, resource by resource like ours
@@ -174,7 +204,6 @@ def cmd_diff(a: argparse.Namespace) -> int:
                 lines += ["argocd/ (bootstrap)"] + ["  " + x for x in lines_boot]
         print(f"diff {label}")
         print("\n".join(lines) if lines else "no changes")
-        envs = sorted(e for e in set(old_tree) | set(new_tree) if not a.envs or e in a.envs)
         try:
             configs, sources = load_configs(envs, Path(a.env_dir) if a.env_dir else ENV_DIR)
         except EnvError as e:
@@ -182,14 +211,19 @@ def cmd_diff(a: argparse.Namespace) -> int:
             for p in e.problems:
                 _err(f"  {p}")
             return 2
-        res = guard_trees(with_renders(old_tree, old_rendered), with_renders(new_tree, new_rendered), configs, envs,
-                          sources)
+        old, new, skipped = guarded_trees(old_tree, old_rendered, new_tree, new_rendered)
+        res = guard_trees(old, new, configs, envs, sources)
+        res.scope(skipped, UNSEEN)
         print("\n".join(res.report(a.allow_destructive)))
         if res.failed(a.allow_destructive):
             return 3
         return 1 if lines else 0
+    except CompareError as e:
+        _err(f"diff: {e}; nothing was compared")
+        return 2
     except subprocess.CalledProcessError as e:
-        _err(f"diff: git failed: {e.stderr.decode(errors='replace').strip() if e.stderr else e}")
+        _err(f"diff: git failed, so nothing was compared: "
+             f"{e.stderr.decode(errors='replace').strip() if e.stderr else e}")
         return 2
     finally:
         for p in cleanup:
@@ -398,8 +432,8 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_components)
     destructive = ("report destructive changes but don't fail on them: for emergencies; prefer a guard.allow "
                    "entry in the env file so the reason is reviewed in the PR")
-    s = sub.add_parser("check", help="fail if committed dist/ differs from a fresh synth or changes something "
-                                     "destructively against the base ref")
+    s = sub.add_parser("check", help="fail if dist/, argocd/ or rendered/ in the working tree differ from a fresh "
+                                     "synth, or the fresh synth changes something destructively against the base ref")
     s.add_argument("--base", help="git ref the guard compares with (default: merge base with main; "
                                   "skipped when there is none)")
     s.add_argument("--allow-destructive", action="store_true", help=destructive)
@@ -407,23 +441,26 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("diff", help="field-level diff of dist/ against a git ref or between two folders, "
                                     "then the destructive-change guard (exit 0 same, 1 changed, 3 destructive)")
     s.add_argument("--base", help="git ref (default: merge base with main)")
-    s.add_argument("--dirs", nargs=2, metavar=("OLD", "NEW"))
-    s.add_argument("--envs", nargs="+", metavar="ENV")
+    s.add_argument("--dirs", nargs=2, metavar=("OLD", "NEW"),
+                   help="compare two dist/ folders (or synth output roots) instead of a git ref; each one's chart "
+                        "renders are read from <dir>/_rendered/ or the rendered/ beside it")
+    s.add_argument("--envs", nargs="+", metavar="ENV", help="only these envs (default: every env on either side)")
     s.add_argument("--env-dir", help="folder of env files whose guard: settings apply (default: environments/)")
     s.add_argument("--allow-destructive", action="store_true", help=destructive)
     s.set_defaults(func=cmd_diff)
     s = sub.add_parser("bom", help="print the versions table")
-    s.add_argument("--json", action="store_true")
+    s.add_argument("--json", action="store_true", help="a JSON list of {type, name, version, source} instead of a table")
     s.set_defaults(func=cmd_bom)
     s = sub.add_parser("fetch", help="fetch pinned upstream files into imports/upstream/")
     s.set_defaults(func=cmd_fetch)
     s = sub.add_parser("schema", help="regenerate the env JSON Schemas")
     s.set_defaults(func=cmd_schema)
     s = sub.add_parser("bench", help="time synth+validate against the jsii floor")
-    s.add_argument("--reps", type=int, default=5)
+    s.add_argument("--reps", type=int, default=5, help="timed runs of the floor and of the synth; medians are "
+                                                        "reported (default 5)")
     s.add_argument("--budget", type=float, default=BUDGET_MS_PER_OBJECT,
                    help="ms of synth+validate per written object above the jsii floor")
-    s.add_argument("--json", action="store_true")
+    s.add_argument("--json", action="store_true", help="also print every measurement as one JSON object")
     s.set_defaults(func=cmd_bench)
     s = sub.add_parser("envdiff", help="table of the meaningful differences between envs (from rendered envs)")
     s.add_argument("envs", nargs="*", metavar="ENV", help="envs to compare, in column order (default: all)")
@@ -444,7 +481,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--profiles", type=int, default=20, help="JupyterHub profiles per env at 1x")
     s.add_argument("--sample", type=int, default=200, help="objects kubernetes-validate validates (it is slow)")
     s.add_argument("--no-throughput", action="store_true", help="skip the comparison with kubernetes-validate")
-    s.add_argument("--json", action="store_true")
+    s.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
     s.set_defaults(func=cmd_bench_scale)
     return p
 

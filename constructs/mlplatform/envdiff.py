@@ -12,6 +12,8 @@ differ only where a host exists in one env and not the other, or its label chang
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from dataclasses import dataclass
 from typing import Any, Iterator
 
@@ -285,7 +287,12 @@ def run(names: list[str], *, all_rows: bool = False, markdown: bool = False, sec
 
     from .config.loader import ENV_DIR, env_names
 
-    known = env_names(env_dir or ENV_DIR)
+    folder = Path(env_dir or ENV_DIR)
+    known = env_names(folder) if folder.is_dir() else []
+    if not known:
+        print(f"envdiff: no environments to compare: {folder} "
+              f"{'holds no <env>.yaml files' if folder.is_dir() else 'is not a folder'}", file=sys.stderr)
+        return 2
     names = list(dict.fromkeys(names or known))
     unknown = [n for n in names if n not in known]
     bad_sections = [s for s in sections or [] if s not in SECTIONS]

@@ -16,6 +16,11 @@ from .kit.yamltext import LOADER as _Loader
 Tree = dict[str, dict[str, dict[str, Any]]]  # env -> component -> "Kind/ns/name" -> object
 
 
+class CompareError(Exception):
+    """A comparison that cannot happen: a ref or a folder that isn't there, or a side without objects.
+    Reported as an error (exit 2), never as an empty side (which would read as "everything added")."""
+
+
 def load_tree(root: Path) -> Tree:
     tree: Tree = {}
     if not root.exists():
@@ -37,6 +42,17 @@ def load_tree(root: Path) -> Tree:
     return tree
 
 
+def load_side(root: Path, what: str) -> Tree:
+    """`load_tree` of one side of a comparison (`what` names it in errors), which must exist and hold
+    objects: an empty side would read as every object added or removed."""
+    if not root.is_dir():
+        raise CompareError(f"{what} is not a folder" if root.exists() else f"{what} does not exist")
+    tree = {env: comps for env, comps in load_tree(root).items() if not env.startswith("_")}
+    if not tree:
+        raise CompareError(f"{what} holds no objects (<env>/<component>/*.yaml)")
+    return tree
+
+
 def with_renders(dist: Tree, rendered: Tree) -> Tree:
     """dist/ plus the chart-render snapshots of rendered/, per env and component: what each
     Application applies, ours and the chart's together (the guard judges them as one)."""
@@ -45,6 +61,26 @@ def with_renders(dist: Tree, rendered: Tree) -> Tree:
         for comp, objs in comps.items():
             out.setdefault(env, {}).setdefault(comp, {}).update(objs)
     return out
+
+
+def guarded_trees(old: Tree, old_r: Tree, new: Tree, new_r: Tree) -> tuple[Tree, Tree, list[str]]:
+    """What the guard judges: per env, dist/ plus the chart renders of rendered/ when both sides have
+    them (or the env is added or removed with its renders), else dist/ alone -- a side without renders
+    would read as every chart-made object created or deleted. Returns the two trees and the envs
+    whose renders were not compared, which the guard's report names."""
+    o_r: Tree = {}
+    n_r: Tree = {}
+    skipped: list[str] = []
+    for env in sorted(set(old) | set(new) | set(old_r) | set(new_r)):
+        has_o, has_n = env in old_r, env in new_r
+        if (has_o and has_n) or (has_o and env not in new) or (has_n and env not in old):
+            if has_o:
+                o_r[env] = old_r[env]
+            if has_n:
+                n_r[env] = new_r[env]
+        elif env in old and env in new:
+            skipped.append(env)
+    return with_renders(old, o_r), with_renders(new, n_r), skipped
 
 
 class _Missing:
@@ -113,7 +149,11 @@ def diff_trees(old: Tree, new: Tree, envs: list[str] | None = None) -> list[str]
 
 
 def git_tree(ref: str, repo: Path, paths: tuple[str, ...] = ("dist", "argocd")) -> Path:
-    """Extract `paths` at git `ref` into a temp folder (the caller deletes it)."""
+    """Extract `paths` at git `ref` into a temp folder (the caller deletes it). A ref that names no
+    commit is a CompareError; paths the commit doesn't have are left out (the caller decides)."""
+    if resolve_ref(ref, repo) is None:
+        raise CompareError(f"{ref!r} names no commit in this clone (a typo? not fetched? CI: actions/checkout "
+                           "with fetch-depth: 0)")
     dest = Path(tempfile.mkdtemp(prefix="mlp-ref-"))
     present = [p for p in paths if subprocess.run(["git", "cat-file", "-e", f"{ref}:{p}"], cwd=repo,
                                                   capture_output=True).returncode == 0]

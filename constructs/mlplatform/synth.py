@@ -72,6 +72,12 @@ def synth(names: list[str] | None, out: Path | None = None, *, dry_run: bool = F
     if unknown:
         log(f"unknown env(s): {', '.join(unknown)} (have: {', '.join(all_envs)})")
         return 2
+    dist, argocd_dir = default_dirs(out)
+    if not dry_run:
+        blocked = next((d for d in (dist, *dist.parents) if d.exists()), None)
+        if blocked is not None and not blocked.is_dir():
+            log(f"cannot write to {dist}: {blocked} is a file, not a folder (--out or $CDK8S_OUTDIR)")
+            return 2
     t0 = time.perf_counter()
     outcomes = prepare(names, env_dir)
     ok = [o for o in outcomes if not o.problems]
@@ -84,11 +90,20 @@ def synth(names: list[str] | None, out: Path | None = None, *, dry_run: bool = F
     for o in bad:
         for p in o.problems:
             log(f"    {p}")  # already `env/component/Kind/name: ...` or `file:line: field: ...`
-    dist, argocd_dir = default_dirs(out)
     if dry_run:
         log(f"dry run: nothing written ({time.perf_counter() - t0:.2f}s)")
         return 1 if bad else 0
-    write_envs([o.rendered for o in ok if o.rendered is not None], dist, argocd_dir, renders_dir(dist))
+    if bad:
+        # all or nothing: a change is reviewed (and merged) for the whole platform, so a PR never
+        # carries one env's new output next to another env's stale one
+        log(f"{len(bad)} env(s) failed validation: nothing written; dist/, argocd/ and rendered/ of every env are "
+            "as they were")
+        return 1
+    try:
+        write_envs([o.rendered for o in ok if o.rendered is not None], dist, argocd_dir, renders_dir(dist))
+    except OSError as e:
+        log(f"cannot write to {dist}: {e.strerror or e} ({e.filename or dist}); nothing was swapped in")
+        return 2
     if ok:
         log(f"wrote {', '.join(str(dist / o.name) for o in ok)} and {argocd_dir}/ "
             f"({time.perf_counter() - t0:.2f}s)")
@@ -99,7 +114,4 @@ def synth(names: list[str] | None, out: Path | None = None, *, dry_run: bool = F
             shutil.rmtree(stale)
             shutil.rmtree(argocd_dir / stale.name, ignore_errors=True)
             shutil.rmtree(renders_dir(dist) / stale.name, ignore_errors=True)
-    if bad:
-        log(f"{len(bad)} env(s) failed validation; their dist/ folders were left untouched")
-        return 1
     return 0

@@ -10,7 +10,9 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
+
+from .strict import StrictModel
 
 # Kind/name or Kind/namespace/name (names as Kubernetes allows them, RBAC's "system:..." included),
 # or a bare env name (the env-wide prune limit).
@@ -18,8 +20,8 @@ _OBJECT_RE = re.compile(r"^[A-Z][A-Za-z0-9]*/([a-z0-9][-a-z0-9.]*/)?[A-Za-z0-9][
 _ENV_RE = re.compile(r"^[a-z0-9][-a-z0-9]*$")
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Model(StrictModel):
+    """Unknown keys are errors; scalars are strict (config/strict.py)."""
 
 
 class AllowedChange(_Model):

@@ -20,6 +20,7 @@ import yaml
 from pydantic import ValidationError
 
 from .models import Env
+from .strict import FieldProblems
 
 ROOT = Path(__file__).resolve().parents[3]
 ENV_DIR = ROOT / "environments"
@@ -224,6 +225,31 @@ def _fmt_loc(loc: tuple[Any, ...]) -> str:
     return out or "(document)"
 
 
+def _located(e: ValidationError):
+    """(error, loc, message) of each problem: a cross-field rule's problems (`FieldProblems`) at the
+    fields they are about, without pydantic's "Value error, " prefix."""
+    for err in e.errors(include_url=False):
+        loc = tuple(err["loc"])
+        cause = (err.get("ctx") or {}).get("error")
+        if err["type"] == "value_error" and isinstance(cause, FieldProblems):
+            for sub, msg in cause.problems:
+                yield err, (*loc, *sub), msg
+        else:
+            yield err, loc, err["msg"].removeprefix("Value error, ")
+
+
+def _type_hint(value: Any) -> str:
+    """Why a value YAML parsed has the wrong type (the models are strict: config/strict.py)."""
+    if isinstance(value, bool):
+        return (f", got the boolean {str(value).lower()} (YAML reads yes/no/on/off/true/false as booleans; "
+                "quote it for text)")
+    if isinstance(value, (int, float)):
+        return f", got the number {value!r} (quote it if text is meant)"
+    if isinstance(value, str):
+        return f", got the text {value[:40]!r} (unquote it if a number or boolean is meant)"
+    return ""
+
+
 def env_names(env_dir: Path = ENV_DIR) -> list[str]:
     return sorted(p.stem for p in env_dir.glob("*.yaml"))
 
@@ -248,19 +274,19 @@ def load_env(name_or_path: str | Path, env_dir: Path = ENV_DIR) -> Env:
         env = Env.model_validate(data)
     except ValidationError as e:
         problems = []
-        for err in e.errors(include_url=False):
-            loc = tuple(err["loc"])
+        for err, loc, msg in _located(e):
             if loc and loc[0] == INFRA_SECTION and INFRA_SECTION in docs:
                 doc, sub = docs[INFRA_SECTION], loc[1:]
             else:
                 doc, sub = main, loc
-            msg = err["msg"]
             if err["type"] == "missing" and loc == (INFRA_SECTION,):
                 msg = f"missing infrastructure inputs: expected {_rel(infra_path)} (from `terraform output -json`)"
             elif err["type"] == "missing":
                 msg = "required field is missing"
             elif err["type"] == "extra_forbidden":
                 msg = "unknown field (not part of the schema; check the spelling)"
+            elif err["type"].endswith("_type"):
+                msg += _type_hint(err.get("input"))
             line = _line_of(doc.node, sub)
             where = f"{_rel(doc.path)}:{line}" if line else _rel(doc.path)
             problems.append(f"{where}: {_fmt_loc(loc)}: {msg}")

@@ -10,17 +10,18 @@ import ipaddress
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from ..kit import quantity
 from .guard import GuardConfig
+from .strict import Loc, StrictModel, raise_problems
 from ..kit.versions import SUPPORTED_KUBERNETES_MINORS
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 
 
-class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class Model(StrictModel):
+    """Unknown keys are errors; scalars are strict (config/strict.py)."""
 
 
 def _twice(names: list[str]) -> set[str]:
@@ -1155,30 +1156,43 @@ class TrainerConfig(Model):
         return self
 
 
-def training_team_problems(env: "Env") -> list[str]:
-    """What `volcano.queues` (keyed by team name) and `trainer` need from the rest of the env."""
+def _index(items, key: str = "name") -> dict[str, int]:
+    """name -> position of the first item with that name (for locs that point into lists)."""
+    out: dict[str, int] = {}
+    for i, x in enumerate(items):
+        out.setdefault(getattr(x, key), i)
+    return out
+
+
+def training_team_problems(env: "Env") -> list[tuple[Loc, str]]:
+    """What `volcano.queues` (keyed by team name) and `trainer` need from the rest of the env, each
+    at the field it is about."""
     v, out = env.volcano, []
     if env.trainer.enabled and not v.enabled:
-        out.append("trainer needs volcano.enabled: every training runtime is gang-scheduled by Volcano")
+        out.append((("trainer", "enabled"), "trainer needs volcano.enabled: every training runtime is gang-scheduled "
+                                           "by Volcano"))
     if not v.enabled:
         return out
     teams = {t.name: t for t in env.teams}
-    if set(v.queues) - set(teams):
-        out.append(f"volcano.queues for teams this env does not have: {', '.join(sorted(set(v.queues) - set(teams)))}")
-    if set(teams) - set(v.queues):
-        out.append(f"teams without a Volcano queue: {', '.join(sorted(set(teams) - set(v.queues)))} "
-                   f"(add volcano.queues.<team> with its capability: the team's GPU budget)")
+    at = _index(env.teams)
+    for name in sorted(set(v.queues) - set(teams)):
+        out.append((("volcano", "queues", name), f"volcano.queues for teams this env does not have: {name}"))
+    for name in sorted(set(teams) - set(v.queues)):
+        out.append((("teams", at[name], "name"), f"teams without a Volcano queue: {name} (add volcano.queues.{name} "
+                                                 "with its capability: the team's GPU budget)"))
     for name, q in sorted(v.queues.items()):
         if name in teams and q.capability.gpus > teams[name].quota.gpus:
-            out.append(f"volcano.queues.{name}.capability.gpus {q.capability.gpus} exceeds teams[{name}].quota.gpus "
-                       f"{teams[name].quota.gpus} (the namespace quota would refuse pods the queue admits)")
-    for r in env.trainer.runtimes if env.trainer.enabled else []:
+            out.append((("volcano", "queues", name, "capability", "gpus"),
+                        f"{q.capability.gpus} exceeds teams[{name}].quota.gpus {teams[name].quota.gpus} (the namespace "
+                        "quota would refuse pods the queue admits)"))
+    for i, r in enumerate(env.trainer.runtimes if env.trainer.enabled else []):
         unknown = sorted(set(r.teams) - set(teams))
         if unknown:
-            out.append(f"trainer.runtimes[{r.name}].teams names teams this env does not have: {', '.join(unknown)}")
+            out.append((("trainer", "runtimes", i, "teams"),
+                        f"runtime {r.name} names teams this env does not have: {', '.join(unknown)}"))
     from ..kit import versions
     if (why := versions.kubernetes_minor_problem("volcano", env.kubernetes_version)) is not None:
-        out.append(f"volcano: {why}")
+        out.append((("kubernetes_version",), f"volcano: {why}"))
     return out
 
 
@@ -1357,51 +1371,57 @@ class MonitoringConfig(Model):
     alerts: AlertThresholds = AlertThresholds()
 
 
-def serving_problems(env: "Env") -> list[str]:
+def serving_problems(env: "Env") -> list[tuple[Loc, str]]:
     """What `serving.models` needs from the rest of the env: its team, a GPU pool, GPU quota for
     its largest scale (plus the rollout's spare replica), the EFS volume when the cache is shared,
-    and the monitoring stack that feeds its autoscaler."""
+    and the monitoring stack that feeds its autoscaler -- each at the field it is about."""
     s, out = env.serving, []
     if not s.enabled or not s.models:
         return out
     teams = {t.name: t for t in env.teams}
-    for m in s.models:
+    at = _index(env.teams)
+    for i, m in enumerate(s.models):
         if m.team not in teams:
-            out.append(f"serving.models[{m.name}].team {m.team!r} is not a team of this env")
+            out.append((("serving", "models", i, "team"), f"{m.team!r} is not a team of this env (model {m.name})"))
     if env.compute.karpenter.gpu_pool is None:
-        out.append("serving.models need compute.karpenter.gpu_pool (every vLLM replica needs GPUs)")
+        out.append((("serving", "models"), "serving.models need compute.karpenter.gpu_pool (every vLLM replica needs "
+                                           "GPUs)"))
     if not env.monitoring.enabled:
-        out.append("serving.models need monitoring.enabled: the HPAs scale on queue metrics Prometheus collects")
+        out.append((("serving", "models"), "serving.models need monitoring.enabled: the HPAs scale on queue metrics "
+                                           "Prometheus collects"))
     for name, team in sorted(teams.items()):
         mine = [m for m in s.models if m.team == name]
         need = sum(m.gpus * (m.autoscaling.max_replicas + (1 if m.rollout == "surge" else 0)) for m in mine)
         if mine and need > team.quota.gpus:
-            out.append(f"serving: team {name}'s models need {need} GPUs at max replicas (plus one surge replica per "
-                       f"model with rollout: surge) but teams[{name}].quota.gpus is {team.quota.gpus}: the quota "
-                       f"would refuse the replicas the HPA asks for")
+            out.append((("teams", at[name], "quota", "gpus"),
+                        f"team {name}'s models ({', '.join(m.name for m in mine)}) need {need} GPUs at max replicas "
+                        f"(plus one surge replica per model with rollout: surge) but teams[{name}].quota.gpus is "
+                        f"{team.quota.gpus}: the quota would refuse the replicas the HPA asks for"))
     if s.model_cache == "efs":
         mounted = {mnt.namespace for mnt in env.storage.efs_mounts}
-        for m in s.models:
+        for i, m in enumerate(s.models):
             if m.team in teams and env.team_namespace(teams[m.team]) not in mounted:
-                out.append(f"serving.model_cache is efs but {env.team_namespace(teams[m.team])} (model {m.name}) "
-                           f"has no storage.efs_mounts entry")
-    for m in s.models:
+                out.append((("serving", "models", i), f"serving.model_cache is efs but "
+                            f"{env.team_namespace(teams[m.team])} (model {m.name}) has no storage.efs_mounts entry"))
+    for i, m in enumerate(s.models):
         if quantity.parse(m.shared_memory) >= quantity.parse(m.resources.memory_limit):
-            out.append(f"serving.models[{m.name}].shared_memory {m.shared_memory} must stay below "
-                       f"resources.memory_limit {m.resources.memory_limit}: /dev/shm is memory-backed and counts "
-                       f"against the container's memory limit")
+            out.append((("serving", "models", i, "shared_memory"),
+                        f"{m.shared_memory} must stay below resources.memory_limit {m.resources.memory_limit}: "
+                        "/dev/shm is memory-backed and counts against the container's memory limit"))
     root = env.compute.karpenter.root_volume_gib
     if s.model_cache == "pod" and s.models:
         # node disk: the image (~10 GiB for vLLM), /tmp (8 GiB) and the per-pod cache
         need = quantity.parse(s.pod_cache_size) / Decimal(2) ** 30 + 18
         if need > root:
-            out.append(f"serving.pod_cache_size {s.pod_cache_size} plus the vLLM image and /tmp (18 GiB) does not "
-                       f"fit the GPU nodes' root volume of {root} GiB (compute.karpenter.root_volume_gib)")
+            out.append((("serving", "pod_cache_size"),
+                        f"{s.pod_cache_size} plus the vLLM image and /tmp (18 GiB) does not fit the GPU nodes' root "
+                        f"volume of {root} GiB (compute.karpenter.root_volume_gib)"))
     labels = set(env.ingress.hosts.model_dump().values())
-    for m in s.models:
+    for i, m in enumerate(s.models):
         label = f"{s.host_prefix}-{m.name}"
         if len(label) > 63 or label in labels:
-            out.append(f"serving.models[{m.name}]: host label {label!r} is longer than 63 characters or already a host")
+            out.append((("serving", "models", i, "name"),
+                        f"host label {label!r} is longer than 63 characters or already a host"))
     return out
 
 
@@ -1426,7 +1446,7 @@ class GitOps(Model):
 class Env(Model):
     """One environment: everything that shapes `dist/<env>/` and `argocd/<env>/`."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, title="ML platform environment")
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, title="ML platform environment")
 
     name: Annotated[str, Field(pattern=DNS_LABEL, max_length=20)]
     kubernetes_version: Literal[SUPPORTED_KUBERNETES_MINORS] = Field(  # type: ignore[valid-type]
@@ -1463,37 +1483,41 @@ class Env(Model):
 
     @model_validator(mode="after")
     def _teams(self) -> "Env":
-        _refuse("teams listed twice", _twice([t.name for t in self.teams]))
+        out: list[tuple[Loc, str]] = []
+        seen: set[str] = set()
         platform = {p.name for p in self.namespaces.platform} | set(self.namespaces.external)
-        _refuse("team namespaces clash with platform namespaces",
-                {self.team_namespace(t) for t in self.teams} & platform)
+        for i, t in enumerate(self.teams):
+            if t.name in seen:
+                out.append((("teams", i, "name"), f"teams listed twice: {t.name}"))
+            seen.add(t.name)
+            if self.team_namespace(t) in platform:
+                out.append((("teams", i, "name"), f"team namespaces clash with platform namespaces: "
+                                                  f"{self.team_namespace(t)}"))
+        raise_problems(out)
         return self
 
     @model_validator(mode="after")
     def _training_teams(self) -> "Env":
         """Team queues name teams of this env (and every team has one); Volcano fits the env's minor."""
-        problems = training_team_problems(self)
-        if problems:
-            raise ValueError("; ".join(problems))
+        raise_problems(training_team_problems(self))
         return self
 
     @model_validator(mode="after")
     def _root_notebooks(self) -> "Env":
         """A root notebook profile needs a namespace whose Pod Security level admits root."""
-        root = [p.slug for p in self.jupyterhub.profiles if p.run_as_root]
+        root = [(i, p.slug) for i, p in enumerate(self.jupyterhub.profiles) if p.run_as_root]
         ns = next((p for p in self.namespaces.platform if p.name == "jupyterhub"), None)
         if root and self.jupyterhub.enabled and ns is not None and ns.pod_security == "restricted":
-            raise ValueError(f"jupyterhub.profiles {', '.join(root)} run as root, but namespace jupyterhub enforces "
-                             f"Pod Security `restricted`, which refuses root pods: drop run_as_root, or give the "
-                             f"namespace `baseline` with a pod_security_reason in namespaces.platform")
+            raise_problems([(("jupyterhub", "profiles", i, "run_as_root"),
+                             f"profile {slug} would run as root, but namespace jupyterhub enforces Pod Security "
+                             "`restricted`, which refuses root pods: drop run_as_root, or give the namespace "
+                             "`baseline` with a pod_security_reason in namespaces.platform") for i, slug in root])
         return self
 
     @model_validator(mode="after")
     def _serving(self) -> "Env":
         """Served models name teams of this env and fit their GPU quota at max replicas."""
-        problems = serving_problems(self)
-        if problems:
-            raise ValueError("; ".join(problems))
+        raise_problems(serving_problems(self))
         return self
 
     @model_validator(mode="after")
@@ -1506,20 +1530,27 @@ class Env(Model):
         if not ray.enabled:
             return self
         teams = {t.name: t for t in self.teams}
-        _refuse("ray.clusters for teams this env does not have", set(ray.clusters) - set(teams))
-        _refuse("ray.services for teams this env does not have", {s.team for s in ray.services} - set(teams))
+        raise_problems([(("ray", "clusters", t), f"ray.clusters for teams this env does not have: {t}")
+                        for t in sorted(set(ray.clusters) - set(teams))]
+                       + [(("ray", "services", i, "team"), f"ray.services for teams this env does not have: {s.team}")
+                          for i, s in enumerate(ray.services) if s.team not in teams])
         if ray.redis == "external" and ray.fault_tolerant_teams() and not self.infrastructure.redis_endpoint:
-            raise ValueError("ray.redis is external but infrastructure.redis_endpoint is not set "
-                             "(Terraform output redis_endpoint: the env's ElastiCache)")
+            raise_problems([(("ray", "redis"), "ray.redis is external but infrastructure.redis_endpoint is not set "
+                                               "(Terraform output redis_endpoint: the env's ElastiCache)")])
         clusters = [(t, c, 1) for t, c in ray.clusters.items()] + [(s.team, s.cluster, 2) for s in ray.services]
-        if any(c.gpu_workers for _, c, _ in clusters) and self.compute.karpenter.gpu_pool is None:
-            raise ValueError("ray: a GPU worker group needs compute.karpenter.gpu_pool (this env launches no GPU nodes)")
+        if self.compute.karpenter.gpu_pool is None:
+            raise_problems([(("ray", "clusters", t, "gpu_workers"), "a GPU worker group needs "
+                             "compute.karpenter.gpu_pool (this env launches no GPU nodes)")
+                            for t, c in ray.clusters.items() if c.gpu_workers]
+                           + [(("ray", "services", i, "cluster", "gpu_workers"), "a GPU worker group needs "
+                               "compute.karpenter.gpu_pool (this env launches no GPU nodes)")
+                              for i, s in enumerate(ray.services) if s.cluster.gpu_workers])
         labels = set(self.ingress.hosts.model_dump().values())
         for t in ray.clusters:
             label = f"{self.ingress.hosts.ray}-{t}"
             if len(label) > 63 or label in labels:
-                raise ValueError(f"ray.clusters.{t}: dashboard host label {label!r} is longer than 63 characters "
-                                 f"or already an ingress host")
+                raise_problems([(("ray", "clusters", t), f"dashboard host label {label!r} is longer than 63 "
+                                                         "characters or already an ingress host")])
         for name, team in teams.items():
             total = {"requests.cpu": Decimal(0), "requests.memory": Decimal(0), "limits.cpu": Decimal(0),
                      "limits.memory": Decimal(0), "nvidia.com/gpu": Decimal(0)}
@@ -1544,8 +1575,10 @@ class Env(Model):
                     "limits.memory": q.limits_memory or q.memory, "nvidia.com/gpu": str(q.gpus)}
             over = [f"{k} {_human(v, k)} > quota {hard[k]}" for k, v in total.items() if v > quantity.parse(hard[k])]
             if over:
-                raise ValueError(f"ray: team {name}'s Ray clusters at full scale exceed its quota: {'; '.join(over)} "
-                                 f"(lower max_replicas or sizes, or raise teams[].quota)")
+                where = ("ray", "clusters", name) if name in ray.clusters else \
+                    ("ray", "services", next(i for i, s in enumerate(ray.services) if s.team == name))
+                raise_problems([(where, f"team {name}'s Ray clusters at full scale exceed its quota: "
+                                        f"{'; '.join(over)} (lower max_replicas or sizes, or raise teams[].quota)")])
         return self
 
     def team_namespace(self, team: Team) -> str:
