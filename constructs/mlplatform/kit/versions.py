@@ -224,14 +224,14 @@ MANIFESTS: dict[str, ManifestSource] = {m.name: m for m in (
 # Every CRD whose custom resources the platform may emit, pinned by raw URL + sha256.
 CRDS: tuple[CrdPin, ...] = (
     CrdPin("AppProject", "argoproj.io", "v1alpha1", namespaced=True,
-           url="https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.1/manifests/crds/appproject-crd.yaml",
-           sha256="ab225266944322750136f1198d93786e4a79a0e43c8d149abfba44da30a3eac8"),
+           url="https://raw.githubusercontent.com/argoproj/argo-cd/v3.4.7/manifests/crds/appproject-crd.yaml",
+           sha256="7b99337686905b444864c84b1305938a7bfbca9b5f4e2c5d5d2de4acae16ceb3"),
     CrdPin("Application", "argoproj.io", "v1alpha1", namespaced=True,
-           url="https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.1/manifests/crds/application-crd.yaml",
-           sha256="5dde0e229249b6b707beb98674c1deae3949d5c319a6c45b9f5a80c99618e40c"),
+           url="https://raw.githubusercontent.com/argoproj/argo-cd/v3.4.7/manifests/crds/application-crd.yaml",
+           sha256="fa8a0c7f8127f85bbbf57467e7c659ec7d47e7d162cc76c1b07482ebf2b98f49"),
     CrdPin("ApplicationSet", "argoproj.io", "v1alpha1", namespaced=True,
-           url="https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.1/manifests/crds/applicationset-crd.yaml",
-           sha256="7d282054f41ca2b71a22bab04a8caf0000e07e53a62432e6ea292dae5ab4f07d"),
+           url="https://raw.githubusercontent.com/argoproj/argo-cd/v3.4.7/manifests/crds/applicationset-crd.yaml",
+           sha256="51f69883c692698fbcf3c82455c07c0f6413899ac9d96565a9e8395c0196f58d"),
     CrdPin("Job", "batch.volcano.sh", "v1alpha1", namespaced=True,
            url="https://raw.githubusercontent.com/volcano-sh/volcano/v1.15.1/config/crd/volcano/bases/batch.volcano.sh_jobs.yaml",
            sha256="a03feedc265bc8c9d71240063a37e0e818fa70fcad7b8a113b0875dc53fffa90"),
@@ -318,6 +318,11 @@ CRDS: tuple[CrdPin, ...] = (
            sha256="cb00e9a8ee22cc51307bbed799faff306ab4d23a9fd201d26fcd53ab035777d9"),)
 
 IMAGES: dict[str, Image] = {i.name: i for i in (
+    # Argo CD itself, set through the argo-cd chart's `global.image` (kit/argocd.py server_values):
+    # chart 10.1.1 (the newest mirrored) defaults to v3.4.4; v3.4.5-v3.4.7 fix secret exposure in
+    # server-side diff and apply, which we use. Its CRDs are unchanged from v3.4.4 to v3.4.7
+    # (validate/versions.py compares the chart's templates/crds with the pinned v3.4.7 files).
+    Image("argocd", "quay.io/argoproj/argocd", "v3.4.7"),
     Image("vllm", "vllm/vllm-openai", "v0.15.1"),
     # Kubeflow Trainer runtimes (torchrun; CUDA 12.8, cuDNN 9): the tag Trainer v2's own
     # torch-distributed runtime uses.
