@@ -324,9 +324,10 @@ IMAGES: dict[str, Image] = {i.name: i for i in (
     # (validate/versions.py compares the chart's templates/crds with the pinned v3.4.7 files).
     Image("argocd", "quay.io/argoproj/argocd", "v3.4.7"),
     Image("vllm", "vllm/vllm-openai", "v0.15.1"),
-    # Kubeflow Trainer runtimes (torchrun; CUDA 12.8, cuDNN 9): the tag Trainer v2's own
-    # torch-distributed runtime uses.
-    Image("pytorch-cuda", "pytorch/pytorch", "2.10.0-cuda12.8-cudnn9-runtime"),
+    # Kubeflow Trainer runtimes (torchrun; CUDA 13.0, cuDNN 9): the tag the pinned Trainer 2.3.0's
+    # own torch-distributed runtime uses (chart files/runtimes/torch-distributed.yaml, checked by
+    # validate/versions.py). CUDA 13 needs driver >= 580, which the AL2023 NVIDIA AMI ships.
+    Image("pytorch-cuda", "pytorch/pytorch", "2.13.0-cuda13.0-cudnn9-runtime"),
     Image("ray", "rayproject/ray", "2.52.0"),
     Image("ray-llm", "rayproject/ray-llm", "2.52.0-py311-cu128"),
     # The CUDA build of the same Ray and Python as `ray` (GPU worker groups; head and workers must match).
