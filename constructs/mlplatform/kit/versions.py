@@ -344,9 +344,9 @@ IMAGES: dict[str, Image] = {i.name: i for i in (
     Image("mlflow", "burakince/mlflow", "3.15.1"),
     Image("keycloak", "quay.io/keycloak/keycloak", "26.0.0"),
     Image("keycloak-operator", "quay.io/keycloak/keycloak-operator", "26.0.0"),
-    # Built against the Keycloak 26.1 admin client; the 26.x admin REST API is compatible with
-    # the 26.0.0 server the pinned operator runs (shared/versions.md: operator mirror is stale).
-    Image("keycloak-config-cli", "docker.io/adorsys/keycloak-config-cli", "6.4.0-26.1.0"),
+    # Its tag is `<cli>-<Keycloak it was built against>`: the build for the server's minor (26.0),
+    # checked by validate/versions.py. 6.5.0 stops printing secrets in debug logs.
+    Image("keycloak-config-cli", "docker.io/adorsys/keycloak-config-cli", "6.5.0-26.0.5"),
 )}
 
 
