@@ -333,7 +333,7 @@ IMAGES: dict[str, Image] = {i.name: i for i in (
     # The CUDA build of the same Ray and Python as `ray` (GPU worker groups; head and workers must match).
     Image("ray-gpu", "rayproject/ray", "2.52.0-gpu"),
     # In-cluster Redis for Ray GCS fault tolerance where the env has no ElastiCache.
-    Image("redis", "redis", "7.4.2-alpine"),
+    Image("redis", "redis", "7.4.11-alpine"),
     Image("kuberay-operator", "quay.io/kuberay/operator", "v1.7.0"),
     Image("notebook-scipy", "quay.io/jupyter/scipy-notebook", "2026-07-28"),
     Image("notebook-datascience", "quay.io/jupyter/datascience-notebook", "2026-07-28"),
