@@ -338,7 +338,11 @@ IMAGES: dict[str, Image] = {i.name: i for i in (
     Image("notebook-scipy", "quay.io/jupyter/scipy-notebook", "2026-07-28"),
     Image("notebook-datascience", "quay.io/jupyter/datascience-notebook", "2026-07-28"),
     Image("notebook-base", "quay.io/jupyter/base-notebook", "2026-07-28"),
-    Image("notebook-pytorch-cuda", "quay.io/jupyter/pytorch-notebook", "cuda12-python-3.13.14"),
+    # docker-stacks prefixes every tag of a variant image with the variant: `cuda12-<date>` is the
+    # immutable build of the same date as the other notebooks (one Jupyter base); the former
+    # `cuda12-python-3.13.14` was re-pushed on every build while Python stayed. CUDA 12 kept (the
+    # `cuda13-` variant would be a deliberate change of its own).
+    Image("notebook-pytorch-cuda", "quay.io/jupyter/pytorch-notebook", "cuda12-2026-07-28"),
     Image("jupyterhub-hub", "quay.io/jupyterhub/k8s-hub", "4.4.0"),
     Image("airflow", "apache/airflow", "3.2.0"),
     Image("mlflow", "burakince/mlflow", "3.15.1"),
