@@ -323,7 +323,10 @@ IMAGES: dict[str, Image] = {i.name: i for i in (
     # server-side diff and apply, which we use. Its CRDs are unchanged from v3.4.4 to v3.4.7
     # (validate/versions.py compares the chart's templates/crds with the pinned v3.4.7 files).
     Image("argocd", "quay.io/argoproj/argocd", "v3.4.7"),
-    Image("vllm", "vllm/vllm-openai", "v0.15.1"),
+    # The newest vLLM on PyPI (2026-12). Every `vllm serve` flag we pass and every `vllm:` metric
+    # dist/ uses is checked against a release's sources by `scripts/vllm_facts.py --wheel PATH`
+    # (re-run it on every bump; the wheel is too large for CI).
+    Image("vllm", "vllm/vllm-openai", "v0.34.0"),
     # Kubeflow Trainer runtimes (torchrun; CUDA 13.0, cuDNN 9): the tag the pinned Trainer 2.3.0's
     # own torch-distributed runtime uses (chart files/runtimes/torch-distributed.yaml, checked by
     # validate/versions.py). CUDA 13 needs driver >= 580, which the AL2023 NVIDIA AMI ships.
