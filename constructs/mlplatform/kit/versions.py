@@ -34,6 +34,9 @@ class HelmChart:
     # Kubernetes minors the release is certified for upstream (empty: not tracked). An env whose
     # `kubernetes_version` is outside is refused (`kubernetes_minor_problem`).
     kubernetes_minors: tuple[str, ...] = ()
+    # The IMAGES key of the application image when we run a newer release than the chart's
+    # appVersion through its values (the app's version is then that image's tag).
+    app_image: str = ""
 
 
 def minors(first: str, last: str) -> tuple[str, ...]:
@@ -124,7 +127,8 @@ _HOOKS = (("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
 
 CHARTS: dict[str, HelmChart] = {c.name: c for c in (
     HelmChart("argo-cd", "https://argoproj.github.io/argo-helm", "10.1.1", "v3.4.4",
-              crds_need_server_side_apply=True, cluster_kinds=_CRB + _CRD,
+              crds_need_server_side_apply=True, cluster_kinds=_CRB + _CRD, app_image="argocd",
+              provides_crds=("Application.argoproj.io", "AppProject.argoproj.io", "ApplicationSet.argoproj.io"),
               free_form_values=("configs.cm", "configs.params", "configs.rbac")),
     HelmChart("aws-load-balancer-controller", "https://aws.github.io/eks-charts", "3.5.0", "v3.5.0",
               cluster_kinds=_CRB + _CRD + _HOOKS + (("networking.k8s.io", "IngressClass"),),
@@ -321,7 +325,7 @@ IMAGES: dict[str, Image] = {i.name: i for i in (
     # Argo CD itself, set through the argo-cd chart's `global.image` (kit/argocd.py server_values):
     # chart 10.1.1 (the newest mirrored) defaults to v3.4.4; v3.4.5-v3.4.7 fix secret exposure in
     # server-side diff and apply, which we use. Its CRDs are unchanged from v3.4.4 to v3.4.7
-    # (validate/versions.py compares the chart's templates/crds with the pinned v3.4.7 files).
+    # (validate/bom.py compares the chart's templates/crds with the pinned v3.4.7 files).
     Image("argocd", "quay.io/argoproj/argocd", "v3.4.7"),
     # The newest vLLM on PyPI (2026-12). Every `vllm serve` flag we pass and every `vllm:` metric
     # dist/ uses is checked against a release's sources by `scripts/vllm_facts.py --wheel PATH`
@@ -329,7 +333,7 @@ IMAGES: dict[str, Image] = {i.name: i for i in (
     Image("vllm", "vllm/vllm-openai", "v0.34.0"),
     # Kubeflow Trainer runtimes (torchrun; CUDA 13.0, cuDNN 9): the tag the pinned Trainer 2.3.0's
     # own torch-distributed runtime uses (chart files/runtimes/torch-distributed.yaml, checked by
-    # validate/versions.py). CUDA 13 needs driver >= 580, which the AL2023 NVIDIA AMI ships.
+    # validate/bom.py). CUDA 13 needs driver >= 580, which the AL2023 NVIDIA AMI ships.
     Image("pytorch-cuda", "pytorch/pytorch", "2.13.0-cuda13.0-cudnn9-runtime"),
     Image("ray", "rayproject/ray", "2.52.0"),
     Image("ray-llm", "rayproject/ray-llm", "2.52.0-py311-cu128"),
@@ -352,9 +356,35 @@ IMAGES: dict[str, Image] = {i.name: i for i in (
     Image("keycloak", "quay.io/keycloak/keycloak", "26.0.0"),
     Image("keycloak-operator", "quay.io/keycloak/keycloak-operator", "26.0.0"),
     # Its tag is `<cli>-<Keycloak it was built against>`: the build for the server's minor (26.0),
-    # checked by validate/versions.py. 6.5.0 stops printing secrets in debug logs.
+    # checked by validate/bom.py. 6.5.0 stops printing secrets in debug logs.
     Image("keycloak-config-cli", "docker.io/adorsys/keycloak-config-cli", "6.5.0-26.0.5"),
 )}
+
+
+# Images the chart renders run that we don't set (their tags follow the chart version, so a chart bump
+# moves them; Renovate leaves them alone). Listed, not derived, so that a chart bump which brings a new
+# image reads in this table's diff: a render running an image not listed here (or in IMAGES) fails the
+# synth (validate/bom.py), and a row no env's render runs fails tests/test_versions_rules.py.
+CHART_IMAGES: dict[str, tuple[str, ...]] = {
+    "airflow": ("quay.io/prometheus/statsd-exporter:v0.29.0", "registry.k8s.io/git-sync/git-sync:v4.4.2"),
+    "aws-load-balancer-controller": ("public.ecr.aws/eks/aws-load-balancer-controller:v3.5.0",),
+    "external-dns": ("registry.k8s.io/external-dns/external-dns:v0.21.0",),
+    "external-secrets": ("ghcr.io/external-secrets/external-secrets:v2.9.0",),
+    "gpu-operator": ("nvcr.io/nvidia/gpu-operator:v26.7.0", "registry.k8s.io/nfd/node-feature-discovery:v0.19.0"),
+    "jupyterhub": ("quay.io/jupyterhub/configurable-http-proxy:5.2.0",),
+    "karpenter": ("public.ecr.aws/karpenter/controller:1.14.1@sha256:"
+                  "723130949e4cab989461ff07d1be4cd781d63515432494641b33c235f300ae23",),
+    "kube-prometheus-stack": ("docker.io/grafana/grafana:13.2.0", "quay.io/kiwigrid/k8s-sidecar:2.10.1",
+                              "quay.io/prometheus-operator/prometheus-operator:v0.93.1",
+                              "quay.io/prometheus/node-exporter:v1.12.1-distroless",
+                              "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.20.0"),
+    "kubeflow-trainer": ("ghcr.io/kubeflow/trainer/trainer-controller-manager:v2.3.0",
+                         "registry.k8s.io/jobset/jobset:v0.12.0"),
+    "prometheus-adapter": ("registry.k8s.io/prometheus-adapter/prometheus-adapter:v0.12.0",),
+    "spark-operator": ("ghcr.io/kubeflow/spark-operator/controller:2.5.2",),
+    "volcano": ("docker.io/volcanosh/vc-controller-manager:v1.15.1", "docker.io/volcanosh/vc-scheduler:v1.15.1",
+                "docker.io/volcanosh/vc-webhook-manager:v1.15.1"),
+}
 
 
 # Node images Karpenter launches, as EC2NodeClass `amiSelectorTerms[].alias` values (family@version).
@@ -406,6 +436,10 @@ def bom_rows() -> list[tuple[str, str, str, str]]:
         rows.append(("crd", f"{p.kind}.{p.group}", p.version, p.url))
     for i in IMAGES.values():
         rows.append(("image", i.name, i.tag, i.repository))
+    for chart, refs in CHART_IMAGES.items():
+        for ref in refs:
+            repo, _, tag = ref.partition("@")[0].rpartition(":")
+            rows.append(("image", repo.rsplit("/", 1)[-1], tag, f"{repo} (from chart {chart})"))
     for t in TOOLS.values():
         rows.append(("tool", t.name, t.version, f"pypi:{t.package}=={t.package_version}//{t.member}"))
     for family, alias in NODE_AMIS.items():
