@@ -152,3 +152,10 @@ def test_no_stale_chart_image_rows(rendered):
     assert {c: s for c, s in stale.items() if s} == {}
     listed = {r for refs in versions.CHART_IMAGES.values() for r in refs}
     assert not listed & {i.ref for i in versions.IMAGES.values()}, "an image we set belongs in IMAGES only"
+
+
+def test_known_stale_rows_name_pins_that_exist():
+    rows = {(t, n) for t, n, _, _ in versions.bom_rows()}
+    assert set(versions.KNOWN_STALE) <= rows
+    marked = {(t, n) for t, n, v, _ in versions.bom_rows() if v.endswith("(STALE)")}
+    assert marked == set(versions.KNOWN_STALE)

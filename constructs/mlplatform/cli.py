@@ -227,6 +227,10 @@ def cmd_bom(a: argparse.Namespace) -> int:
     print(f"{'TYPE':<{w[0]}}  {'NAME':<{w[1]}}  {'VERSION':<{w[2]}}  SOURCE")
     for r in rows:
         print(f"{r[0]:<{w[0]}}  {r[1]:<{w[1]}}  {r[2]:<{w[2]}}  {r[3]}")
+    from .kit.versions import KNOWN_STALE
+    print("\nknown stale (why they can't move yet):")
+    for (t, n), why in sorted(KNOWN_STALE.items()):
+        print(f"  {t} {n}: {why}")
     return 0
 
 
