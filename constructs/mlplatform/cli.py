@@ -218,8 +218,8 @@ def cmd_diff(a: argparse.Namespace) -> int:
 
 
 def cmd_bom(a: argparse.Namespace) -> int:
-    from .kit.versions import bom_rows
-    rows = bom_rows()
+    from .kit.versions import KNOWN_STALE, bom_rows
+    rows = [(t, n, v + (" (STALE)" if (t, n) in KNOWN_STALE else ""), s) for t, n, v, s in bom_rows()]
     if a.json:
         print(json.dumps([dict(zip(("type", "name", "version", "source"), r)) for r in rows], indent=2))
         return 0
@@ -227,7 +227,6 @@ def cmd_bom(a: argparse.Namespace) -> int:
     print(f"{'TYPE':<{w[0]}}  {'NAME':<{w[1]}}  {'VERSION':<{w[2]}}  SOURCE")
     for r in rows:
         print(f"{r[0]:<{w[0]}}  {r[1]:<{w[1]}}  {r[2]:<{w[2]}}  {r[3]}")
-    from .kit.versions import KNOWN_STALE
     print("\nknown stale (why they can't move yet):")
     for (t, n), why in sorted(KNOWN_STALE.items()):
         print(f"  {t} {n}: {why}")

@@ -458,5 +458,4 @@ def bom_rows() -> list[tuple[str, str, str, str]]:
     for family, alias in NODE_AMIS.items():
         rows.append(("ami", family, alias.partition("@")[2], "https://github.com/awslabs/amazon-eks-ami (Karpenter alias)"))
     rows.append(("kubernetes", "supported minors", ",".join(SUPPORTED_KUBERNETES_MINORS), "kubernetes-validate schemas"))
-    rows = [(t, n, v + (" (STALE)" if (t, n) in KNOWN_STALE else ""), s) for t, n, v, s in rows]
     return sorted(rows)
