@@ -161,3 +161,11 @@ def test_known_stale_rows_name_pins_that_exist(capsys):
     main(["bom"])
     out = capsys.readouterr().out
     assert "4.4.0 (STALE)" in out and "26.0.0 (STALE)" in out and "known stale" in out
+
+
+def test_a_digest_of_a_bom_repository_counts_as_its_row():
+    digest = "vllm/vllm-openai@sha256:" + "a" * 64
+    assert bom.image_problems({"vllm": [_pod(digest)]}, {}, versions.IMAGES, versions.CHART_IMAGES) == []
+    other = "example.com/app@sha256:" + "a" * 64
+    assert bom.image_problems({"x": [_pod(other)]}, {}, versions.IMAGES, versions.CHART_IMAGES) == [
+        f"x: image {other} has no BOM row: take it from kit/versions.py IMAGES"]

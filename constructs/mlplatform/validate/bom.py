@@ -141,6 +141,10 @@ def mutable_tag(ref: str) -> str | None:
             + (" (a build-variant tag follows its base, e.g. its Python, and is re-pushed)" if re.search(r"\d", tag) else ""))
 
 
+def _digest_ref(ref: str) -> str | None:
+    return ref if _DIGEST.search(ref) and ":" not in ref.partition("@")[0].rsplit("/", 1)[-1] else None
+
+
 def _pod_images(obj: dict) -> list[str]:
     out = []
     for _, spec, _ in pod_templates(obj):
@@ -153,6 +157,9 @@ def image_problems(ours: Mapping[str, list[dict]], rendered: Mapping[str, tuple[
                    images: Mapping[str, versions.Image], chart_images: Mapping[str, tuple[str, ...]]) -> list[str]:
     """`ours`: component -> our objects; `rendered`: component -> (chart or manifests name, objects)."""
     bom = {i.ref for i in images.values()}
+    # a digest of a repository the BOM pins is as good as its row (the digest is the stricter pin)
+    bom |= {r for r in (_digest_ref(ref) for objs in ours.values() for o in objs for ref in _pod_images(o))
+            if r and r.partition("@")[0] in {i.repository for i in images.values()}}
     out = []
     seen: set[tuple[str, str]] = set()
     for comp, objs in sorted(ours.items()):
