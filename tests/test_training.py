@@ -234,7 +234,7 @@ def test_runtimes_are_gang_scheduled_by_volcano(envs):
                 assert "tolerations" not in pod
             shm = {v["name"]: v for v in pod["volumes"]}["dshm"]["emptyDir"]
             assert shm == {"medium": "Memory", "sizeLimit": cfg.shared_memory}
-    assert versions.IMAGES["pytorch-cuda"].ref == "pytorch/pytorch:2.10.0-cuda12.8-cudnn9-runtime"
+    assert versions.IMAGES["pytorch-cuda"].ref == "pytorch/pytorch:2.13.0-cuda13.0-cudnn9-runtime"
 
 
 def test_runtime_pods_are_judged_by_the_gpu_scheduling_check(rendered, envs):

@@ -3,6 +3,7 @@ import copy
 
 
 from conftest import find
+from mlplatform.kit import versions
 from mlplatform.kit.meta import metadata
 from mlplatform.plan import render
 from mlplatform.validate import validate
@@ -16,7 +17,7 @@ def _with(rendered_env, obj, component="namespaces"):
 
 
 def _deployment(env, **container):
-    c = {"name": "app", "image": "registry.example.com/app:1.2.3",
+    c = {"name": "app", "image": versions.IMAGES["vllm"].ref,  # every image the env runs has a BOM row
          "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
                              "runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
          "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "128Mi"}}}

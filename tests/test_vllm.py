@@ -59,14 +59,18 @@ def test_the_server_is_started_with_exactly_the_configured_model(envs, rendered)
     env = envs["prod"]
     m = env.serving.models[0]
     c = find(_objs(rendered["prod"], "Deployment"), "Deployment", m.name)["spec"]["template"]["spec"]["containers"][0]
-    assert c["image"] == "vllm/vllm-openai:v0.15.1"
+    assert c["image"] == "vllm/vllm-openai:v0.34.0"
     assert c["command"] == ["vllm", "serve"] and c["args"][0] == m.model
     args = c["args"]
     flag = lambda f: args[args.index(f) + 1]  # noqa: E731
     assert flag("--served-model-name") == m.name == vllm.served_name(c)
     assert flag("--max-model-len") == str(m.max_model_len)
     assert flag("--tensor-parallel-size") == str(m.tensor_parallel_size)
-    assert flag("--gpu-memory-utilization") == str(m.gpu_memory_utilization)
+    # unset by default: vLLM >= 0.34 sizes the KV cache from measured memory; passed only when set
+    assert m.gpu_memory_utilization is None and "--gpu-memory-utilization" not in args
+    capped = type(m).model_validate({**m.model_dump(), "gpu_memory_utilization": 0.8})
+    cargs = vllm.server_args(env, capped)
+    assert cargs[cargs.index("--gpu-memory-utilization") + 1] == "0.8"
     assert flag("--dtype") == "bfloat16"
     # a pinned revision where the env sets one; LoRA adapters are served by name
     dev = envs["dev"].serving.models[0]

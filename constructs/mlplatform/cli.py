@@ -32,6 +32,8 @@ commands:
   bom                    print the versions table (charts, CRDs, images)
   components             print the component table (the README's, generated from the registry)
   infra --env E --from F write environments/infra/E.yaml from `terraform output -json` (F, or - for stdin)
+  pins                   after a version moved in kit/versions.py: recompute the sha256 of every pinned
+                         CRD/manifest file and the charts.lock entries (mirror or network), in place
   fetch                  fetch pinned CRDs and chart files into imports/upstream/ (mirror or network)
   schema                 regenerate environments/env.schema.json and environments/infra/infra.schema.json
   bench [--reps N]       time synth+validate of all envs against the jsii floor
@@ -135,8 +137,27 @@ def guard_against_ref(new_dist: Path, base: str | None, repo: Path, env_dir: Pat
         shutil.rmtree(ref_root, ignore_errors=True)
 
 
+def cmd_pins(a: argparse.Namespace) -> int:
+    from .kit import pins
+    from .kit.upstream import UpstreamError
+    try:
+        n = pins.refresh(progress=_err)
+    except UpstreamError as e:
+        _err(f"pins: {e}")
+        return 1
+    _err(f"pins: {n} derived pin(s) updated" if n else "pins: every derived pin is current")
+    return 0
+
+
 def cmd_check(a: argparse.Namespace) -> int:
     from .config.loader import ENV_DIR
+    from .kit import pins
+    moved = pins.stale()
+    if moved:
+        _err(f"check: a version moved but its hashes did not; run `{pins.COMMAND}` and commit:")
+        for p in moved:
+            _err(f"  {p}")
+        return 1
     tmp = Path(tempfile.mkdtemp(prefix="mlp-check-"))
     try:
         fresh = tmp / "dist"
@@ -231,8 +252,8 @@ def cmd_diff(a: argparse.Namespace) -> int:
 
 
 def cmd_bom(a: argparse.Namespace) -> int:
-    from .kit.versions import bom_rows
-    rows = bom_rows()
+    from .kit.versions import KNOWN_STALE, bom_rows
+    rows = [(t, n, v + (" (STALE)" if (t, n) in KNOWN_STALE else ""), s) for t, n, v, s in bom_rows()]
     if a.json:
         print(json.dumps([dict(zip(("type", "name", "version", "source"), r)) for r in rows], indent=2))
         return 0
@@ -240,6 +261,9 @@ def cmd_bom(a: argparse.Namespace) -> int:
     print(f"{'TYPE':<{w[0]}}  {'NAME':<{w[1]}}  {'VERSION':<{w[2]}}  SOURCE")
     for r in rows:
         print(f"{r[0]:<{w[0]}}  {r[1]:<{w[1]}}  {r[2]:<{w[2]}}  {r[3]}")
+    print("\nknown stale (why they can't move yet):")
+    for (t, n), why in sorted(KNOWN_STALE.items()):
+        print(f"  {t} {n}: {why}")
     return 0
 
 
@@ -451,6 +475,8 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("bom", help="print the versions table")
     s.add_argument("--json", action="store_true", help="a JSON list of {type, name, version, source} instead of a table")
     s.set_defaults(func=cmd_bom)
+    s = sub.add_parser("pins", help="refresh the hashes that follow a version (CRD/manifest sha256s, charts.lock)")
+    s.set_defaults(func=cmd_pins)
     s = sub.add_parser("fetch", help="fetch pinned upstream files into imports/upstream/")
     s.set_defaults(func=cmd_fetch)
     s = sub.add_parser("schema", help="regenerate the env JSON Schemas")

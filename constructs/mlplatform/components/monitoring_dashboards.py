@@ -192,7 +192,7 @@ GPUS = Dashboard(
         Panel("Framebuffer used", (Query(
             f"max by (Hostname, gpu) (DCGM_FI_DEV_FB_USED{{{_N}}}) / (max by (Hostname, gpu) (DCGM_FI_DEV_FB_USED{{{_N}}}) "
             f"+ max by (Hostname, gpu) (DCGM_FI_DEV_FB_FREE{{{_N}}}))", "{{Hostname}} gpu{{gpu}}"),),
-              unit="percentunit", description="vLLM preallocates gpu_memory_utilization of the framebuffer by design."),
+              unit="percentunit", description="vLLM preallocates the framebuffer by design (all of it unless gpu_memory_utilization caps it)."),
         Panel("GPU temperature", (Query(f"max by (Hostname, gpu) (DCGM_FI_DEV_GPU_TEMP{{{_N}}})", "{{Hostname}} gpu{{gpu}}"),),
               unit="celsius"),
         Panel("Power draw", (Query(f"max by (Hostname, gpu) (DCGM_FI_DEV_POWER_USAGE{{{_N}}})", "{{Hostname}} gpu{{gpu}}"),),

@@ -33,7 +33,8 @@ PREFIX = "ml-platform"
 README_ANCHOR = "alerts-and-runbooks"
 
 # ------------------------------------------------------------------------------ metric families
-# vLLM v0.15.1 (V1 engine), vllm-project/vllm vllm/v1/metrics/loggers.py (PrometheusStatLogger):
+# vLLM v0.34.0 (V1 engine), vllm-project/vllm vllm/v1/metrics/loggers.py (PrometheusStatLogger; checked
+# against the release wheel by scripts/vllm_facts.py):
 # gauges vllm:num_requests_waiting / vllm:num_requests_running / vllm:kv_cache_usage_perc (0..1,
 # replaced vllm:gpu_cache_usage_perc), counters vllm:generation_tokens (exposed with _total),
 # histograms vllm:time_to_first_token_seconds / vllm:e2e_request_latency_seconds; labels
@@ -344,7 +345,7 @@ def _model_alerts(env: Env, m: ServedModel) -> list[Alert]:
               "preempted (recomputed), so latency rises even if the queue metric looks moderate.",
               "vllm:num_preemptions_total and the queue of the replica, prompt/generation lengths, whether "
               "traffic is spread evenly over replicas.",
-              "add replicas (the HPA target), lower max_model_len, raise gpu_memory_utilization a little, or "
+              "add replicas (the HPA target), lower max_model_len, leave gpu_memory_utilization unset (or raise it), or "
               "use a GPU with more memory (min_gpu_memory_gib).",
               for_=t.vllm_for, labels=labels),
         Alert("VLLMScalingMetricAbsent", f"absent({VLLM_WAITING}{sel})",

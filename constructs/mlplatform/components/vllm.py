@@ -101,8 +101,10 @@ def _quantity(x: float) -> str:
 def server_args(env: Env, m: ServedModel) -> list[str]:
     """`vllm serve` arguments: everything that shapes the served model comes from config."""
     args = [m.model, "--served-model-name", m.name, "--host", "0.0.0.0", "--port", str(PORT),
-            "--max-model-len", str(m.max_model_len), "--gpu-memory-utilization", str(m.gpu_memory_utilization),
+            "--max-model-len", str(m.max_model_len),
             "--tensor-parallel-size", str(m.tensor_parallel_size), "--dtype", m.dtype]
+    if m.gpu_memory_utilization is not None:  # unset: vLLM sizes the KV cache from measured memory
+        args += ["--gpu-memory-utilization", str(m.gpu_memory_utilization)]
     if m.revision:
         args.append(f"--revision={m.revision}")  # one token: a commit id reads as one reviewable line
     if m.lora_adapters:

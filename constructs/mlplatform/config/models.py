@@ -1255,7 +1255,11 @@ class ServedModel(Model):
         default=None, description="Hugging Face branch, tag or commit (pin it: a moving main changes the model)")
     gated: bool = Field(default=False, description="needs the Hugging Face token (license-gated repository)")
     max_model_len: Annotated[int, Field(ge=128, le=1048576)] = Field(description="context length (--max-model-len)")
-    gpu_memory_utilization: Annotated[float, Field(ge=0.3, le=0.98)] = 0.9
+    gpu_memory_utilization: Annotated[float, Field(ge=0.3, le=0.98)] | None = Field(
+        default=None, description="unset (the default): vLLM sizes its KV cache from measured GPU memory (the "
+                                  "extensible KV cache, vLLM >= 0.34 resolves this to 1.0, and its docs advise "
+                                  "leaving it unset); set it only when something vLLM does not measure shares "
+                                  "the GPU")
     tensor_parallel_size: Annotated[int, Field(ge=1, le=8)] = Field(default=1, description="GPUs per replica")
     dtype: Literal["auto", "bfloat16", "float16"] = "auto"
     min_gpu_memory_gib: Annotated[int, Field(ge=1, le=192)] = Field(
@@ -1323,7 +1327,7 @@ class AlertThresholds(Model):
     gpu_idle_for: PromDuration = Field(default="1h", description="how long an allocated GPU stays idle before it alerts")
     gpu_memory_used_percent: Annotated[int, Field(ge=50, le=100)] = Field(
         default=98, description="framebuffer use of a GPU a pod holds (vLLM replicas are left out: they "
-                                "preallocate gpu_memory_utilization of it by design)")
+                                "preallocate it by design)")
     gpu_temperature_celsius: Annotated[int, Field(ge=50, le=110)] = 87
     vllm_waiting_per_replica_high: Annotated[float, Field(gt=0)] = Field(
         default=10, description="requests waiting per replica that alert while the model's HPA is at max "

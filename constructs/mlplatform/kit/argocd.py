@@ -162,7 +162,9 @@ def server_values(env) -> dict:
     policy = "\n".join(["g, admins, role:admin", "g, ml-engineers, role:readonly",
                          "g, data-scientists, role:readonly", "g, viewers, role:readonly", ""])
     return {
-        "global": {"domain": host},
+        # the Argo CD release the BOM pins (newer than the chart's appVersion; see versions.IMAGES)
+        "global": {"domain": host, "image": {"repository": versions.IMAGES["argocd"].repository,
+                                             "tag": versions.IMAGES["argocd"].tag}},
         "configs": {
             "cm": {"url": routes.url(env, r), "oidc.config": oidc},
             "params": {"server.insecure": True},

@@ -34,6 +34,9 @@ class HelmChart:
     # Kubernetes minors the release is certified for upstream (empty: not tracked). An env whose
     # `kubernetes_version` is outside is refused (`kubernetes_minor_problem`).
     kubernetes_minors: tuple[str, ...] = ()
+    # The IMAGES key of the application image when we run a newer release than the chart's
+    # appVersion through its values (the app's version is then that image's tag).
+    app_image: str = ""
 
 
 def minors(first: str, last: str) -> tuple[str, ...]:
@@ -124,7 +127,8 @@ _HOOKS = (("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
 
 CHARTS: dict[str, HelmChart] = {c.name: c for c in (
     HelmChart("argo-cd", "https://argoproj.github.io/argo-helm", "10.1.1", "v3.4.4",
-              crds_need_server_side_apply=True, cluster_kinds=_CRB + _CRD,
+              crds_need_server_side_apply=True, cluster_kinds=_CRB + _CRD, app_image="argocd",
+              provides_crds=("Application.argoproj.io", "AppProject.argoproj.io", "ApplicationSet.argoproj.io"),
               free_form_values=("configs.cm", "configs.params", "configs.rbac")),
     HelmChart("aws-load-balancer-controller", "https://aws.github.io/eks-charts", "3.5.0", "v3.5.0",
               cluster_kinds=_CRB + _CRD + _HOOKS + (("networking.k8s.io", "IngressClass"),),
@@ -224,14 +228,14 @@ MANIFESTS: dict[str, ManifestSource] = {m.name: m for m in (
 # Every CRD whose custom resources the platform may emit, pinned by raw URL + sha256.
 CRDS: tuple[CrdPin, ...] = (
     CrdPin("AppProject", "argoproj.io", "v1alpha1", namespaced=True,
-           url="https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.1/manifests/crds/appproject-crd.yaml",
-           sha256="ab225266944322750136f1198d93786e4a79a0e43c8d149abfba44da30a3eac8"),
+           url="https://raw.githubusercontent.com/argoproj/argo-cd/v3.4.7/manifests/crds/appproject-crd.yaml",
+           sha256="7b99337686905b444864c84b1305938a7bfbca9b5f4e2c5d5d2de4acae16ceb3"),
     CrdPin("Application", "argoproj.io", "v1alpha1", namespaced=True,
-           url="https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.1/manifests/crds/application-crd.yaml",
-           sha256="5dde0e229249b6b707beb98674c1deae3949d5c319a6c45b9f5a80c99618e40c"),
+           url="https://raw.githubusercontent.com/argoproj/argo-cd/v3.4.7/manifests/crds/application-crd.yaml",
+           sha256="fa8a0c7f8127f85bbbf57467e7c659ec7d47e7d162cc76c1b07482ebf2b98f49"),
     CrdPin("ApplicationSet", "argoproj.io", "v1alpha1", namespaced=True,
-           url="https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.1/manifests/crds/applicationset-crd.yaml",
-           sha256="7d282054f41ca2b71a22bab04a8caf0000e07e53a62432e6ea292dae5ab4f07d"),
+           url="https://raw.githubusercontent.com/argoproj/argo-cd/v3.4.7/manifests/crds/applicationset-crd.yaml",
+           sha256="51f69883c692698fbcf3c82455c07c0f6413899ac9d96565a9e8395c0196f58d"),
     CrdPin("Job", "batch.volcano.sh", "v1alpha1", namespaced=True,
            url="https://raw.githubusercontent.com/volcano-sh/volcano/v1.15.1/config/crd/volcano/bases/batch.volcano.sh_jobs.yaml",
            sha256="a03feedc265bc8c9d71240063a37e0e818fa70fcad7b8a113b0875dc53fffa90"),
@@ -318,30 +322,69 @@ CRDS: tuple[CrdPin, ...] = (
            sha256="cb00e9a8ee22cc51307bbed799faff306ab4d23a9fd201d26fcd53ab035777d9"),)
 
 IMAGES: dict[str, Image] = {i.name: i for i in (
-    Image("vllm", "vllm/vllm-openai", "v0.15.1"),
-    # Kubeflow Trainer runtimes (torchrun; CUDA 12.8, cuDNN 9): the tag Trainer v2's own
-    # torch-distributed runtime uses.
-    Image("pytorch-cuda", "pytorch/pytorch", "2.10.0-cuda12.8-cudnn9-runtime"),
+    # Argo CD itself, set through the argo-cd chart's `global.image` (kit/argocd.py server_values):
+    # chart 10.1.1 (the newest mirrored) defaults to v3.4.4; v3.4.5-v3.4.7 fix secret exposure in
+    # server-side diff and apply, which we use. Its CRDs are unchanged from v3.4.4 to v3.4.7
+    # (validate/bom.py compares the chart's templates/crds with the pinned v3.4.7 files).
+    Image("argocd", "quay.io/argoproj/argocd", "v3.4.7"),
+    # The newest vLLM on PyPI (2026-12). Every `vllm serve` flag we pass and every `vllm:` metric
+    # dist/ uses is checked against a release's sources by `scripts/vllm_facts.py --wheel PATH`
+    # (re-run it on every bump; the wheel is too large for CI).
+    Image("vllm", "vllm/vllm-openai", "v0.34.0"),
+    # Kubeflow Trainer runtimes (torchrun; CUDA 13.0, cuDNN 9): the tag the pinned Trainer 2.3.0's
+    # own torch-distributed runtime uses (chart files/runtimes/torch-distributed.yaml, checked by
+    # validate/bom.py). CUDA 13 needs driver >= 580, which the AL2023 NVIDIA AMI ships.
+    Image("pytorch-cuda", "pytorch/pytorch", "2.13.0-cuda13.0-cudnn9-runtime"),
     Image("ray", "rayproject/ray", "2.52.0"),
     Image("ray-llm", "rayproject/ray-llm", "2.52.0-py311-cu128"),
     # The CUDA build of the same Ray and Python as `ray` (GPU worker groups; head and workers must match).
     Image("ray-gpu", "rayproject/ray", "2.52.0-gpu"),
     # In-cluster Redis for Ray GCS fault tolerance where the env has no ElastiCache.
-    Image("redis", "redis", "7.4.2-alpine"),
+    Image("redis", "redis", "7.4.11-alpine"),
     Image("kuberay-operator", "quay.io/kuberay/operator", "v1.7.0"),
     Image("notebook-scipy", "quay.io/jupyter/scipy-notebook", "2026-07-28"),
     Image("notebook-datascience", "quay.io/jupyter/datascience-notebook", "2026-07-28"),
     Image("notebook-base", "quay.io/jupyter/base-notebook", "2026-07-28"),
-    Image("notebook-pytorch-cuda", "quay.io/jupyter/pytorch-notebook", "cuda12-python-3.13.14"),
+    # docker-stacks prefixes every tag of a variant image with the variant: `cuda12-<date>` is the
+    # immutable build of the same date as the other notebooks (one Jupyter base); the former
+    # `cuda12-python-3.13.14` was re-pushed on every build while Python stayed. CUDA 12 kept (the
+    # `cuda13-` variant would be a deliberate change of its own).
+    Image("notebook-pytorch-cuda", "quay.io/jupyter/pytorch-notebook", "cuda12-2026-07-28"),
     Image("jupyterhub-hub", "quay.io/jupyterhub/k8s-hub", "4.4.0"),
     Image("airflow", "apache/airflow", "3.2.0"),
     Image("mlflow", "burakince/mlflow", "3.15.1"),
     Image("keycloak", "quay.io/keycloak/keycloak", "26.0.0"),
     Image("keycloak-operator", "quay.io/keycloak/keycloak-operator", "26.0.0"),
-    # Built against the Keycloak 26.1 admin client; the 26.x admin REST API is compatible with
-    # the 26.0.0 server the pinned operator runs (shared/versions.md: operator mirror is stale).
-    Image("keycloak-config-cli", "docker.io/adorsys/keycloak-config-cli", "6.4.0-26.1.0"),
+    # Its tag is `<cli>-<Keycloak it was built against>`: the build for the server's minor (26.0),
+    # checked by validate/bom.py. 6.5.0 stops printing secrets in debug logs.
+    Image("keycloak-config-cli", "docker.io/adorsys/keycloak-config-cli", "6.5.0-26.0.5"),
 )}
+
+
+# Images the chart renders run that we don't set (their tags follow the chart version, so a chart bump
+# moves them; Renovate leaves them alone). Listed, not derived, so that a chart bump which brings a new
+# image reads in this table's diff: a render running an image not listed here (or in IMAGES) fails the
+# synth (validate/bom.py), and a row no env's render runs fails tests/test_versions_rules.py.
+CHART_IMAGES: dict[str, tuple[str, ...]] = {
+    "airflow": ("quay.io/prometheus/statsd-exporter:v0.29.0", "registry.k8s.io/git-sync/git-sync:v4.4.2"),
+    "aws-load-balancer-controller": ("public.ecr.aws/eks/aws-load-balancer-controller:v3.5.0",),
+    "external-dns": ("registry.k8s.io/external-dns/external-dns:v0.21.0",),
+    "external-secrets": ("ghcr.io/external-secrets/external-secrets:v2.9.0",),
+    "gpu-operator": ("nvcr.io/nvidia/gpu-operator:v26.7.0", "registry.k8s.io/nfd/node-feature-discovery:v0.19.0"),
+    "jupyterhub": ("quay.io/jupyterhub/configurable-http-proxy:5.2.0",),
+    "karpenter": ("public.ecr.aws/karpenter/controller:1.14.1@sha256:"
+                  "723130949e4cab989461ff07d1be4cd781d63515432494641b33c235f300ae23",),
+    "kube-prometheus-stack": ("docker.io/grafana/grafana:13.2.0", "quay.io/kiwigrid/k8s-sidecar:2.10.1",
+                              "quay.io/prometheus-operator/prometheus-operator:v0.93.1",
+                              "quay.io/prometheus/node-exporter:v1.12.1-distroless",
+                              "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.20.0"),
+    "kubeflow-trainer": ("ghcr.io/kubeflow/trainer/trainer-controller-manager:v2.3.0",
+                         "registry.k8s.io/jobset/jobset:v0.12.0"),
+    "prometheus-adapter": ("registry.k8s.io/prometheus-adapter/prometheus-adapter:v0.12.0",),
+    "spark-operator": ("ghcr.io/kubeflow/spark-operator/controller:2.5.2",),
+    "volcano": ("docker.io/volcanosh/vc-controller-manager:v1.15.1", "docker.io/volcanosh/vc-scheduler:v1.15.1",
+                "docker.io/volcanosh/vc-webhook-manager:v1.15.1"),
+}
 
 
 # Node images Karpenter launches, as EC2NodeClass `amiSelectorTerms[].alias` values (family@version).
@@ -353,6 +396,19 @@ IMAGES: dict[str, Image] = {i.name: i for i in (
 # pull requests merge "upstream v20260818"); bump after a dev soak.
 NODE_AMIS: dict[str, str] = {
     "al2023": "al2023@v20260818",
+}
+
+
+# Pins we know are behind, and why they can't move yet: `bom` marks them, the README lists them.
+# (type, name) as in bom_rows -> why. A row whose pin no longer exists fails tests/test_versions_rules.py.
+KNOWN_STALE: dict[tuple[str, str], str] = {
+    ("manifests", "keycloak-operator"): "Keycloak 26.0.0 (Oct 2024); current is 26.8 (CRDs stored as v2beta1, two new "
+                                        "client CRDs): its operator manifests are not in the offline mirror yet",
+    ("image", "keycloak"): "follows the keycloak-operator manifests (26.0.0): not mirrored beyond it",
+    ("image", "keycloak-operator"): "follows the keycloak-operator manifests (26.0.0): not mirrored beyond it",
+    ("chart", "jupyterhub"): "chart 4.4.0 runs JupyterHub 5.5.0; 5.5.1 fixes two advisories: needs a newer chart "
+                             "(none mirrored)",
+    ("image", "jupyterhub-hub"): "k8s-hub 4.4.0 is JupyterHub 5.5.0 (5.5.1 fixes two advisories): moves with the chart",
 }
 
 
@@ -393,6 +449,10 @@ def bom_rows() -> list[tuple[str, str, str, str]]:
         rows.append(("crd", f"{p.kind}.{p.group}", p.version, p.url))
     for i in IMAGES.values():
         rows.append(("image", i.name, i.tag, i.repository))
+    for chart, refs in CHART_IMAGES.items():
+        for ref in refs:
+            repo, _, tag = ref.partition("@")[0].rpartition(":")
+            rows.append(("image", repo.rsplit("/", 1)[-1], tag, f"{repo} (from chart {chart})"))
     for t in TOOLS.values():
         rows.append(("tool", t.name, t.version, f"pypi:{t.package}=={t.package_version}//{t.member}"))
     for family, alias in NODE_AMIS.items():

@@ -13,7 +13,7 @@ from ..kit import versions
 from ..kit.meta import Obj, group_of
 from ..plan import Rendered
 from . import (admission, cel, charts, core, crd, crosschecks, monitoring, netpol, rendered, rules, scheduling,
-               serving, training)
+               serving, training, bom)
 
 MAX_ERRORS_PER_OBJECT = 8
 BOOTSTRAP = "argocd-bootstrap"
@@ -126,5 +126,6 @@ def validate(r: Rendered) -> list[str]:
     problems += monitoring.check(r)
     problems += serving.check(r)
     problems += netpol.check(r) + netpol.check_route_backends(r)
+    problems += bom.check(r)  # the BOM agrees with itself and covers every image the env runs
     problems += admission.check(r)  # the union of ours, chart renders and controller-made pods
     return problems
