@@ -364,3 +364,15 @@ def test_argocd_specifics_too_large_for_client_side_apply_and_crd_after_its_reso
     problems = admission.check_argocd(r)
     assert any(p.startswith("dev/vllm/ServiceMonitor/") and "its CRD comes with dev-prometheus-crds in wave 9" in p
                for p in problems), problems
+
+
+def test_only_enabled_subcharts_install_their_crds(rendered):
+    """Helm's dependency conditions: Trainer's lws subchart is off in our values (dataCache.enabled:
+    false), so its crds/ are not installed -- nor advertised to other charts as an API the cluster has."""
+    from mlplatform.renders import crds_installed
+    rel = rendered["dev"].helm["kubeflow-trainer"]
+    kinds = {d["spec"]["names"]["kind"] for d in crds_installed(rel)}
+    assert "JobSet" in kinds and "LeaderWorkerSet" not in kinds
+    assert ("leaderworkerset.x-k8s.io", "LeaderWorkerSet") not in rendered["dev"].renders.crds
+    on = type(rel)(**{**rel.__dict__, "values": {**rel.values, "dataCache": {"enabled": True, "lws": {"install": True}}}})
+    assert "LeaderWorkerSet" in {d["spec"]["names"]["kind"] for d in crds_installed(on)}

@@ -61,9 +61,23 @@ class EnvRenders:
 
 
 @lru_cache(maxsize=None)
-def chart_crds(chart: str) -> tuple[dict, ...]:
-    """CRDs in the chart's (and its subcharts') `crds/` folders: installed with --include-crds."""
-    return tuple(d.obj for d in helm.crds_folder_documents(chart) if d.obj.get("kind") == "CustomResourceDefinition")
+def chart_crds(chart: str) -> tuple[tuple[str | None, dict], ...]:
+    """(subchart or None, CRD) of the chart's (and its subcharts') `crds/` folders: installed with
+    --include-crds -- a subchart's only when it is enabled (`crds_installed`)."""
+    out = []
+    for d in helm.crds_folder_documents(chart):
+        if d.obj.get("kind") == "CustomResourceDefinition":
+            parts = d.source.split("/")
+            out.append((parts[2] if len(parts) > 3 and parts[1] == "charts" else None, d.obj))
+    return tuple(out)
+
+
+def crds_installed(rel: HelmRelease) -> list[dict]:
+    """The crds/ CRDs a release installs: the chart's own, and those of subcharts whose condition holds
+    for our values (trainer's disabled lws subchart installs nothing)."""
+    from .validate.charts import merged
+    values = merged(helm.default_values(rel.chart), _plain(rel.values))
+    return [doc for sub, doc in chart_crds(rel.chart) if sub is None or helm.subchart_enabled(rel.chart, sub, values)]
 
 
 def _gk_of_crd(doc: dict) -> tuple[str, str]:
@@ -108,7 +122,7 @@ def collect_crds(helm_rels: dict[str, HelmRelease], ups: dict[str, UpstreamManif
                 if isinstance(d, dict) and d.get("kind") == "CustomResourceDefinition":
                     _add_crd(er, d, comp, f"{sha}#{i}")
     for comp, rel in sorted(helm_rels.items()):
-        for i, d in enumerate(chart_crds(rel.chart)):
+        for i, d in enumerate(crds_installed(rel)):
             _add_crd(er, d, comp, f"{helm.archive_digest(rel.chart)}#{i}")
         for gk in versions.CHARTS[rel.chart].provides_crds:  # templated CRDs: the pinned document
             group, kind = _pinned_gk(gk)

@@ -240,7 +240,7 @@ def archive_digest(chart: str) -> str:
 
 _CRDS_DIR = re.compile(r"^[^/]+/(charts/[^/]+/)*crds/")
 _CRD_FILE = re.compile(r"^[^/]+/(charts/[^/]+/)*crds/[^/]+\.ya?ml$")
-ARCHIVE_FACTS_FORMAT = 1
+ARCHIVE_FACTS_FORMAT = 2
 
 
 @lru_cache(maxsize=None)
@@ -257,7 +257,7 @@ def archive_facts(chart: str) -> dict[str, Any]:
         except ValueError:
             pass
     facts: dict[str, Any] = {"values": None, "schema": None, "api_versions": False, "templates_crds": False,
-                             "crds": []}
+                             "crds": [], "dependencies": []}
     with tarfile.open(archive_path(chart), mode="r:gz") as tar:
         for m in sorted(tar.getmembers(), key=lambda m: m.name):
             if not m.isfile():
@@ -269,6 +269,10 @@ def archive_facts(chart: str) -> dict[str, Any]:
             top = m.name.split("/", 1)[1] if m.name.count("/") == 1 else None
             if top == "values.yaml":
                 facts["values"] = yaml.load(data, Loader=yamltext.LOADER) or {}
+            elif top == "Chart.yaml":
+                meta = yaml.load(data, Loader=yamltext.LOADER) or {}
+                facts["dependencies"] = [{"name": d.get("name"), "alias": d.get("alias"), "condition": d.get("condition")}
+                                         for d in meta.get("dependencies") or [] if isinstance(d, dict)]
             elif top == "values.schema.json":
                 facts["schema"] = json.loads(data)
             if _CRD_FILE.match(m.name):
@@ -305,6 +309,22 @@ def crds_folder_documents(chart: str) -> list[RenderedDoc]:
         (RENDER_CACHE / "archives" / f"{archive_digest(chart)}.{ARCHIVE_FACTS_FORMAT}.json").unlink(missing_ok=True)
         docs = _materialize([(sha, src) for sha, src in archive_facts(chart)["crds"]])
     return docs or []
+
+
+def subchart_enabled(chart: str, subchart: str, values: dict) -> bool:
+    """Helm's rule for a dependency's `condition` (comma-separated value paths: the first that holds
+    a boolean decides; none: enabled), judged on `values` (the chart's defaults coalesced with ours)."""
+    for dep in archive_facts(chart)["dependencies"]:
+        if subchart not in (dep.get("alias"), dep.get("name")):
+            continue
+        for path in str(dep.get("condition") or "").split(","):
+            node: Any = values
+            for step in path.strip().split("."):
+                node = node.get(step) if isinstance(node, dict) and step else None
+            if isinstance(node, bool):
+                return node
+        return True
+    return True
 
 
 def default_values(chart: str) -> dict:
