@@ -12,7 +12,7 @@ import json
 from ..kit import versions
 from ..kit.meta import Obj, group_of
 from ..plan import Rendered
-from . import (admission, cel, charts, core, crd, crosschecks, monitoring, netpol, rendered, rules, scheduling,
+from . import (admission, cel, charts, core, crd, crosschecks, metrics, monitoring, netpol, rendered, rules, scheduling,
                serving, training)
 
 MAX_ERRORS_PER_OBJECT = 8
@@ -124,6 +124,7 @@ def validate(r: Rendered) -> list[str]:
     problems += scheduling.check_gpu_scheduling(r)
     problems += training.check_training(r)
     problems += monitoring.check(r)
+    problems += metrics.check(r)  # every metric and label a query reads: kit/metrics.py
     problems += serving.check(r)
     problems += netpol.check(r) + netpol.check_route_backends(r)
     problems += admission.check(r)  # the union of ours, chart renders and controller-made pods
