@@ -16,6 +16,6 @@ fi
 want=$(sha256sum "$lock" | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setup-checkov: installing pinned checkov ($lock)" >&2
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$lock"
+  "$venv/bin/python" -m pip install --quiet --quiet --disable-pip-version-check -r "$lock"
   echo "$want" > "$stamp"
 fi

@@ -242,3 +242,29 @@ def test_cross_field_errors_point_at_the_field_they_are_about(env_dir):
     quota_line = next(i for i, t in enumerate(lines, 1) if t.startswith("  - name: nlp")) + 2
     assert lines[quota_line - 1].lstrip().startswith("quota: {")
     assert f"prod.yaml:{quota_line}: teams[" in p and "].quota.gpus: team nlp's models (" in p, p
+
+
+@pytest.mark.parametrize("db, component", [("airflow", "airflow"), ("mlflow", "mlflow"), ("keycloak", "keycloak")])
+def test_a_missing_terraform_output_is_one_error_at_load_with_its_line(env_dir, db, component):
+    """Issue 14 item 8: one missing output is one `file:line: field: required by <component>`
+    problem at load time -- not a failed build plus knock-on 'no ExternalSecret creates' reports."""
+    infra = env_dir / "infra" / "dev.yaml"
+    lines = infra.read_text().splitlines(keepends=True)
+    line = next(i for i, t in enumerate(lines, 1) if t.startswith("databases:"))
+    infra.write_text("".join(t for t in lines if not t.startswith(f"  {db}: ")))
+    with pytest.raises(EnvError) as e:
+        load_env("dev", env_dir)
+    [problem] = e.value.problems
+    at = {f"{infra}:{n}: " for n in (line, line + 1)}  # the `databases:` key or its block
+    assert any(problem.startswith(a) for a in at), problem
+    assert problem.endswith(f": infrastructure.databases: {db!r}: required by {component} "
+                            f"(Terraform output `databases` has no {db!r} entry)")
+
+
+def test_a_disabled_component_needs_no_database(env_dir):
+    env = env_dir / "dev.yaml"
+    assert "\nmlflow: {replicas: 1}\n" in env.read_text()
+    env.write_text(env.read_text().replace("\nmlflow: {replicas: 1}\n", "\nmlflow: {replicas: 1, enabled: false}\n"))
+    infra = env_dir / "infra" / "dev.yaml"
+    infra.write_text("".join(t for t in infra.read_text().splitlines(keepends=True) if not t.startswith("  mlflow: ")))
+    assert "mlflow" not in load_env("dev", env_dir).required_databases()

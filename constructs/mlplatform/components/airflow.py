@@ -81,6 +81,16 @@ STATSD_POOL_MAPPINGS = [
     {"match": f"airflow.pool.{gauge}.*", "name": f"airflow_pool_{gauge}", "labels": {"pool": "$1"}}
     for gauge in ("running_slots", "queued_slots")
 ]
+# Airflow 3.2 sends every pool gauge twice (airflow/_shared/observability/metrics/
+# dual_stats_manager.py `DualStatsManager.gauge`, called by jobs/scheduler_job_runner.py
+# `_emit_pool_metrics` and the starving-tasks loop): the legacy `pool.<gauge>.<pool>` and the
+# unsuffixed `pool.<gauge>` whose pool is only a tag -- which a plain StatsD client does not send.
+# Unmapped, the unsuffixed name would become `airflow_pool_<gauge>` without a pool label: a
+# `pool=""` series next to the real ones. statsd-exporter drops them (an exact glob, no `*`).
+AIRFLOW_POOL_GAUGES = ("open_slots", "queued_slots", "running_slots", "deferred_slots", "scheduled_slots",
+                       "starving_tasks")
+STATSD_DROP_MAPPINGS = [{"match": f"airflow.pool.{gauge}", "name": "dropped", "action": "drop"}
+                        for gauge in AIRFLOW_POOL_GAUGES]
 
 AIRFLOW_UID = 50000  # the apache/airflow image's user
 _RESTRICTED_POD = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
@@ -342,8 +352,10 @@ def values(env: Env) -> dict:
             "enabled": True,
             "resources": _render(res.statsd),
             # The chart's mapping labels pools only for open_slots/starving_tasks; these give
-            # running and queued slots a `pool` label too (the Airflow dashboard reads them).
-            "extraMappings": [dict(m, labels=dict(m["labels"])) for m in STATSD_POOL_MAPPINGS],
+            # running and queued slots a `pool` label too (the Airflow dashboard reads them), and
+            # drop the unsuffixed duplicates that would read as a `pool=""` pool.
+            "extraMappings": [dict(m, labels=dict(m["labels"])) for m in STATSD_POOL_MAPPINGS]
+                             + [dict(m) for m in STATSD_DROP_MAPPINGS],
             # statsd-exporter only reads its mapping file (a ConfigMap) and serves from memory:
             # read-only root filesystem, and no API token (it never calls the Kubernetes API).
             "securityContexts": {"pod": {**_RESTRICTED_POD, "runAsUser": 65534},

@@ -207,14 +207,15 @@ GPUS = Dashboard(
     ),
 )
 
-# JupyterHub 5.5: the hub's own metrics (jupyterhub/jupyterhub jupyterhub/metrics.py), scraped at
+# JupyterHub 5.5: the hub's own metrics (jupyterhub/jupyterhub jupyterhub/metrics.py; active users
+# are one gauge, jupyterhub_active_users, with period = 24h | 7d | 30d), scraped at
 # /jupyter/hub/metrics by components/jupyterhub.py's ServiceMonitor.
 JUPYTERHUB = Dashboard(
     "jupyterhub", "JupyterHub",
     "Running notebook servers, users, spawn times and failures, hub errors.",
     panels=(
         Panel("Running servers", (Query("sum(jupyterhub_running_servers)", "servers"),), kind="stat", width=8),
-        Panel("Active users (24h)", (Query("max(jupyterhub_daily_active_users)", "users"),), kind="stat", width=8),
+        Panel("Active users (24h)", (Query('max(jupyterhub_active_users{period="24h"})', "users"),), kind="stat", width=8),
         Panel("Users", (Query("max(jupyterhub_total_users)", "users"),), kind="stat", width=8),
         Panel("Spawn duration (successful)", (
             Query('histogram_quantile(0.5, sum by (le) (rate(jupyterhub_server_spawn_duration_seconds_bucket{status="success"}[15m])))', "p50"),
@@ -231,7 +232,8 @@ JUPYTERHUB = Dashboard(
 # Airflow 3.2 StatsD metrics through the chart's statsd-exporter and its mapping
 # (apache/airflow chart/files/statsd-mappings.yml: scheduler_heartbeat, pool.open_slots.<pool>,
 # pool.starving_tasks.<pool>, executor.*; pool.running_slots/queued_slots.<pool> by our
-# statsd.extraMappings in components/airflow.py); unmapped names keep statsd-exporter's default
+# statsd.extraMappings in components/airflow.py, which also drop Airflow's unsuffixed pool.* duplicates
+# that would otherwise read as a pool=""); unmapped names keep statsd-exporter's default
 # (dots become underscores: airflow.ti_failures -> airflow_ti_failures).
 AIRFLOW = Dashboard(
     "airflow", "Airflow",
@@ -249,11 +251,15 @@ AIRFLOW = Dashboard(
             Query("sum by (pool) (airflow_pool_queued_slots)", "{{pool}} queued"),
         )),
         Panel("Tasks starving for pool slots", (Query("sum by (pool) (airflow_pool_starving_tasks)", "{{pool}}"),)),
+        # One executor (config: airflow.executor is KubernetesExecutor only): Airflow sends the
+        # unsuffixed executor.* names (airflow/executors/base_executor.py `_get_metric_name` adds
+        # the executor class only when several are configured), so the series carry no
+        # `executor` label.
         Panel("Executor", (
-            Query("sum by (executor) (airflow_executor_running_tasks)", "{{executor}} running"),
-            Query("sum by (executor) (airflow_executor_queued_tasks)", "{{executor}} queued"),
-            Query("sum by (executor) (airflow_executor_open_slots)", "{{executor}} open slots"),
-        ), width=24),
+            Query("sum(airflow_executor_running_tasks)", "running"),
+            Query("sum(airflow_executor_queued_tasks)", "queued"),
+            Query("sum(airflow_executor_open_slots)", "open slots"),
+        ), width=24, description="KubernetesExecutor: task pods running, tasks queued, slots left of core.parallelism."),
     ),
 )
 

@@ -75,10 +75,9 @@ _REDIS_CONF = "\n".join([
 
 def wanted(env: Env) -> list[Want]:
     """Every ExternalSecret of the env."""
-    dbs = env.infrastructure.databases
-    for needed in ("keycloak", "airflow", "mlflow"):
-        if needed not in dbs:
-            raise ValueError(f"infrastructure.databases has no {needed!r} database (Terraform output `databases`)")
+    # Env._infrastructure_inputs refused a missing database at load time (config/models.py); the
+    # Secrets of a disabled component's database are not wanted.
+    need = env.required_databases()
     creds = lambda key: {"username": (database_key(key), "username"), "password": (database_key(key), "password")}  # noqa: E731
     oidc = lambda client: {"client-secret": (f"oidc/{client}", "client-secret")}  # noqa: E731
     clients = [r.name for r in routes.app_clients(env)] + [routes.ALB_CLIENT]
@@ -101,9 +100,11 @@ def wanted(env: Env) -> list[Want]:
             "api-secret-key": ("airflow/keys", "api-secret-key"),
             "jwt-secret": ("airflow/keys", "jwt-secret"),
         }),
-        Want(AIRFLOW_DB, "airflow", creds("airflow"), template_data={"connection": _db_uri(env, "airflow")}),
+        *([Want(AIRFLOW_DB, "airflow", creds("airflow"), template_data={"connection": _db_uri(env, "airflow")})]
+          if "airflow" in need else []),
         Want(AIRFLOW_OIDC, "airflow", oidc("airflow")),
-        Want(MLFLOW_DB, "mlflow", creds("mlflow"), template_data={"backend-store-uri": _db_uri(env, "mlflow")}),
+        *([Want(MLFLOW_DB, "mlflow", creds("mlflow"), template_data={"backend-store-uri": _db_uri(env, "mlflow")})]
+          if "mlflow" in need else []),
         Want(GRAFANA_OIDC, env.namespaces.monitoring_namespace, oidc("grafana")),
         # Argo CD resolves `$argocd-oidc:client-secret` only in Secrets labelled part-of=argocd.
         Want(ARGOCD_OIDC, env.gitops.argocd_namespace, oidc("argocd"),

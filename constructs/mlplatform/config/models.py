@@ -1485,6 +1485,25 @@ class Env(Model):
         """The one place hosts come from: `auth.<domain>`, `platform.<domain>`, ... (see `Hosts`)."""
         return f"{getattr(self.ingress.hosts, app)}.{self.domain}"
 
+    def required_databases(self) -> dict[str, str]:
+        """Database (a key of infrastructure.databases) -> the enabled component that needs it."""
+        need = {"keycloak": "keycloak"}
+        if self.airflow.enabled:
+            need["airflow"] = "airflow"
+        if self.mlflow.enabled:
+            need["mlflow"] = "mlflow"
+        return need
+
+    @model_validator(mode="after")
+    def _infrastructure_inputs(self) -> "Env":
+        """The Terraform outputs the enabled components need are there: one problem per missing
+        output, at the infra file's field, instead of a failing build and its knock-on reports."""
+        raise_problems([(("infrastructure", "databases"), f"{db!r}: required by {comp} (Terraform output "
+                                                          f"`databases` has no {db!r} entry)")
+                        for db, comp in sorted(self.required_databases().items())
+                        if db not in self.infrastructure.databases])
+        return self
+
     @model_validator(mode="after")
     def _teams(self) -> "Env":
         out: list[tuple[Loc, str]] = []

@@ -12,8 +12,8 @@ import json
 from ..kit import versions
 from ..kit.meta import Obj, group_of
 from ..plan import Rendered
-from . import (admission, cel, charts, core, crd, crosschecks, monitoring, netpol, rendered, rules, scheduling,
-               serving, training, bom)
+from . import (admission, bom, cel, charts, core, crd, crosschecks, metrics, monitoring, netpol, rendered, rules,
+               scheduling, serving, training)
 
 MAX_ERRORS_PER_OBJECT = 8
 BOOTSTRAP = "argocd-bootstrap"
@@ -124,6 +124,7 @@ def validate(r: Rendered) -> list[str]:
     problems += scheduling.check_gpu_scheduling(r)
     problems += training.check_training(r)
     problems += monitoring.check(r)
+    problems += metrics.check(r)  # every metric and label a query reads: kit/metrics.py
     problems += serving.check(r)
     problems += netpol.check(r) + netpol.check_route_backends(r)
     problems += bom.check(r)  # the BOM agrees with itself and covers every image the env runs
