@@ -279,6 +279,35 @@ def test_gpu_pod_asking_for_more_gpus_than_the_pool_allows(rendered):
     assert check_gpu_scheduling(_with(rendered["prod"], _gpu_pod("eight-gpus", gpus=8))) == []
 
 
+def test_gpus_per_node_without_an_explicit_cap_come_from_the_instance_families(rendered, env_dir):
+    """Issue 14 item 5: prod's GPU pool sets no max_gpus_per_node; its families' largest instances
+    have 8 GPUs, so a 16-GPU pod fits no node -- at synth (the rendered NodePool) and at load time
+    (a runtime's gpus_per_node, a Ray GPU group, a model's tensor_parallel_size: file:line)."""
+    (p,) = check_gpu_scheduling(_with(rendered["prod"], _gpu_pod("sixteen-gpus", gpus=16)))
+    assert "one pod needs 16 nvidia.com/gpu but the pool's largest instance has 8 (largest instances of its " \
+           "families: g5.48xlarge, g6.48xlarge, g6e.48xlarge, ...)" in p, p
+    f = env_dir / "prod.yaml"
+    text = f.read_text()
+    lines = text.splitlines()
+    f.write_text(text.replace("gpus_per_node: 8, shared_memory: 64Gi", "gpus_per_node: 16, shared_memory: 64Gi")
+                 .replace("max_replicas: 4, gpus: 2,", "max_replicas: 4, gpus: 16,"))
+    with pytest.raises(EnvError) as e:
+        load_env("prod", env_dir)
+    line = {p.split(": ")[1]: int(p.split(": ")[0].rsplit(":", 1)[1]) for p in e.value.problems}
+    assert set(line) == {"trainer.runtimes[1].gpus_per_node", "ray.clusters.nlp.gpu_workers.gpus"}, e.value.problems
+    assert "gpus_per_node: 8" in lines[line["trainer.runtimes[1].gpus_per_node"] - 1]
+    assert "gpus: 2," in lines[line["ray.clusters.nlp.gpu_workers.gpus"] - 1]
+    assert all("ask one node for 16 nvidia.com/gpu but no GPU node has more than 8 "
+               "(compute.karpenter.gpu_pool.instance_families: " in p for p in e.value.problems)
+    # limiting the pool to sizes of at most 4 GPUs lowers the cap with them
+    f.write_text(text.replace("instance_families: [g5, g6, g6e, p4d, p5]",
+                              "instance_families: [g5, g6]\n      instance_sizes: [xlarge, 12xlarge]"))
+    with pytest.raises(EnvError, match=r"trainer.runtimes\[1\].gpus_per_node: .* no GPU node has more than 4 "
+                                       r"\(compute.karpenter.gpu_pool.instance_families: largest instances of its "
+                                       r"families: g5.12xlarge, g6.12xlarge\)"):
+        load_env("prod", env_dir)
+
+
 @pytest.mark.parametrize("selector,reason", [
     ({"kubernetes.io/arch": "arm64"}, "kubernetes.io/arch=arm64: the pool requires kubernetes.io/arch In ['amd64']"),
     ({"karpenter.k8s.aws/instance-family": "p5"}, "the pool requires karpenter.k8s.aws/instance-family In ['g5', 'g6']"),

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
-from ..kit import quantity
+from ..kit import instances, quantity
 from .guard import GuardConfig
 from .strict import Loc, StrictModel, raise_problems
 from ..kit.versions import SUPPORTED_KUBERNETES_MINORS
@@ -511,6 +511,29 @@ def instance_generation(family: str) -> int | None:
     return int(digits) if digits else None
 
 
+def gpu_families(categories: list[str], families: list[str], min_generation: int | None) -> list[str]:
+    """The GPU instance families a pool may launch: the ones it names, else every family of its
+    categories (and generations) that kit/instances.py knows."""
+    if families:
+        return list(families)
+    return [f for f in sorted(instances.GPU_FAMILIES) if instance_category(f) in categories
+            and (min_generation is None or (instance_generation(f) or 0) >= min_generation)]
+
+
+def gpus_per_node_cap(categories: list[str], families: list[str], sizes: list[str] | None, min_generation: int | None,
+                      explicit: int | None) -> tuple[int, str] | None:
+    """The most GPUs one node of a pool can have, and why: the explicit cap when set, else the largest
+    instance of the families it allows (None when that is unknown: a family missing from the facts)."""
+    if explicit is not None:
+        return explicit, "max_gpus_per_node"
+    top = instances.most_gpus(gpu_families(categories, families, min_generation), sizes)
+    if top is None:
+        return None
+    n, types = top
+    shown = ", ".join(types[:3]) + (", ..." if len(types) > 3 else "")
+    return n, f"largest instances of its families: {shown}"
+
+
 class ControllerResources(Model):
     """Requests and limits of one controller container."""
 
@@ -617,6 +640,11 @@ class GpuNodePoolConfig(_NodePoolBase):
     consolidation_policy: Literal["WhenEmpty", "WhenEmptyOrUnderutilized"] = "WhenEmpty"
     consolidate_after: KarpenterDuration = "10m"
     weight: Annotated[int, Field(ge=1, le=100)] | None = 20
+
+    def gpus_per_node(self) -> tuple[int, str] | None:
+        """(most GPUs on one node, why): max_gpus_per_node, else derived from the instance families."""
+        return gpus_per_node_cap(list(self.instance_categories), list(self.instance_families),
+                                 list(self.instance_sizes) or None, self.min_generation, self.max_gpus_per_node)
 
     def _check_role(self) -> None:
         _refuse(f"gpu_pool categories without NVIDIA GPUs (use {' or '.join(GPU_INSTANCE_CATEGORIES)})",
@@ -1196,6 +1224,35 @@ def training_team_problems(env: "Env") -> list[tuple[Loc, str]]:
     return out
 
 
+def gpu_node_fit_problems(env: "Env") -> list[tuple[Loc, str]]:
+    """Pods that ask one node for more GPUs than any node of the GPU pool has -- max_gpus_per_node,
+    or without it the largest instance of the families the pool allows: training runtimes'
+    gpus_per_node, Ray GPU worker groups, served models' tensor_parallel_size."""
+    pool = env.compute.karpenter.gpu_pool
+    cap = pool.gpus_per_node() if pool is not None else None
+    if cap is None:
+        return []
+    n, why = cap
+    asks: list[tuple[Loc, int, str]] = []
+    if env.trainer.enabled:
+        asks += [(("trainer", "runtimes", i, "gpus_per_node"), r.gpus_per_node, f"runtime {r.name}'s pods")
+                 for i, r in enumerate(env.trainer.runtimes)]
+    if env.ray.enabled:
+        asks += [(("ray", "clusters", t, "gpu_workers", "gpus"), c.gpu_workers.gpus, f"team {t}'s Ray GPU workers")
+                 for t, c in env.ray.clusters.items() if c.gpu_workers is not None]
+        asks += [(("ray", "services", i, "cluster", "gpu_workers", "gpus"), s.cluster.gpu_workers.gpus,
+                  f"Ray service {s.name}'s GPU workers") for i, s in enumerate(env.ray.services)
+                 if s.cluster.gpu_workers is not None]
+    if env.serving.enabled:
+        asks += [(("serving", "models", i, "tensor_parallel_size"), m.gpus, f"model {m.name}'s replicas")
+                 for i, m in enumerate(env.serving.models)]
+    where = "compute.karpenter.gpu_pool." + ("max_gpus_per_node" if pool.max_gpus_per_node is not None
+                                              else "instance_families")
+    return [(loc, f"{what} ask one node for {gpus} nvidia.com/gpu but no GPU node has more than {n} "
+                  f"({where}: {why}): the pods would stay Pending")
+            for loc, gpus, what in asks if gpus > n]
+
+
 # --------------------------------------------------------------------------- serving (vllm) and monitoring
 PromDuration = Annotated[str, Field(pattern=r"^[0-9]+(s|m|h|d)$", examples=["30s", "10m", "1h", "15d"])]
 HfRepo = Annotated[str, Field(pattern=r"^[A-Za-z0-9][-A-Za-z0-9_.]*/[-A-Za-z0-9_.]+$", examples=["facebook/opt-125m"])]
@@ -1494,6 +1551,12 @@ class Env(Model):
                 out.append((("teams", i, "name"), f"team namespaces clash with platform namespaces: "
                                                   f"{self.team_namespace(t)}"))
         raise_problems(out)
+        return self
+
+    @model_validator(mode="after")
+    def _gpu_node_fit(self) -> "Env":
+        """No pod asks one node for more GPUs than the GPU pool's nodes have."""
+        raise_problems(gpu_node_fit_problems(self))
         return self
 
     @model_validator(mode="after")
