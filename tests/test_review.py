@@ -26,16 +26,16 @@ def test_diff_names_env_component_resource_and_field(tmp_path, env_dir):
     old, new = tmp_path / "old", tmp_path / "new"
     assert synth(None, old, env_dir=env_dir, log=lambda m: None) == 0
     text = (env_dir / "prod.yaml").read_text()
-    (env_dir / "prod.yaml").write_text(text.replace("gpus: 16, pods: 500", "gpus: 24, pods: 500").replace(
+    (env_dir / "prod.yaml").write_text(text.replace("gpus: 24, pods: 500", "gpus: 32, pods: 500").replace(
         "  - name: vision\n    description: Computer vision training pipelines\n"
-        "    quota: {cpu: \"128\", memory: 512Gi, limits_cpu: \"256\", limits_memory: 1Ti, gpus: 8, pods: 300, storage: 5Ti}\n", "")
-        .replace('    vision: {weight: 1, capability: {cpu: "128", memory: 512Gi, gpus: 8}}\n', "")  # its Volcano queue
+        "    quota: {cpu: \"128\", memory: 512Gi, limits_cpu: \"256\", limits_memory: 1Ti, gpus: 12, pods: 300, storage: 5Ti}\n", "")
+        .replace('    vision: {weight: 1, capability: {cpu: "128", memory: 512Gi, gpus: 12}}\n', "")  # its Volcano queue
         .replace(_block(text, "    vision:\n"), ""))  # and its Ray cluster (ray.clusters.vision)
     assert synth(None, new, env_dir=env_dir, log=lambda m: None) == 0
     lines = diff_trees(load_tree(old), load_tree(new), ["dev", "staging", "prod"])
     assert lines[0] == "prod" and "  namespaces" in lines
     assert "    changed ResourceQuota/team-nlp/team-nlp-quota" in lines
-    assert "        ~ spec.hard.requests.nvidia.com/gpu: '16' -> '24'" in lines
+    assert "        ~ spec.hard.requests.nvidia.com/gpu: '24' -> '32'" in lines
     assert "    removed Namespace/team-vision" in lines
     assert not any(line in ("dev", "staging") for line in lines)
     assert diff_trees(load_tree(old), load_tree(old)) == []

@@ -1253,6 +1253,78 @@ def gpu_node_fit_problems(env: "Env") -> list[tuple[Loc, str]]:
             for loc, gpus, what in asks if gpus > n]
 
 
+def runtime_fits(env: "Env", r: TrainingRuntimeConfig, team: "Team") -> bool:
+    """Whether `team` may use runtime `r`: the runtime is offered to it (no `teams`, or listed) and its
+    whole gang (num_nodes pods, started together) fits the team's quota and its Volcano queue's
+    capability -- GPUs, CPU and memory requests. A runtime that fails this is one no TrainJob of the
+    team could ever start, so the team gets no access to it (components/kubeflow_trainer.py)."""
+    if r.teams and team.name not in r.teams:
+        return False
+    need = {"gpus": Decimal(r.num_nodes * r.gpus_per_node), "cpu": r.num_nodes * quantity.parse(r.node.cpu_request),
+            "memory": r.num_nodes * quantity.parse(r.node.memory_request)}
+    q = team.quota
+    caps = [{"gpus": Decimal(q.gpus), "cpu": quantity.parse(q.cpu), "memory": quantity.parse(q.memory)}]
+    queue = env.volcano.queues.get(team.name) if env.volcano.enabled else None
+    if queue is not None:
+        c = queue.capability
+        caps.append({"gpus": Decimal(c.gpus), "cpu": quantity.parse(c.cpu), "memory": quantity.parse(c.memory)})
+    return all(need[k] <= cap[k] for cap in caps for k in need)
+
+
+def team_gpu_demand(env: "Env", team: "Team") -> list[tuple[str, int, bool]]:
+    """(what, GPUs, gang-scheduled by Volcano) of everything the team can run at once: its models at
+    max replicas (plus a surge replica each with rollout: surge), its Ray clusters with their GPU
+    groups at max_replicas (a RayService twice: an upgrade starts the new cluster next to the old),
+    and the largest training runtime it may use (num_nodes x gpus_per_node)."""
+    out: list[tuple[str, int, bool]] = []
+    if env.serving.enabled:
+        for m in env.serving.models:
+            if m.team == team.name:
+                n = m.gpus * (m.autoscaling.max_replicas + (1 if m.rollout == "surge" else 0))
+                out.append((f"model {m.name} {n}", n, False))
+    if env.ray.enabled:
+        volcano = env.volcano.enabled
+        c = env.ray.clusters.get(team.name)
+        if c is not None and c.gpu_workers is not None and c.gpu_workers.gpus:
+            n = c.gpu_workers.max_replicas * c.gpu_workers.gpus
+            out.append((f"Ray cluster {n}", n, volcano))
+        for s in env.ray.services:
+            g = s.cluster.gpu_workers
+            if s.team == team.name and g is not None and g.gpus:
+                n = 2 * g.max_replicas * g.gpus
+                out.append((f"RayService {s.name} {n} (twice during an upgrade)", n, volcano))
+    if env.trainer.enabled:
+        fits = [r for r in env.trainer.runtimes if runtime_fits(env, r, team) and r.gpus_per_node]
+        if fits:
+            r = max(fits, key=lambda r: (r.num_nodes * r.gpus_per_node, r.name))
+            n = r.num_nodes * r.gpus_per_node
+            out.append((f"training runtime {r.name} {n}", n, env.volcano.enabled))
+    return out
+
+
+def team_demand_problems(env: "Env") -> list[tuple[Loc, str]]:
+    """Each team's GPU demand in total (`team_gpu_demand`) against its quota, and the part Volcano
+    schedules against its queue's capability: a team that uses everything it was given at once must
+    not have pods refused by the quota, or gangs waiting forever in the queue."""
+    out: list[tuple[Loc, str]] = []
+    for i, t in enumerate(env.teams):
+        demand = team_gpu_demand(env, t)
+        total = sum(n for _, n, _ in demand)
+        if total > t.quota.gpus:
+            out.append((("teams", i, "quota", "gpus"),
+                        f"team {t.name} can run {total} GPUs at once ({', '.join(w for w, _, _ in demand)}) but its "
+                        f"quota.gpus is {t.quota.gpus}: raise it (within compute.karpenter.gpu_pool.gpu_limit), lower "
+                        "max_replicas, or limit the runtime to other teams (trainer.runtimes[].teams)"))
+        q = env.volcano.queues.get(t.name) if env.volcano.enabled else None
+        gang = [(w, n) for w, n, v in demand if v]
+        if q is not None and sum(n for _, n in gang) > q.capability.gpus:
+            out.append((("volcano", "queues", t.name, "capability", "gpus"),
+                        f"team {t.name}'s Volcano-scheduled work needs {sum(n for _, n in gang)} GPUs at once "
+                        f"({', '.join(w for w, _ in gang)}) but its queue may hold {q.capability.gpus}: the gangs past "
+                        "it would wait for each other"))
+    return out
+
+
 # --------------------------------------------------------------------------- serving (vllm) and monitoring
 PromDuration = Annotated[str, Field(pattern=r"^[0-9]+(s|m|h|d)$", examples=["30s", "10m", "1h", "15d"])]
 HfRepo = Annotated[str, Field(pattern=r"^[A-Za-z0-9][-A-Za-z0-9_.]*/[-A-Za-z0-9_.]+$", examples=["facebook/opt-125m"])]
@@ -1642,6 +1714,12 @@ class Env(Model):
                     ("ray", "services", next(i for i, s in enumerate(ray.services) if s.team == name))
                 raise_problems([(where, f"team {name}'s Ray clusters at full scale exceed its quota: "
                                         f"{'; '.join(over)} (lower max_replicas or sizes, or raise teams[].quota)")])
+        return self
+
+    @model_validator(mode="after")
+    def _team_demand(self) -> "Env":
+        """A team's GPU demand in total fits its quota and its queue."""
+        raise_problems(team_demand_problems(self))
         return self
 
     def team_namespace(self, team: Team) -> str:
