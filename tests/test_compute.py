@@ -76,7 +76,7 @@ def test_pools_differ_per_env(envs):
     assert all(f.startswith("g") for f in dev_gpu["karpenter.k8s.aws/instance-family"]["values"])
     assert set(_reqs(pools["prod"]["gpu"])["karpenter.k8s.aws/instance-category"]["values"]) == {"g", "p"}
     limit = {n: int(p["gpu"]["spec"]["limits"]["nvidia.com/gpu"]) for n, p in pools.items()}
-    assert 2 <= limit["dev"] <= 4 and limit["dev"] < limit["staging"] < limit["prod"]
+    assert 2 <= limit["dev"] <= 5 and limit["dev"] < limit["staging"] < limit["prod"]
     after = {n: parse(p["gpu"]["spec"]["disruption"]["consolidateAfter"].rstrip("m")) for n, p in pools.items()}
     assert after["dev"] < after["prod"]
     prod_budgets = pools["prod"]["default"]["spec"]["disruption"]["budgets"]
@@ -196,7 +196,7 @@ def _edit(path, old, new):
      "compute.karpenter.gpu_pool", "instance_families outside instance_categories (g): p5"),
     ("      consolidate_after: 2m", "      consolidate_after: 2 minutes",
      "compute.karpenter.gpu_pool.consolidate_after", "should match pattern"),
-    ("      gpu_limit: 4", "      gpu_limit: 0", "compute.karpenter.gpu_pool.gpu_limit", "greater than or equal to 1"),
+    ("      gpu_limit: 5", "      gpu_limit: 0", "compute.karpenter.gpu_pool.gpu_limit", "greater than or equal to 1"),
     ("      max_gpus_per_node: 1", "      max_gpus_per_node: 8", "compute.karpenter.gpu_pool", "exceeds gpu_limit"),
     ("      capacity_types: [spot, on-demand]", "      capacity_types: [spot, preemptible]",
      "compute.karpenter.default_pool.capacity_types[1]", "'on-demand' or 'spot'"),
@@ -273,7 +273,7 @@ def test_gpu_pod_without_the_toleration(rendered):
 
 def test_gpu_pod_asking_for_more_gpus_than_the_pool_allows(rendered):
     (p,) = check_gpu_scheduling(_with(rendered["dev"], _gpu_pod("eight-gpus", gpus=8)))
-    assert "one pod needs 8 nvidia.com/gpu but the pool's limit is 4" in p
+    assert "one pod needs 8 nvidia.com/gpu but the pool's limit is 5" in p
     assert "largest instance has 1 (karpenter.k8s.aws/instance-gpu-count)" in p
     # prod's pool (64 GPUs, p5 8-GPU nodes) takes it
     assert check_gpu_scheduling(_with(rendered["prod"], _gpu_pod("eight-gpus", gpus=8))) == []

@@ -404,13 +404,13 @@ def test_unknown_queues_are_reported_wherever_they_are_named(rendered):
 
 
 def test_queue_gpu_budgets_must_fit_the_gpu_pool(rendered, envs):
-    r = rendered["dev"]  # GPU pool limit 4
+    r = rendered["dev"]  # GPU pool limit 5
     big = volcano.queue(envs["dev"], "team-nlp", envs["dev"].volcano.queues["nlp"].model_copy(
         update={"capability": envs["dev"].volcano.queues["nlp"].capability.model_copy(update={"gpus": 4})}), team="nlp")
     others = [o for o in r.components["volcano"] if o["metadata"]["name"] != "team-nlp"]
     (p,) = check_gpu_budget(_with(r, "volcano", others + [big]))
     assert p == ("dev/crosscheck: Volcano queues' GPU capabilities add up to 6 (team-nlp 4, team-research 2) but the "
-                 "GPU NodePools allow 4 (gpu 4): lower the queues or the budgets, raise gpu_pool.gpu_limit, or set "
+                 "GPU NodePools allow 5 (gpu 5): lower the queues or the budgets, raise gpu_pool.gpu_limit, or set "
                  "volcano.gpu_overcommit")
     over = _with(r, "volcano", others + [big])
     over.env = envs["dev"].model_copy(update={"volcano": envs["dev"].volcano.model_copy(update={"gpu_overcommit": True})})
