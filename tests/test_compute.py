@@ -76,7 +76,7 @@ def test_pools_differ_per_env(envs):
     assert all(f.startswith("g") for f in dev_gpu["karpenter.k8s.aws/instance-family"]["values"])
     assert set(_reqs(pools["prod"]["gpu"])["karpenter.k8s.aws/instance-category"]["values"]) == {"g", "p"}
     limit = {n: int(p["gpu"]["spec"]["limits"]["nvidia.com/gpu"]) for n, p in pools.items()}
-    assert 2 <= limit["dev"] <= 4 and limit["dev"] < limit["staging"] < limit["prod"]
+    assert 2 <= limit["dev"] <= 5 and limit["dev"] < limit["staging"] < limit["prod"]
     after = {n: parse(p["gpu"]["spec"]["disruption"]["consolidateAfter"].rstrip("m")) for n, p in pools.items()}
     assert after["dev"] < after["prod"]
     prod_budgets = pools["prod"]["default"]["spec"]["disruption"]["budgets"]
@@ -196,7 +196,7 @@ def _edit(path, old, new):
      "compute.karpenter.gpu_pool", "instance_families outside instance_categories (g): p5"),
     ("      consolidate_after: 2m", "      consolidate_after: 2 minutes",
      "compute.karpenter.gpu_pool.consolidate_after", "should match pattern"),
-    ("      gpu_limit: 4", "      gpu_limit: 0", "compute.karpenter.gpu_pool.gpu_limit", "greater than or equal to 1"),
+    ("      gpu_limit: 5", "      gpu_limit: 0", "compute.karpenter.gpu_pool.gpu_limit", "greater than or equal to 1"),
     ("      max_gpus_per_node: 1", "      max_gpus_per_node: 8", "compute.karpenter.gpu_pool", "exceeds gpu_limit"),
     ("      capacity_types: [spot, on-demand]", "      capacity_types: [spot, preemptible]",
      "compute.karpenter.default_pool.capacity_types[1]", "'on-demand' or 'spot'"),
@@ -273,10 +273,39 @@ def test_gpu_pod_without_the_toleration(rendered):
 
 def test_gpu_pod_asking_for_more_gpus_than_the_pool_allows(rendered):
     (p,) = check_gpu_scheduling(_with(rendered["dev"], _gpu_pod("eight-gpus", gpus=8)))
-    assert "one pod needs 8 nvidia.com/gpu but the pool's limit is 4" in p
+    assert "one pod needs 8 nvidia.com/gpu but the pool's limit is 5" in p
     assert "largest instance has 1 (karpenter.k8s.aws/instance-gpu-count)" in p
     # prod's pool (64 GPUs, p5 8-GPU nodes) takes it
     assert check_gpu_scheduling(_with(rendered["prod"], _gpu_pod("eight-gpus", gpus=8))) == []
+
+
+def test_gpus_per_node_without_an_explicit_cap_come_from_the_instance_families(rendered, env_dir):
+    """Issue 14 item 5: prod's GPU pool sets no max_gpus_per_node; its families' largest instances
+    have 8 GPUs, so a 16-GPU pod fits no node -- at synth (the rendered NodePool) and at load time
+    (a runtime's gpus_per_node, a Ray GPU group, a model's tensor_parallel_size: file:line)."""
+    (p,) = check_gpu_scheduling(_with(rendered["prod"], _gpu_pod("sixteen-gpus", gpus=16)))
+    assert "one pod needs 16 nvidia.com/gpu but the pool's largest instance has 8 (largest instances of its " \
+           "families: g5.48xlarge, g6.48xlarge, g6e.48xlarge, ...)" in p, p
+    f = env_dir / "prod.yaml"
+    text = f.read_text()
+    lines = text.splitlines()
+    f.write_text(text.replace("gpus_per_node: 8, shared_memory: 64Gi", "gpus_per_node: 16, shared_memory: 64Gi")
+                 .replace("max_replicas: 4, gpus: 2,", "max_replicas: 4, gpus: 16,"))
+    with pytest.raises(EnvError) as e:
+        load_env("prod", env_dir)
+    line = {p.split(": ")[1]: int(p.split(": ")[0].rsplit(":", 1)[1]) for p in e.value.problems}
+    assert set(line) == {"trainer.runtimes[1].gpus_per_node", "ray.clusters.nlp.gpu_workers.gpus"}, e.value.problems
+    assert "gpus_per_node: 8" in lines[line["trainer.runtimes[1].gpus_per_node"] - 1]
+    assert "gpus: 2," in lines[line["ray.clusters.nlp.gpu_workers.gpus"] - 1]
+    assert all("ask one node for 16 nvidia.com/gpu but no GPU node has more than 8 "
+               "(compute.karpenter.gpu_pool.instance_families: " in p for p in e.value.problems)
+    # limiting the pool to sizes of at most 4 GPUs lowers the cap with them
+    f.write_text(text.replace("instance_families: [g5, g6, g6e, p4d, p5]",
+                              "instance_families: [g5, g6]\n      instance_sizes: [xlarge, 12xlarge]"))
+    with pytest.raises(EnvError, match=r"trainer.runtimes\[1\].gpus_per_node: .* no GPU node has more than 4 "
+                                       r"\(compute.karpenter.gpu_pool.instance_families: largest instances of its "
+                                       r"families: g5.12xlarge, g6.12xlarge\)"):
+        load_env("prod", env_dir)
 
 
 @pytest.mark.parametrize("selector,reason", [

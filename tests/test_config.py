@@ -63,8 +63,8 @@ def test_unknown_key_names_field_path_and_line(env_dir):
 
 
 def test_wrong_type_and_impossible_values(env_dir):
-    _edit(env_dir / "dev.yaml", "gpus: 1, pods: 50, storage: 200Gi}", "gpus: many, pods: 50, storage: 200Gi}")
-    _edit(env_dir / "dev.yaml", 'cpu: "16", memory: 64Gi, gpus: 2', 'cpu: "sixteen", memory: 64Gi, gpus: 2')
+    _edit(env_dir / "dev.yaml", "gpus: 2, pods: 50, storage: 200Gi}", "gpus: many, pods: 50, storage: 200Gi}")
+    _edit(env_dir / "dev.yaml", 'cpu: "16", memory: 64Gi, gpus: 3', 'cpu: "sixteen", memory: 64Gi, gpus: 3')
     problems = _problems(env_dir)
     line = next(i for i, t in enumerate((env_dir / "dev.yaml").read_text().splitlines(), 1) if "gpus: many" in t)
     assert any("teams[0].quota.gpus" in p and f"dev.yaml:{line}" in p for p in problems), problems

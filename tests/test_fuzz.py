@@ -147,10 +147,10 @@ def test_resource_bombs_are_refused_with_a_line(env_dir):
 
 
 def test_merge_keys_and_not_utf8(env_dir, baseline):
-    q0 = 'quota: {cpu: "16", memory: 64Gi, gpus: 1, pods: 50, storage: 200Gi}'
-    q1 = 'quota: {cpu: "16", memory: 64Gi, gpus: 2, pods: 50, storage: 200Gi}'
+    q0 = 'quota: {cpu: "16", memory: 64Gi, gpus: 2, pods: 50, storage: 200Gi}'
+    q1 = 'quota: {cpu: "16", memory: 64Gi, gpus: 3, pods: 50, storage: 200Gi}'
     assert DEV.count(q0) == 1 and DEV.count(q1) == 1, "dev.yaml's team quotas changed: update this test"
-    _write(env_dir, dev=DEV.replace(q0, q0.replace("quota: ", "quota: &q ")).replace(q1, "quota: {<<: *q, gpus: 2}"))
+    _write(env_dir, dev=DEV.replace(q0, q0.replace("quota: ", "quota: &q ")).replace(q1, "quota: {<<: *q, gpus: 3}"))
     assert load_env("dev", env_dir) == baseline  # merged, and the explicit key wins
     _write(env_dir, dev=DEV.encode("utf-16"))
     (p,) = _problems(env_dir)

@@ -390,9 +390,13 @@ def test_a_gpu_group_that_fits_no_gpu_pool_is_caught(envs):
     data["teams"] = [{**t, "quota": {**t["quota"], "gpus": 8}} for t in data["teams"]]
     for q in data.get("volcano", {}).get("queues", {}).values():
         q["capability"]["gpus"] = 8
-    big = Env.model_validate(data)
+    with pytest.raises(ValidationError, match="ask one node for 8 nvidia.com/gpu but no GPU node has more than 1"):
+        Env.model_validate(data)  # refused at load time (issue 14 item 5)
+    big = Env.model_construct(**{**env.__dict__, "ray": env.ray.model_copy(update={"clusters": {
+        **env.ray.clusters, "research": env.ray.clusters["research"].model_copy(update={
+            "gpu_workers": env.ray.clusters["research"].gpu_workers.model_copy(update={"gpus": 8})})}})})
     problems = [p for p in scheduling.check_gpu_scheduling(render(big)) if "/kuberay/RayCluster/research" in p]
-    assert problems and "fits no NodePool" in problems[0]
+    assert problems and "fits no NodePool" in problems[0]  # and at synth
 
 
 # --------------------------------------------------------------------------- config errors

@@ -14,7 +14,7 @@ def test_team_namespace_is_restricted_with_quota_and_defaults(envs):
     quota = find(objs, "ResourceQuota", "team-nlp-quota")
     assert quota["metadata"]["namespace"] == "team-nlp"
     hard = quota["spec"]["hard"]
-    assert hard["requests.nvidia.com/gpu"] == "16" and "limits.nvidia.com/gpu" not in hard
+    assert hard["requests.nvidia.com/gpu"] == "24" and "limits.nvidia.com/gpu" not in hard
     assert hard["limits.cpu"] == "512" and hard["requests.memory"] == "1Ti"
 
 

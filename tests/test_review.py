@@ -1,11 +1,12 @@
 """Review tools: field-level diff and the stale-output gate."""
+import copy
 import shutil
 import subprocess
 import sys
 
 from conftest import ROOT
 from mlplatform.cli import check
-from mlplatform.review import diff_trees, load_tree
+from mlplatform.review import diff_trees, field_diff, load_tree
 from mlplatform.synth import synth
 
 
@@ -25,16 +26,16 @@ def test_diff_names_env_component_resource_and_field(tmp_path, env_dir):
     old, new = tmp_path / "old", tmp_path / "new"
     assert synth(None, old, env_dir=env_dir, log=lambda m: None) == 0
     text = (env_dir / "prod.yaml").read_text()
-    (env_dir / "prod.yaml").write_text(text.replace("gpus: 16, pods: 500", "gpus: 24, pods: 500").replace(
+    (env_dir / "prod.yaml").write_text(text.replace("gpus: 24, pods: 500", "gpus: 32, pods: 500").replace(
         "  - name: vision\n    description: Computer vision training pipelines\n"
-        "    quota: {cpu: \"128\", memory: 512Gi, limits_cpu: \"256\", limits_memory: 1Ti, gpus: 8, pods: 300, storage: 5Ti}\n", "")
-        .replace('    vision: {weight: 1, capability: {cpu: "128", memory: 512Gi, gpus: 8}}\n', "")  # its Volcano queue
+        "    quota: {cpu: \"128\", memory: 512Gi, limits_cpu: \"256\", limits_memory: 1Ti, gpus: 12, pods: 300, storage: 5Ti}\n", "")
+        .replace('    vision: {weight: 1, capability: {cpu: "128", memory: 512Gi, gpus: 12}}\n', "")  # its Volcano queue
         .replace(_block(text, "    vision:\n"), ""))  # and its Ray cluster (ray.clusters.vision)
     assert synth(None, new, env_dir=env_dir, log=lambda m: None) == 0
     lines = diff_trees(load_tree(old), load_tree(new), ["dev", "staging", "prod"])
     assert lines[0] == "prod" and "  namespaces" in lines
     assert "    changed ResourceQuota/team-nlp/team-nlp-quota" in lines
-    assert "        ~ spec.hard.requests.nvidia.com/gpu: '16' -> '24'" in lines
+    assert "        ~ spec.hard.requests.nvidia.com/gpu: '24' -> '32'" in lines
     assert "    removed Namespace/team-vision" in lines
     assert not any(line in ("dev", "staging") for line in lines)
     assert diff_trees(load_tree(old), load_tree(old)) == []
@@ -132,3 +133,48 @@ def test_the_guard_says_what_it_compared(tmp_path, capsys):
     assert out[-1] == "guard: ok: nothing destructive in dist/ (envs: dev, prod, staging)"
     assert "guard: not compared: rendered/ of dev, prod, staging: one side has no chart renders, so only the " \
            "Applications' chart sources were compared there, not the objects the charts make" in out
+
+
+def test_field_diff_shows_what_changed():
+    """Issue 14 item 2: elements added/removed, not the same truncated prefix on both sides; named list
+    elements by name; multi-line text as a line diff; the differing part of a long scalar."""
+    sa = [{"kind": "ServiceAccount", "name": f"team-{t}-runner", "namespace": f"team-{t}"} for t in ("nlp", "vision")]
+    old = {"subjects": [{"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "platform-admins"}, *sa],
+           "egress": [{"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": n}}}]}
+                      for n in ("mlflow", "kube-system", "monitoring")],
+           "groups": [{"name": "serving", "rules": [
+               {"alert": "VllmDown", "expr": "sum by (model) (\n  up{job=\"vllm\"}\n) == 0\n", "for": "5m"},
+               {"record": "vllm:queue", "expr": "sum(vllm:num_requests_waiting)"}]}],
+           "profileList": [{"slug": s, "kubespawner_override": {"cpu_limit": 4}} for s in ("cpu", "gpu-1", "gpu-2")],
+           "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}],
+           "annotation": "x" * 150 + "old-tail" + "y" * 40}
+    new = copy.deepcopy(old)
+    new["subjects"].insert(1, {"kind": "ServiceAccount", "name": "team-speech-runner", "namespace": "team-speech"})
+    del new["egress"][1]
+    new["groups"][0]["rules"][0]["expr"] = "sum by (model) (\n  up{job=\"vllm-router\"}\n) == 0\n"
+    new["profileList"].insert(0, {"slug": "tiny", "kubespawner_override": {"cpu_limit": 1}})
+    new["profileList"][2]["kubespawner_override"]["cpu_limit"] = 8  # gpu-1, now third
+    new["env"] = [{"name": "Z", "value": "0"}, *new["env"]]
+    new["annotation"] = "x" * 150 + "new-tail" + "y" * 40
+    lines = list(field_diff(old, new))
+    assert lines == list(field_diff(copy.deepcopy(old), copy.deepcopy(new)))  # deterministic
+    assert lines == [
+        f"~ annotation: ...{'x' * 20}old-tail{'y' * 15}... -> ...{'x' * 20}new-tail{'y' * 15}...",
+        "- egress[1]: {to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}}]}",
+        "+ env[Z]: {name: Z, value: '0'}",
+        "~ groups[serving].rules[VllmDown].expr: text changed:",
+        "    @@ -1,3 +1,3 @@",
+        "     sum by (model) (",
+        "    -  up{job=\"vllm\"}",
+        "    +  up{job=\"vllm-router\"}",
+        "     ) == 0",
+        "+ profileList[tiny]: {kubespawner_override: {cpu_limit: 1}, slug: tiny}",
+        "~ profileList[gpu-1].kubespawner_override.cpu_limit: 4 -> 8",
+        "+ subjects[team-speech-runner]: {kind: ServiceAccount, name: team-speech-runner, namespace: team-speech}",
+    ]
+    # a reordering of named elements is one change at the list (the guard still sees it under its prefix)
+    assert list(field_diff({"c": [{"name": "a"}, {"name": "b"}]}, {"c": [{"name": "b"}, {"name": "a"}]})) == [
+        "~ c: order a, b -> order b, a"]
+    # names that repeat are no names: matched by content instead
+    dup = [{"name": "x", "v": 1}, {"name": "x", "v": 2}]
+    assert list(field_diff({"c": dup}, {"c": dup[:1]})) == ["- c[1]: {name: x, v: 2}"]

@@ -1,11 +1,12 @@
 """Training: Volcano (queues per team, gang scheduling) and Kubeflow Trainer v2 (runtimes, team
 access, example TrainJobs), and the cross-checks of `validate/training.py`."""
 import copy
+import shutil
 
 import pytest
 import yaml
 
-from conftest import find
+from conftest import ROOT, find
 from mlplatform.components import kubeflow_trainer as kt
 from mlplatform.components import volcano
 from mlplatform.config.loader import EnvError, load_env
@@ -101,7 +102,7 @@ def test_a_queue_per_team_from_config(envs):
     assert find(volcano.build(envs["prod"]), "Queue", "team-nlp")["spec"]["guarantee"] == {
         "resource": {"nvidia.com/gpu": "4"}}
     dev = {t: q.capability.gpus for t, q in envs["dev"].volcano.queues.items()}
-    assert all(g <= 1 for g in dev.values())
+    assert all(g <= 2 for g in dev.values())  # research: its Ray GPU worker and a 1-GPU TrainJob at once
     prod = envs["prod"]
     assert sum(q.capability.gpus for q in prod.volcano.queues.values()) <= prod.compute.karpenter.gpu_pool.gpu_limit
 
@@ -346,8 +347,8 @@ def _problem(env_dir, old, new, name="dev"):
     ('    nlp: {weight: 1, capability: {cpu: "16"', '    nlpx: {weight: 1, capability: {cpu: "16"',
      ["volcano.queues.nlpx: volcano.queues for teams this env does not have: nlpx",
       "teams[1].name: teams without a Volcano queue: nlp"]),
-    ('memory: 64Gi, gpus: 1}}\n    nlp', 'memory: 64Gi, gpus: 2}}\n    nlp',
-     ["volcano.queues.research.capability.gpus: 2 exceeds teams[research].quota.gpus 1"]),
+    ('memory: 64Gi, gpus: 2}}\n    nlp', 'memory: 64Gi, gpus: 3}}\n    nlp',
+     ["volcano.queues.research.capability.gpus: 3 exceeds teams[research].quota.gpus 2"]),
 ])
 def test_queue_config_must_match_the_teams(env_dir, old, new, messages):
     """Each problem at the line of the field it is about (the queue, the team), not the document's."""
@@ -403,13 +404,13 @@ def test_unknown_queues_are_reported_wherever_they_are_named(rendered):
 
 
 def test_queue_gpu_budgets_must_fit_the_gpu_pool(rendered, envs):
-    r = rendered["dev"]  # GPU pool limit 4
+    r = rendered["dev"]  # GPU pool limit 5
     big = volcano.queue(envs["dev"], "team-nlp", envs["dev"].volcano.queues["nlp"].model_copy(
         update={"capability": envs["dev"].volcano.queues["nlp"].capability.model_copy(update={"gpus": 4})}), team="nlp")
     others = [o for o in r.components["volcano"] if o["metadata"]["name"] != "team-nlp"]
     (p,) = check_gpu_budget(_with(r, "volcano", others + [big]))
-    assert p == ("dev/crosscheck: Volcano queues' GPU capabilities add up to 5 (team-nlp 4, team-research 1) but the "
-                 "GPU NodePools allow 4 (gpu 4): lower the queues or the budgets, raise gpu_pool.gpu_limit, or set "
+    assert p == ("dev/crosscheck: Volcano queues' GPU capabilities add up to 6 (team-nlp 4, team-research 2) but the "
+                 "GPU NodePools allow 5 (gpu 5): lower the queues or the budgets, raise gpu_pool.gpu_limit, or set "
                  "volcano.gpu_overcommit")
     over = _with(r, "volcano", others + [big])
     over.env = envs["dev"].model_copy(update={"volcano": envs["dev"].volcano.model_copy(update={"gpu_overcommit": True})})
@@ -480,3 +481,53 @@ def test_trainjobs_that_could_never_run(rendered):
     no_patch = _job(r, "research", numNodes=3)
     del no_patch["spec"]["runtimePatches"]
     assert any("queue team-research may hold 2" in p for p in check_trainjobs(_with(r, "jobs", [no_patch])))
+
+
+# --------------------------------------------------------------------------- a team's GPU demand in total
+def test_a_teams_gpu_demand_is_checked_in_total(env_dir):
+    """Issue 14 item 6: models at max (+surge), Ray at max and the largest runtime the team may use,
+    together, against the team's quota; the Volcano-scheduled part against its queue."""
+    p = _problem(env_dir, "gpus: 24, pods: 500", "gpus: 16, pods: 500", name="prod")
+    lines = (env_dir / "prod.yaml").read_text().splitlines()
+    where, msg = p.split(": ", 1)
+    assert where.endswith(f"prod.yaml:{lines.index(next(x for x in lines if 'gpus: 16, pods: 500' in x)) + 1}")
+    assert msg == ("teams[1].quota.gpus: team nlp can run 23 GPUs at once (model mistral-7b-instruct 7, Ray cluster 8, "
+                   "training runtime torch-distributed-8gpu 8) but its quota.gpus is 16: raise it (within "
+                   "compute.karpenter.gpu_pool.gpu_limit), lower max_replicas, or limit the runtime to other teams "
+                   "(trainer.runtimes[].teams)")
+    shutil.copy(ROOT / "environments/prod.yaml", env_dir / "prod.yaml")
+    p = _problem(env_dir, "capability: {cpu: \"256\", memory: 1Ti, gpus: 16}", "capability: {cpu: \"256\", memory: 1Ti, gpus: 12}",
+                 name="prod")
+    assert p.split(": ", 1)[1] == (
+        "volcano.queues.nlp.capability.gpus: team nlp's Volcano-scheduled work needs 16 GPUs at once (Ray cluster 8, "
+        "training runtime torch-distributed-8gpu 8) but its queue may hold 12: the gangs past it would wait for each other")
+
+
+def test_teams_read_only_the_runtimes_that_fit_them(envs):
+    """Each team's RBAC names the runtimes whose whole gang fits its quota and queue: a ClusterRole
+    per team with resourceNames for ClusterTrainingRuntimes, the team Role for its TrainingRuntimes."""
+    env = envs["staging"]
+    objs = kt.build(env)
+
+    def names(kind, name, resource):
+        rules = [r for r in find(objs, kind, name)["rules"] if resource in r["resources"]]
+        return [n for r in rules for n in r["resourceNames"]]
+
+    assert names("Role", "team-nlp-training", "trainingruntimes") == ["torch-distributed-4gpu"]
+    assert names("Role", "team-research-training", "trainingruntimes") == []  # none of its own: no rule at all
+    for t in env.teams:
+        assert names("ClusterRole", f"{kt.RUNTIME_READER}-{t.name}", "clustertrainingruntimes") == [
+            "torch-distributed-cpu", "torch-distributed-gpu"]
+        crb = find(objs, "ClusterRoleBinding", f"{kt.RUNTIME_READER}-{t.name}")
+        assert {s["name"] for s in crb["subjects"]} == {f"team-{t.name}-training", f"ml-team-{t.name}"}
+    assert not [r for r in find(objs, "ClusterRole", kt.RUNTIME_READER)["rules"]
+                if "clustertrainingruntimes" in r["resources"]]  # no team reads every runtime
+    # a team whose queue holds no GPUs is not given the GPU runtime (it could never start), and its
+    # example TrainJob uses one it can read
+    q = env.volcano.queues["vision"]
+    small = env.model_copy(update={"volcano": env.volcano.model_copy(update={"queues": {
+        **env.volcano.queues, "vision": q.model_copy(update={"capability": q.capability.model_copy(update={"gpus": 0})})}})})
+    objs = kt.build(small)
+    assert names("ClusterRole", f"{kt.RUNTIME_READER}-vision", "clustertrainingruntimes") == ["torch-distributed-cpu"]
+    vision = next(t for t in small.teams if t.name == "vision")
+    assert kt.example_trainjob(small, vision)["spec"]["runtimeRef"]["name"] == "torch-distributed-cpu"

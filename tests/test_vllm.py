@@ -274,7 +274,7 @@ def test_config_refuses_models_that_would_fail_silently_at_run_time(envs):
     m = env.serving.models[0].model_dump()
     cases = {
         "is not a team of this env": {**m, "team": "nobody"},
-        "quota.gpus is 2": {**m, "autoscaling": {**m["autoscaling"], "max_replicas": 3}},
+        "quota.gpus is 3": {**m, "autoscaling": {**m["autoscaling"], "max_replicas": 4}},
         "must stay below resources.memory_limit": {**m, "shared_memory": "10Gi"},
         "shorter than startup_timeout_seconds": {**m, "autoscaling": {**m["autoscaling"],
                                                                       "scale_down_stabilization_seconds": 60}},

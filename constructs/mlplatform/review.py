@@ -1,8 +1,10 @@
 """Review tools: `diff` (field-level, env -> component -> resource) and `check` (the PR gate)."""
 from __future__ import annotations
 
+import difflib
 import filecmp
 import io
+import json
 import subprocess
 import tarfile
 import tempfile
@@ -93,34 +95,124 @@ class _Missing:
 MISSING: Any = _Missing()
 
 
+# A list whose elements are all dicts carrying one of these keys, unique in the list, is matched by it
+# (`profileList[gpu-1]`), not by position: inserting an element is one addition, not a change of every
+# element after it. PrometheusRule rules carry `alert` or `record`, hence the first key an element has.
+NAME_KEYS = ("name", "slug", "groupName", "alert", "record")
+
+
+def _element_name(x: Any) -> str | None:
+    if isinstance(x, dict):
+        for k in NAME_KEYS:
+            v = x.get(k)
+            if isinstance(v, (str, int)) and not isinstance(v, bool):
+                return str(v)
+    return None
+
+
+def _names(items: list) -> list[str] | None:
+    """The element names of `items` when every element has one and they are unique, else None."""
+    names = [_element_name(x) for x in items]
+    if not items or any(n is None for n in names) or len(set(names)) != len(names):
+        return None
+    return names  # type: ignore[return-value]
+
+
+class Order(list):
+    """The names of a named list whose elements are the same but in another order."""
+
+
+def _canon(v: Any) -> str:
+    return json.dumps(v, sort_keys=True, default=str)
+
+
 def field_changes(a: Any, b: Any, path: str = "") -> Iterable[tuple[str, Any, Any]]:
     """(field path, old, new) of every leaf that differs; MISSING where one side lacks the field.
-    Lists of different lengths are one change at the list's path."""
+    Lists of named dicts (see NAME_KEYS) are matched by name (`path[name]`; a reordering is one change
+    at the list's path, old and new as `Order`); other lists by a longest-common-subsequence match of
+    their elements, so an inserted or dropped element is one addition or removal (`path[i]`, i its
+    index on its own side) and a replaced one is compared field by field."""
     if isinstance(a, dict) and isinstance(b, dict):
         for k in sorted(set(a) | set(b), key=str):
             yield from field_changes(a.get(k, MISSING), b.get(k, MISSING), f"{path}.{k}" if path else str(k))
-    elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        for i, (x, y) in enumerate(zip(a, b)):
-            yield from field_changes(x, y, f"{path}[{i}]")
-    elif a is MISSING or b is MISSING or a != b:
+    elif isinstance(a, list) and isinstance(b, list):
+        na, nb = _names(a), _names(b)
+        if na is not None and nb is not None:
+            old, new = dict(zip(na, a)), dict(zip(nb, b))
+            for n in nb:
+                yield from field_changes(old.get(n, MISSING), new[n], f"{path}[{n}]")
+            for n in na:
+                if n not in new:
+                    yield f"{path}[{n}]", old[n], MISSING
+            common_a, common_b = [n for n in na if n in new], [n for n in nb if n in old]
+            if common_a != common_b:
+                yield path, Order(common_a), Order(common_b)
+            return
+        sm = difflib.SequenceMatcher(None, [_canon(x) for x in a], [_canon(y) for y in b], autojunk=False)
+        for op, i1, i2, j1, j2 in sm.get_opcodes():
+            if op == "equal":
+                continue
+            pairs = min(i2 - i1, j2 - j1)
+            for k in range(pairs):
+                yield from field_changes(a[i1 + k], b[j1 + k], f"{path}[{j1 + k}]")
+            for i in range(i1 + pairs, i2):
+                yield f"{path}[{i}]", a[i], MISSING
+            for j in range(j1 + pairs, j2):
+                yield f"{path}[{j}]", MISSING, b[j]
+    elif a is MISSING or b is MISSING or type(a) is not type(b) or a != b:
         yield path, a, b
 
 
 def field_diff(a: Any, b: Any, path: str = "") -> Iterable[str]:
+    """Review lines of `field_changes`: `+`/`-` for a field or list element one side lacks, `~ path: old ->
+    new` for a changed value -- for long values only the part that differs, and for multi-line text a
+    unified line diff below the line."""
     for p, x, y in field_changes(a, b, path):
         if x is MISSING:
             yield f"+ {p}: {_short(y)}"
         elif y is MISSING:
             yield f"- {p}: {_short(x)}"
+        elif isinstance(x, str) and isinstance(y, str) and ("\n" in x.rstrip("\n") or "\n" in y.rstrip("\n")):
+            yield f"~ {p or '(root)'}: text changed:"
+            body = list(difflib.unified_diff(x.splitlines(), y.splitlines(), lineterm="", n=1))[2:]
+            yield from (f"    {line}" for line in body)
         else:
-            yield f"~ {p or '(root)'}: {_short(x)} -> {_short(y)}"
+            sx, sy = _differing(_text(x), _text(y))
+            yield f"~ {p or '(root)'}: {sx} -> {sy}"
+
+
+def _text(v: Any) -> str:
+    if isinstance(v, Order):
+        return "order " + ", ".join(v)
+    s = yaml.safe_dump(v, default_flow_style=True, width=10_000).strip() if isinstance(v, (dict, list)) else repr(v)
+    return s[:-4] if s.endswith("\n...") else s
 
 
 def _short(v: Any, limit: int = 120) -> str:
-    s = yaml.safe_dump(v, default_flow_style=True, width=10_000).strip() if isinstance(v, (dict, list)) else repr(v)
-    if s.endswith("\n..."):
-        s = s[:-4]
+    s = _text(v)
     return s if len(s) <= limit else s[: limit - 3] + "..."
+
+
+def _differing(x: str, y: str, limit: int = 120, context: int = 20) -> tuple[str, str]:
+    """`x` and `y` as they are when both fit in `limit`, else each cut to the part that differs from
+    the other, with `context` characters of the common text on either side (`...` where cut)."""
+    if len(x) <= limit and len(y) <= limit:
+        return x, y
+    pre = 0
+    while pre < min(len(x), len(y)) and x[pre] == y[pre]:
+        pre += 1
+    suf = 0
+    while suf < min(len(x), len(y)) - pre and x[-1 - suf] == y[-1 - suf]:
+        suf += 1
+
+    def cut(s: str) -> str:
+        lo, hi = max(0, pre - context), min(len(s), len(s) - suf + context)
+        mid = s[lo:hi]
+        if len(mid) > limit:  # the differing part itself is long: its start, then its end
+            mid = mid[: limit // 2 - 2] + " ... " + mid[-(limit // 2 - 3):]
+        return ("..." if lo > 0 else "") + mid + ("..." if hi < len(s) else "")
+
+    return cut(x), cut(y)
 
 
 def diff_trees(old: Tree, new: Tree, envs: list[str] | None = None) -> list[str]:

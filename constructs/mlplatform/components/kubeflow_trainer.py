@@ -37,10 +37,13 @@ Argo CD ignores those Secrets' `data` and the webhooks' `caBundle`.
 
 **Team access.** Per team namespace: ServiceAccount `<ns>-training` (pipelines and CI submit
 as it), Role `<ns>-training` (TrainJobs: create/watch/delete; pods, logs, events, JobSets,
-PodGroups: read) bound to that ServiceAccount and to the Kubernetes group
-`<trainer.member_group_prefix><team>` (people, through EKS access entries). Runtimes and queues
-are cluster-scoped: one ClusterRole `kubeflow-trainer-runtime-reader` lets the same subjects list
-them. Names carry the namespace because every object of this component lands in one folder.
+PodGroups: read; the team's own TrainingRuntimes by name) bound to that ServiceAccount and to
+the Kubernetes group `<trainer.member_group_prefix><team>` (people, through EKS access entries).
+Queues are cluster-scoped: one ClusterRole `kubeflow-trainer-runtime-reader` lets every team read
+them. ClusterTrainingRuntimes are read per team, by name (`resourceNames`), only those whose
+whole gang fits the team's quota and queue (`config.models.runtime_fits`): ClusterRole and
+binding `kubeflow-trainer-runtime-reader-<team>`. Names carry the namespace because every object
+of this component lands in one folder.
 
 **Example TrainJob per team.** ConfigMap `<ns>-example-trainjob` in the team namespace holds a
 TrainJob (`trainjob.yaml`) to copy, not a live job (Argo CD would re-run a finished TrainJob on
@@ -52,7 +55,7 @@ from __future__ import annotations
 
 import yaml
 
-from ..config.models import Env, TrainingRuntimeConfig
+from ..config.models import Env, TrainingRuntimeConfig, runtime_fits
 from ..kit import k8s, versions, yamltext
 from ..kit.component import HelmRelease
 from ..kit.meta import LABEL_TEAM, SYNC_WAVE, Obj, metadata
@@ -222,15 +225,33 @@ _READ = ["get", "list", "watch"]
 TEAM_RULES = [
     {"apiGroups": [GROUP], "resources": ["trainjobs"],
      "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"]},
-    {"apiGroups": [GROUP], "resources": ["trainjobs/status", "trainingruntimes"], "verbs": _READ},
+    {"apiGroups": [GROUP], "resources": ["trainjobs/status"], "verbs": _READ},
     {"apiGroups": ["jobset.x-k8s.io"], "resources": ["jobsets"], "verbs": _READ},
     {"apiGroups": ["scheduling.volcano.sh"], "resources": ["podgroups"], "verbs": _READ},
     {"apiGroups": [""], "resources": ["pods", "pods/log", "events"], "verbs": _READ},
 ]
 READER_RULES = [
-    {"apiGroups": [GROUP], "resources": ["clustertrainingruntimes"], "verbs": _READ},
     {"apiGroups": ["scheduling.volcano.sh"], "resources": ["queues"], "verbs": _READ},
 ]
+
+
+def fitting_runtimes(env: Env, team, *, cluster: bool) -> list[str]:
+    """Names of the runtimes (ClusterTrainingRuntimes, or the team's own TrainingRuntimes) whose
+    whole gang fits the team's quota and queue (`config.models.runtime_fits`): the only ones its
+    RBAC names. (validate/admission.py check_quota refuses a runtime that a team it is offered to
+    with any of the resource can't hold, so a GPU team is only left out of a runtime by its queue.)"""
+    return sorted(r.name for r in env.trainer.runtimes
+                  if (not r.teams) == cluster and runtime_fits(env, r, team))
+
+
+def _runtime_rule(resource: str, names: list[str]) -> list[dict]:
+    # resourceNames: get by name; list/watch only with a metadata.name field selector. No names, no
+    # rule (an empty resourceNames would grant every runtime).
+    return [{"apiGroups": [GROUP], "resources": [resource], "resourceNames": names, "verbs": _READ}] if names else []
+
+
+def runtime_reader_name(env: Env, team) -> str:
+    return f"{RUNTIME_READER}-{team.name}"
 
 
 def team_access(env: Env, team) -> list[Obj]:
@@ -242,7 +263,8 @@ def team_access(env: Env, team) -> list[Obj]:
     return [
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": md()},
         {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": md(),
-         "rules": [dict(r) for r in TEAM_RULES]},
+         "rules": [dict(r) for r in TEAM_RULES]
+                  + _runtime_rule("trainingruntimes", fitting_runtimes(env, team, cluster=False))},
         {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": md(),
          "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
          "subjects": _subjects(env, team)},
@@ -250,6 +272,8 @@ def team_access(env: Env, team) -> list[Obj]:
 
 
 def runtime_reader(env: Env) -> list[Obj]:
+    """Every team reads the Volcano queues; each reads only the ClusterTrainingRuntimes that fit it
+    (a ClusterRole and binding per team: cluster-scoped objects can't be granted by a Role)."""
     subjects = [s for team in env.teams for s in _subjects(env, team)]
     objs: list[Obj] = [{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
                         "metadata": metadata(RUNTIME_READER, component=NAME, env=env.name),
@@ -260,6 +284,17 @@ def runtime_reader(env: Env) -> list[Obj]:
                      "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
                                  "name": RUNTIME_READER},
                      "subjects": subjects})
+    for team in env.teams:
+        rules = _runtime_rule("clustertrainingruntimes", fitting_runtimes(env, team, cluster=True))
+        if not rules:
+            continue
+        name = runtime_reader_name(env, team)
+        md = lambda: metadata(name, component=NAME, env=env.name, extra_labels={LABEL_TEAM: team.name})  # noqa: E731
+        objs += [{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": md(),
+                  "rules": rules},
+                 {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": md(),
+                  "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+                  "subjects": _subjects(env, team)}]
     return objs
 
 
@@ -289,7 +324,8 @@ def example_runtime(env: Env, team) -> tuple[TrainingRuntimeConfig, int]:
     team's queue can hold (up to two nodes, as many as the GPU budget allows); without a GPU
     budget, the first CPU runtime at its default size."""
     budget = env.volcano.queues[team.name].capability.gpus if team.name in env.volcano.queues else 0
-    mine = [r for r in env.trainer.runtimes if usable_by(r, team)] or env.trainer.runtimes
+    mine = ([r for r in env.trainer.runtimes if runtime_fits(env, r, team)]
+            or [r for r in env.trainer.runtimes if usable_by(r, team)] or env.trainer.runtimes)
     gpu = sorted((r for r in mine if 0 < r.gpus_per_node <= budget),
                  key=lambda r: (-r.gpus_per_node, r.name))
     if gpu:

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
-from ..kit import quantity
+from ..kit import instances, quantity
 from .guard import GuardConfig
 from .strict import Loc, StrictModel, raise_problems
 from ..kit.versions import SUPPORTED_KUBERNETES_MINORS
@@ -511,6 +511,29 @@ def instance_generation(family: str) -> int | None:
     return int(digits) if digits else None
 
 
+def gpu_families(categories: list[str], families: list[str], min_generation: int | None) -> list[str]:
+    """The GPU instance families a pool may launch: the ones it names, else every family of its
+    categories (and generations) that kit/instances.py knows."""
+    if families:
+        return list(families)
+    return [f for f in sorted(instances.GPU_FAMILIES) if instance_category(f) in categories
+            and (min_generation is None or (instance_generation(f) or 0) >= min_generation)]
+
+
+def gpus_per_node_cap(categories: list[str], families: list[str], sizes: list[str] | None, min_generation: int | None,
+                      explicit: int | None) -> tuple[int, str] | None:
+    """The most GPUs one node of a pool can have, and why: the explicit cap when set, else the largest
+    instance of the families it allows (None when that is unknown: a family missing from the facts)."""
+    if explicit is not None:
+        return explicit, "max_gpus_per_node"
+    top = instances.most_gpus(gpu_families(categories, families, min_generation), sizes)
+    if top is None:
+        return None
+    n, types = top
+    shown = ", ".join(types[:3]) + (", ..." if len(types) > 3 else "")
+    return n, f"largest instances of its families: {shown}"
+
+
 class ControllerResources(Model):
     """Requests and limits of one controller container."""
 
@@ -617,6 +640,11 @@ class GpuNodePoolConfig(_NodePoolBase):
     consolidation_policy: Literal["WhenEmpty", "WhenEmptyOrUnderutilized"] = "WhenEmpty"
     consolidate_after: KarpenterDuration = "10m"
     weight: Annotated[int, Field(ge=1, le=100)] | None = 20
+
+    def gpus_per_node(self) -> tuple[int, str] | None:
+        """(most GPUs on one node, why): max_gpus_per_node, else derived from the instance families."""
+        return gpus_per_node_cap(list(self.instance_categories), list(self.instance_families),
+                                 list(self.instance_sizes) or None, self.min_generation, self.max_gpus_per_node)
 
     def _check_role(self) -> None:
         _refuse(f"gpu_pool categories without NVIDIA GPUs (use {' or '.join(GPU_INSTANCE_CATEGORIES)})",
@@ -1196,6 +1224,107 @@ def training_team_problems(env: "Env") -> list[tuple[Loc, str]]:
     return out
 
 
+def gpu_node_fit_problems(env: "Env") -> list[tuple[Loc, str]]:
+    """Pods that ask one node for more GPUs than any node of the GPU pool has -- max_gpus_per_node,
+    or without it the largest instance of the families the pool allows: training runtimes'
+    gpus_per_node, Ray GPU worker groups, served models' tensor_parallel_size."""
+    pool = env.compute.karpenter.gpu_pool
+    cap = pool.gpus_per_node() if pool is not None else None
+    if cap is None:
+        return []
+    n, why = cap
+    asks: list[tuple[Loc, int, str]] = []
+    if env.trainer.enabled:
+        asks += [(("trainer", "runtimes", i, "gpus_per_node"), r.gpus_per_node, f"runtime {r.name}'s pods")
+                 for i, r in enumerate(env.trainer.runtimes)]
+    if env.ray.enabled:
+        asks += [(("ray", "clusters", t, "gpu_workers", "gpus"), c.gpu_workers.gpus, f"team {t}'s Ray GPU workers")
+                 for t, c in env.ray.clusters.items() if c.gpu_workers is not None]
+        asks += [(("ray", "services", i, "cluster", "gpu_workers", "gpus"), s.cluster.gpu_workers.gpus,
+                  f"Ray service {s.name}'s GPU workers") for i, s in enumerate(env.ray.services)
+                 if s.cluster.gpu_workers is not None]
+    if env.serving.enabled:
+        asks += [(("serving", "models", i, "tensor_parallel_size"), m.gpus, f"model {m.name}'s replicas")
+                 for i, m in enumerate(env.serving.models)]
+    where = "compute.karpenter.gpu_pool." + ("max_gpus_per_node" if pool.max_gpus_per_node is not None
+                                              else "instance_families")
+    return [(loc, f"{what} ask one node for {gpus} nvidia.com/gpu but no GPU node has more than {n} "
+                  f"({where}: {why}): the pods would stay Pending")
+            for loc, gpus, what in asks if gpus > n]
+
+
+def runtime_fits(env: "Env", r: TrainingRuntimeConfig, team: "Team") -> bool:
+    """Whether `team` may use runtime `r`: the runtime is offered to it (no `teams`, or listed) and its
+    whole gang (num_nodes pods, started together) fits the team's quota and its Volcano queue's
+    capability -- GPUs, CPU and memory requests. A runtime that fails this is one no TrainJob of the
+    team could ever start, so the team gets no access to it (components/kubeflow_trainer.py)."""
+    if r.teams and team.name not in r.teams:
+        return False
+    need = {"gpus": Decimal(r.num_nodes * r.gpus_per_node), "cpu": r.num_nodes * quantity.parse(r.node.cpu_request),
+            "memory": r.num_nodes * quantity.parse(r.node.memory_request)}
+    q = team.quota
+    caps = [{"gpus": Decimal(q.gpus), "cpu": quantity.parse(q.cpu), "memory": quantity.parse(q.memory)}]
+    queue = env.volcano.queues.get(team.name) if env.volcano.enabled else None
+    if queue is not None:
+        c = queue.capability
+        caps.append({"gpus": Decimal(c.gpus), "cpu": quantity.parse(c.cpu), "memory": quantity.parse(c.memory)})
+    return all(need[k] <= cap[k] for cap in caps for k in need)
+
+
+def team_gpu_demand(env: "Env", team: "Team") -> list[tuple[str, int, bool]]:
+    """(what, GPUs, gang-scheduled by Volcano) of everything the team can run at once: its models at
+    max replicas (plus a surge replica each with rollout: surge), its Ray clusters with their GPU
+    groups at max_replicas (a RayService twice: an upgrade starts the new cluster next to the old),
+    and the largest training runtime it may use (num_nodes x gpus_per_node)."""
+    out: list[tuple[str, int, bool]] = []
+    if env.serving.enabled:
+        for m in env.serving.models:
+            if m.team == team.name:
+                n = m.gpus * (m.autoscaling.max_replicas + (1 if m.rollout == "surge" else 0))
+                out.append((f"model {m.name} {n}", n, False))
+    if env.ray.enabled:
+        volcano = env.volcano.enabled
+        c = env.ray.clusters.get(team.name)
+        if c is not None and c.gpu_workers is not None and c.gpu_workers.gpus:
+            n = c.gpu_workers.max_replicas * c.gpu_workers.gpus
+            out.append((f"Ray cluster {n}", n, volcano))
+        for s in env.ray.services:
+            g = s.cluster.gpu_workers
+            if s.team == team.name and g is not None and g.gpus:
+                n = 2 * g.max_replicas * g.gpus
+                out.append((f"RayService {s.name} {n} (twice during an upgrade)", n, volcano))
+    if env.trainer.enabled:
+        fits = [r for r in env.trainer.runtimes if runtime_fits(env, r, team) and r.gpus_per_node]
+        if fits:
+            r = max(fits, key=lambda r: (r.num_nodes * r.gpus_per_node, r.name))
+            n = r.num_nodes * r.gpus_per_node
+            out.append((f"training runtime {r.name} {n}", n, env.volcano.enabled))
+    return out
+
+
+def team_demand_problems(env: "Env") -> list[tuple[Loc, str]]:
+    """Each team's GPU demand in total (`team_gpu_demand`) against its quota, and the part Volcano
+    schedules against its queue's capability: a team that uses everything it was given at once must
+    not have pods refused by the quota, or gangs waiting forever in the queue."""
+    out: list[tuple[Loc, str]] = []
+    for i, t in enumerate(env.teams):
+        demand = team_gpu_demand(env, t)
+        total = sum(n for _, n, _ in demand)
+        if total > t.quota.gpus:
+            out.append((("teams", i, "quota", "gpus"),
+                        f"team {t.name} can run {total} GPUs at once ({', '.join(w for w, _, _ in demand)}) but its "
+                        f"quota.gpus is {t.quota.gpus}: raise it (within compute.karpenter.gpu_pool.gpu_limit), lower "
+                        "max_replicas, or limit the runtime to other teams (trainer.runtimes[].teams)"))
+        q = env.volcano.queues.get(t.name) if env.volcano.enabled else None
+        gang = [(w, n) for w, n, v in demand if v]
+        if q is not None and sum(n for _, n in gang) > q.capability.gpus:
+            out.append((("volcano", "queues", t.name, "capability", "gpus"),
+                        f"team {t.name}'s Volcano-scheduled work needs {sum(n for _, n in gang)} GPUs at once "
+                        f"({', '.join(w for w, _ in gang)}) but its queue may hold {q.capability.gpus}: the gangs past "
+                        "it would wait for each other"))
+    return out
+
+
 # --------------------------------------------------------------------------- serving (vllm) and monitoring
 PromDuration = Annotated[str, Field(pattern=r"^[0-9]+(s|m|h|d)$", examples=["30s", "10m", "1h", "15d"])]
 HfRepo = Annotated[str, Field(pattern=r"^[A-Za-z0-9][-A-Za-z0-9_.]*/[-A-Za-z0-9_.]+$", examples=["facebook/opt-125m"])]
@@ -1520,6 +1649,12 @@ class Env(Model):
         return self
 
     @model_validator(mode="after")
+    def _gpu_node_fit(self) -> "Env":
+        """No pod asks one node for more GPUs than the GPU pool's nodes have."""
+        raise_problems(gpu_node_fit_problems(self))
+        return self
+
+    @model_validator(mode="after")
     def _training_teams(self) -> "Env":
         """Team queues name teams of this env (and every team has one); Volcano fits the env's minor."""
         raise_problems(training_team_problems(self))
@@ -1602,6 +1737,12 @@ class Env(Model):
                     ("ray", "services", next(i for i, s in enumerate(ray.services) if s.team == name))
                 raise_problems([(where, f"team {name}'s Ray clusters at full scale exceed its quota: "
                                         f"{'; '.join(over)} (lower max_replicas or sizes, or raise teams[].quota)")])
+        return self
+
+    @model_validator(mode="after")
+    def _team_demand(self) -> "Env":
+        """A team's GPU demand in total fits its quota and its queue."""
+        raise_problems(team_demand_problems(self))
         return self
 
     def team_namespace(self, team: Team) -> str:

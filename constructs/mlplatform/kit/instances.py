@@ -58,3 +58,16 @@ def fitting(families: list[str], sizes: list[str] | None, *, gpus: int, gpu_memo
                 continue
             fits.append(f"{fam}.{size}")
     return fits, "; ".join(sorted(reasons))
+
+
+def most_gpus(families: list[str], sizes: list[str] | None) -> tuple[int, list[str]] | None:
+    """(GPU count, instance types with it) of the largest instances of `families` (only `sizes` when
+    given) by GPU count; None when a family is missing from the table (not guessed) or none is left."""
+    if not families or any(f not in GPU_FAMILIES for f in families):
+        return None
+    counts = {f"{fam}.{size}": n for fam in sorted(families) for size, (n, _) in sorted(GPU_FAMILIES[fam][1].items())
+              if sizes is None or size in sizes}
+    if not counts:
+        return None
+    top = max(counts.values())
+    return top, [t for t, n in counts.items() if n == top]

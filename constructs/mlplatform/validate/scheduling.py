@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Iterable
 
-from ..config.models import GPU_INSTANCE_CATEGORIES, instance_category, instance_generation
+from ..config.models import GPU_INSTANCE_CATEGORIES, gpus_per_node_cap, instance_category, instance_generation
 from ..kit.meta import Obj
 from ..kit.quantity import parse
 
@@ -60,6 +60,7 @@ class Pool:
     gpu_limit: Decimal | None  # None: the pool sets no nvidia.com/gpu limit
     offers_gpus: bool
     max_gpus_per_node: int | None = None
+    max_gpus_why: str = ""  # where max_gpus_per_node comes from
     where: str = ""
 
     def reqs(self, key: str) -> list[tuple[str, list[str]]]:
@@ -101,7 +102,24 @@ def _pool(obj: Obj, where: str) -> Pool:
                 gpu_limit=gpu_limit, offers_gpus=False, where=where)
     pool.offers_gpus = _offers_gpus(pool)
     pool.max_gpus_per_node = _max_gpus(pool)
+    pool.max_gpus_why = GPU_COUNT
+    if pool.max_gpus_per_node is None and pool.offers_gpus:
+        derived = _derived_max_gpus(pool)
+        if derived is not None:
+            pool.max_gpus_per_node, pool.max_gpus_why = derived
     return pool
+
+
+def _derived_max_gpus(p: Pool) -> tuple[int, str] | None:
+    """Without an instance-gpu-count bound: the largest instance of the families (or categories and
+    generations) the pool's requirements allow, from kit/instances.py; None when that is unknown."""
+    def values(key: str) -> list[str] | None:
+        ins = [vals for op, vals in p.reqs(key) if op == "In"]
+        return sorted(set(ins[0]).intersection(*ins[1:])) if ins else None
+    gens = [n for op, vals in p.reqs(GENERATION) if op in ("Gt", "Gte") and vals
+            for n in [(_int(vals[0]) or 0) + (1 if op == "Gt" else 0)]]
+    categories = values(CATEGORY) or list(GPU_INSTANCE_CATEGORIES)
+    return gpus_per_node_cap(categories, values(FAMILY) or [], values(SIZE), max(gens) if gens else None, None)
 
 
 def _offers_gpus(p: Pool) -> bool:
@@ -301,7 +319,7 @@ def _fit(pod: PodSpec, p: Pool) -> list[str]:
             why.append(f"one pod needs {_n(pod.gpus)} {GPU} but the pool's limit is {_n(p.gpu_limit)}")
         if p.max_gpus_per_node is not None and pod.gpus > p.max_gpus_per_node:
             why.append(f"one pod needs {_n(pod.gpus)} {GPU} but the pool's largest instance has "
-                       f"{p.max_gpus_per_node} ({GPU_COUNT})")
+                       f"{p.max_gpus_per_node} ({p.max_gpus_why})")
     for t in p.taints:
         if t.get("effect") in ("NoSchedule", "NoExecute") and not _tolerates(spec.get("tolerations") or [], t):
             taint = t.get("key", "") + (f"={t['value']}" if t.get("value") else "") + f":{t.get('effect')}"
