@@ -23,7 +23,6 @@ import tarfile
 from functools import lru_cache
 from typing import Callable, Iterable, Mapping
 
-import yaml
 
 from ..kit import helm, upstream, versions
 from ..plan import Rendered
@@ -103,8 +102,9 @@ def templated_crds(chart: str) -> tuple[dict, ...]:
         for m in sorted(tar.getmembers(), key=lambda m: m.name):
             if m.isfile() and re.match(r"^[^/]+/templates/crds/[^/]+\.ya?ml$", m.name):
                 text = "\n".join(ln for ln in tar.extractfile(m).read().decode().splitlines() if "{{" not in ln)
-                out += [d for d in yaml.safe_load_all(text) if isinstance(d, dict)
-                        and d.get("kind") == "CustomResourceDefinition"]
+                # through the render cache's document store: parsed once (libyaml), then read as JSON
+                out += [d.obj for d in helm.parse_documents(text, m.name)
+                        if d.obj.get("kind") == "CustomResourceDefinition"]
     return tuple(out)
 
 
