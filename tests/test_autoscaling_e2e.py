@@ -54,7 +54,8 @@ WAIT_SECONDS = 20.0
 def scenario(envs):
     """staging, with A able to scale 1..8, B 1..3 and a third model C (GPU quota and pool raised to fit)."""
     data = envs["staging"].model_dump()
-    next(t for t in data["teams"] if t["name"] == "nlp")["quota"]["gpus"] = 16
+    # 19 GPUs at once: A 8+1, B 3, C 2+1 (surge replicas), plus the 4-GPU training runtime nlp may use
+    next(t for t in data["teams"] if t["name"] == "nlp")["quota"]["gpus"] = 20
     data["compute"]["karpenter"]["gpu_pool"]["gpu_limit"] = 32
     models = {m["name"]: m for m in data["serving"]["models"]}
     models[A]["autoscaling"].update(min_replicas=1, max_replicas=8, target_waiting_per_replica=4,

@@ -128,9 +128,29 @@ def _grow(base: dict, shape: Shape, index: int, minor: str) -> dict:
         surge = 1 if m.get("rollout", "surge") == "surge" else 0
         need[m["team"]] = need.get(m["team"], 0) + m.get("tensor_parallel_size", 1) * (
             m["autoscaling"]["max_replicas"] + surge)
+    # What else a team can run at once (config: team_gpu_demand): its Ray clusters' GPU groups at
+    # max (a RayService twice) and the largest GPU training runtime offered to it -- gang-scheduled
+    # work, which its Volcano queue must hold too.
+    ray = d.get("ray") or {}
+    gang: dict[str, int] = {}
+
+    def gpu_group(c: dict | None) -> int:
+        g = (c or {}).get("gpu_workers")
+        return int(g.get("gpus", 1)) * int(g.get("max_replicas", 1)) if isinstance(g, dict) else 0
+
+    if ray.get("enabled", True):
+        for team_name, c in (ray.get("clusters") or {}).items():
+            gang[team_name] = gang.get(team_name, 0) + gpu_group(c)
+        for svc in ray.get("services") or []:
+            gang[svc["team"]] = gang.get(svc["team"], 0) + 2 * gpu_group(svc.get("cluster"))
+    runtimes = (d.get("trainer") or {}).get("runtimes") or []
     for t in gpu_teams:
+        offered = [r.get("num_nodes", 1) * r.get("gpus_per_node", 0) for r in runtimes
+                   if not r.get("teams") or t["name"] in r["teams"]]
+        g = gang.get(t["name"], 0) + max(offered or [0])
+        need[t["name"]] = need.get(t["name"], 0) + g
         t["quota"]["gpus"] = max(t["quota"]["gpus"], need.get(t["name"], 0), 1)
-        queues[t["name"]]["capability"]["gpus"] = max(queues[t["name"]]["capability"]["gpus"], 1)
+        queues[t["name"]]["capability"]["gpus"] = max(queues[t["name"]]["capability"]["gpus"], g, 1)
     pool = d["compute"]["karpenter"]["gpu_pool"]
     queue_gpus = sum(q["capability"]["gpus"] for q in queues.values())
     pool["gpu_limit"] = min(10000, max(pool["gpu_limit"], queue_gpus + sum(need.values())))
