@@ -461,7 +461,7 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="command")
     s = sub.add_parser("synth", help="render, validate and write dist/ and argocd/")
     s.add_argument("--env", action="append", metavar="ENV", help="only this env (repeatable)")
-    s.add_argument("--out", help="output root (default: $CDK8S_OUTDIR or dist/)")
+    s.add_argument("--out", help="output root (default: $CDK8S_OUTDIR or dist/); any other root also gets the Argo CD bootstrap under <root>/_argocd/ and the chart-render snapshots under <root>/_rendered/")
     s.add_argument("--dry-run", action="store_true", help="validate only, write nothing")
     s.add_argument("--env-dir", help="folder of env files (default: environments/)")
     s.set_defaults(func=cmd_synth)
