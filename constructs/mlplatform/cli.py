@@ -306,7 +306,8 @@ def write_schemas() -> list[Path]:
     out = []
     for model, path in ((Env, ROOT / "environments" / "env.schema.json"),
                         (Infrastructure, ROOT / "environments" / "infra" / "infra.schema.json")):
-        schema = model.model_json_schema()
+        # pydantic emits JSON Schema draft 2020-12; say so, so editors pick the right dialect
+        schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", **model.model_json_schema()}
         if model is Env:  # infrastructure comes from its own file (environments/infra/<env>.yaml)
             schema["properties"].pop("infrastructure", None)
             schema["required"] = [r for r in schema.get("required", []) if r != "infrastructure"]
