@@ -1,6 +1,7 @@
 """End to end: every env synthesizes, validates and equals committed dist/; runs are byte-stable;
 a failed synth leaves dist/ untouched; both entry points (python app.py, cdk8s synth) work."""
 import os
+import shutil
 import subprocess
 import sys
 
@@ -136,4 +137,20 @@ def test_cdk8s_cli_synth_reproduces_committed_dist(tmp_path):
     p = subprocess.run([str(ROOT / "node_modules/.bin/cdk8s"), "synth", "--output", str(tmp_path / "dist")],
                        capture_output=True, text=True, cwd=ROOT, env=env)
     assert p.returncode == 0, p.stdout + p.stderr
+    assert compare_dirs(ROOT / "dist", tmp_path / "dist") == ["only in fresh synth: _argocd", "only in fresh synth: _rendered"]
+
+
+@pytest.mark.skipif(not (ROOT / "node_modules/.bin/cdk8s").exists() or shutil.which("npm") is None,
+                    reason="cdk8s CLI or npm not installed (npm ci)")
+def test_npm_run_synth_is_quiet_offline(tmp_path):
+    """The documented cdk8s invocation (`npm run synth`, package.json) turns the CLI's upgrade check
+    off: offline, that check prints a Node stack trace and "A new version undefined of cdk8s-cli is
+    available". The variable is dropped from the environment so the script itself must set it."""
+    env = {k: v for k, v in os.environ.items() if k != "CDK8S_CHECK_UPGRADE"}
+    p = subprocess.run(["npm", "run", "synth", "--", "--output", str(tmp_path / "dist")],
+                       capture_output=True, text=True, cwd=ROOT, env=env)
+    out = p.stdout + p.stderr
+    assert p.returncode == 0, out
+    for noise in ("new version", "Error:", "    at ", "npm notice"):
+        assert noise.lower() not in out.lower(), out
     assert compare_dirs(ROOT / "dist", tmp_path / "dist") == ["only in fresh synth: _argocd", "only in fresh synth: _rendered"]

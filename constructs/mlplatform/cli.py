@@ -306,7 +306,8 @@ def write_schemas() -> list[Path]:
     out = []
     for model, path in ((Env, ROOT / "environments" / "env.schema.json"),
                         (Infrastructure, ROOT / "environments" / "infra" / "infra.schema.json")):
-        schema = model.model_json_schema()
+        # pydantic emits JSON Schema draft 2020-12; say so, so editors pick the right dialect
+        schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", **model.model_json_schema()}
         if model is Env:  # infrastructure comes from its own file (environments/infra/<env>.yaml)
             schema["properties"].pop("infrastructure", None)
             schema["required"] = [r for r in schema.get("required", []) if r != "infrastructure"]
@@ -461,7 +462,7 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="command")
     s = sub.add_parser("synth", help="render, validate and write dist/ and argocd/")
     s.add_argument("--env", action="append", metavar="ENV", help="only this env (repeatable)")
-    s.add_argument("--out", help="output root (default: $CDK8S_OUTDIR or dist/)")
+    s.add_argument("--out", help="output root (default: $CDK8S_OUTDIR or dist/); any other root also gets the Argo CD bootstrap under <root>/_argocd/ and the chart-render snapshots under <root>/_rendered/")
     s.add_argument("--dry-run", action="store_true", help="validate only, write nothing")
     s.add_argument("--env-dir", help="folder of env files (default: environments/)")
     s.set_defaults(func=cmd_synth)

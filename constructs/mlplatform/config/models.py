@@ -64,26 +64,33 @@ def _human(v: Decimal, key: str) -> str:
 class Database(Model):
     """An RDS PostgreSQL endpoint made by Terraform; credentials live in Secrets Manager."""
 
-    host: Annotated[str, Field(min_length=1)]
-    port: Annotated[int, Field(ge=1, le=65535)] = 5432
-    database: DnsLabel
+    host: Annotated[str, Field(min_length=1)] = Field(
+        description="endpoint hostname of the RDS instance (Terraform output)")
+    port: Annotated[int, Field(ge=1, le=65535)] = Field(default=5432, description="PostgreSQL port of the RDS instance")
+    database: DnsLabel = Field(description="name of the database on that instance that the component connects to")
     credentials_secret: Annotated[str, Field(min_length=1, description="Secrets Manager secret name (never the value)")]
 
 
 class Efs(Model):
-    file_system_id: Annotated[str, Field(pattern=r"^fs-[0-9a-f]{8,17}$")]
-    access_point_id: Annotated[str, Field(pattern=r"^fsap-[0-9a-f]{8,17}$")]
+    file_system_id: Annotated[str, Field(pattern=r"^fs-[0-9a-f]{8,17}$")] = Field(
+        description="EFS file system shared by the namespaces in storage.efs_mounts (static PVs)")
+    access_point_id: Annotated[str, Field(pattern=r"^fsap-[0-9a-f]{8,17}$")] = Field(
+        description="EFS access point the static PVs mount (fixes the uid/gid and root directory)")
 
 
 class IamRoles(Model):
     """IRSA role ARNs created by Terraform, one per controller or workload identity."""
 
-    karpenter: Arn
-    efs_csi_driver: Arn
-    external_dns: Arn
-    external_secrets: Arn
-    load_balancer_controller: Arn
-    workloads_s3: Arn
+    karpenter: Arn = Field(
+        description="IRSA role of the Karpenter controller (launches and terminates EC2 nodes, reads the interruption queue)")
+    efs_csi_driver: Arn = Field(description="IRSA role of the EFS CSI driver controller")
+    external_dns: Arn = Field(description="IRSA role of external-dns (writes the records of route53_zone_id)")
+    external_secrets: Arn = Field(
+        description="IRSA role of the External Secrets Operator (reads secrets under secrets_manager_prefix)")
+    load_balancer_controller: Arn = Field(
+        description="IRSA role of the AWS Load Balancer Controller (creates the ALB and its target groups)")
+    workloads_s3: Arn = Field(
+        description="IRSA role of the pods that use workloads_bucket (the MLflow server, Airflow task pods and S3 task logs)")
     spark: Arn = Field(description="Spark drivers/executors in the job namespaces (S3, like workloads_s3)")
 
 
@@ -94,11 +101,15 @@ class Infrastructure(Model):
     outputs declared in `terraform/outputs.tf` (one output per field, same name).
     """
 
-    cluster_name: DnsLabel
-    region: AwsRegion
-    account_id: AwsAccountId
-    vpc_id: Annotated[str, Field(pattern=r"^vpc-[0-9a-f]{8,17}$")]
-    vpc_cidr: Cidr
+    cluster_name: DnsLabel = Field(
+        description="EKS cluster name (Karpenter's discovery tags, the ALB controller, the EC2NodeClass)")
+    region: AwsRegion = Field(description="AWS region of the cluster, e.g. eu-west-1")
+    account_id: AwsAccountId = Field(
+        description="12-digit AWS account ID of the cluster; outputs of another account's state are refused")
+    vpc_id: Annotated[str, Field(pattern=r"^vpc-[0-9a-f]{8,17}$")] = Field(
+        description="the cluster's VPC (AWS Load Balancer Controller)")
+    vpc_cidr: Cidr = Field(
+        description="the VPC's CIDR: every subnet CIDR below must lie inside it; team egress never reaches it")
     alb_subnet_cidrs: list[Cidr] = Field(min_length=1, description="the public subnets of the internet-facing ALB: "
                                          "the only addresses ALB traffic to ip targets comes from")
     control_plane_subnet_cidrs: list[Cidr] = Field(min_length=1, description="the EKS control plane's ENI subnets (the "
@@ -109,16 +120,19 @@ class Infrastructure(Model):
     public_subnet_tags: dict[str, str] = Field(min_length=1, description="tags that select the internet-facing ALB subnets")
     node_security_group_tags: dict[str, str] = Field(min_length=1, description="tags that select the node security group (Karpenter)")
     system_node_labels: dict[str, str] = Field(min_length=1, description="labels of the managed node group that runs controllers")
-    efs: Efs
-    certificate_arn: Arn
+    efs: Efs = Field(description="the shared EFS file system and access point")
+    certificate_arn: Arn = Field(
+        description="ACM certificate the ALB's HTTPS listener serves (its names: certificate_domains)")
     certificate_domains: list[str] = Field(min_length=1, description="the ACM certificate's domain and SANs (e.g. *.dev.example.com)")
-    route53_zone_id: Annotated[str, Field(pattern=r"^Z[0-9A-Z]{4,32}$")]
-    roles: IamRoles
+    route53_zone_id: Annotated[str, Field(pattern=r"^Z[0-9A-Z]{4,32}$")] = Field(
+        description="Route 53 hosted zone external-dns writes the env's records to")
+    roles: IamRoles = Field(description="IRSA role ARNs, one per controller or workload identity")
     karpenter_node_role: Annotated[str, Field(pattern=r"^[\w+=,.@-]{1,64}$", description="IAM role name of Karpenter-launched nodes")]
     karpenter_interruption_queue: Annotated[str, Field(min_length=1, description="SQS queue name")]
     secrets_manager_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9/_+=.@-]+/$", description="every platform secret lives under this Secrets Manager name prefix")]
     workloads_bucket: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", description="S3 bucket of the workloads-s3 role (MLflow artifacts, logs)")]
-    databases: dict[DnsLabel, Database] = Field(default_factory=dict)
+    databases: dict[DnsLabel, Database] = Field(
+        description="RDS databases by name (keycloak always; airflow and mlflow when enabled): one missing for an enabled component is an error", default_factory=dict)
     redis_endpoint: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?:[0-9]{1,5}$")] | None = Field(
         default=None, description="host:port of the env's ElastiCache Redis (TLS, AUTH) for Ray GCS fault tolerance; "
                                   "null: the env has none")
@@ -144,19 +158,27 @@ class TeamQuota(Model):
     memory: Quantity = Field(description="requests.memory hard limit")
     limits_cpu: Quantity | None = Field(default=None, description="limits.cpu (default: 2 x cpu)")
     limits_memory: Quantity | None = Field(default=None, description="limits.memory (default: memory)")
-    gpus: Annotated[int, Field(ge=0)] = 0
-    pods: Annotated[int, Field(ge=1)] = 100
-    persistent_volume_claims: Annotated[int, Field(ge=0)] = 20
-    storage: Quantity = "500Gi"
+    gpus: Annotated[int, Field(ge=0)] = Field(default=0,
+        description="requests.nvidia.com/gpu hard limit of the team namespace: everything the team can run at once (models at max replicas, Ray GPU groups, its largest training runtime) must fit; 0: no GPUs")
+    pods: Annotated[int, Field(ge=1)] = Field(default=100,
+        description="most pods the team namespace may hold at once (ResourceQuota pods)")
+    persistent_volume_claims: Annotated[int, Field(ge=0)] = Field(default=20,
+        description="most PVCs the team namespace may hold (ResourceQuota persistentvolumeclaims)")
+    storage: Quantity = Field(default="500Gi",
+        description="total storage all the team's PVCs may request (ResourceQuota requests.storage)")
 
 
 class ContainerDefaults(Model):
     """LimitRange defaults applied to containers that declare no resources of their own."""
 
-    cpu_request: Quantity = "100m"
-    memory_request: Quantity = "256Mi"
-    cpu_limit: Quantity = "2"
-    memory_limit: Quantity = "2Gi"
+    cpu_request: Quantity = Field(default="100m",
+        description="CPU request given to a container that declares none (LimitRange defaultRequest)")
+    memory_request: Quantity = Field(default="256Mi",
+        description="memory request given to a container that declares none (LimitRange defaultRequest)")
+    cpu_limit: Quantity = Field(default="2",
+        description="CPU limit given to a container that declares none (LimitRange default); not below cpu_request")
+    memory_limit: Quantity = Field(default="2Gi",
+        description="memory limit given to a container that declares none (LimitRange default); not below memory_request")
 
     @model_validator(mode="after")
     def _ordered(self) -> "ContainerDefaults":
@@ -168,10 +190,13 @@ class ContainerDefaults(Model):
 
 
 class Team(Model):
-    name: Annotated[str, Field(pattern=DNS_LABEL, max_length=40)]
-    description: str = ""
-    quota: TeamQuota
-    container_defaults: ContainerDefaults = ContainerDefaults()
+    name: Annotated[str, Field(pattern=DNS_LABEL, max_length=40)] = Field(
+        description="team name (DNS label, at most 40 characters): namespace <namespaces.team_prefix><name>, Volcano queue team-<name>, the key in volcano.queues and ray.clusters")
+    description: str = Field(default="",
+        description="free text, set as the platform.mlops.io/description annotation of the team namespace")
+    quota: TeamQuota = Field(description="the team namespace's ResourceQuota")
+    container_defaults: ContainerDefaults = Field(default=ContainerDefaults(),
+        description="the team namespace's LimitRange defaults; the requests must fit the quota")
 
     @model_validator(mode="after")
     def _defaults_fit_quota(self) -> "Team":
@@ -189,9 +214,11 @@ PodSecurityLevel = Literal["restricted", "baseline", "privileged"]
 class PlatformNamespace(Model):
     """A namespace that a platform component runs in."""
 
-    name: DnsLabel
+    name: DnsLabel = Field(
+        description="namespace name (must not also be in namespaces.external or be a team namespace)")
     component: DnsLabel = Field(description="the component (Argo CD Application) that lives here")
-    pod_security: PodSecurityLevel = "restricted"
+    pod_security: PodSecurityLevel = Field(default="restricted",
+        description="Pod Security Admission level enforced on the namespace; anything but restricted needs pod_security_reason")
     pod_security_reason: str = Field(default="", description="required when pod_security is not restricted")
     control_plane_ports: list[Annotated[int, Field(ge=1, le=65535)]] = Field(
         default_factory=list, description="container ports of the webhooks and aggregated APIs the EKS control plane "
@@ -201,8 +228,10 @@ class PlatformNamespace(Model):
                                           "empty: monitoring is not admitted")
     egress: "PlatformEgress | None" = Field(
         default=None, description="restrict the namespace's egress to these destinations (null: egress is open)")
-    allow_from_namespaces: list[DnsLabel] = Field(default_factory=list)
-    container_defaults: ContainerDefaults = ContainerDefaults()
+    allow_from_namespaces: list[DnsLabel] = Field(
+        description="other namespaces whose pods may connect to every pod here (NetworkPolicy ingress)", default_factory=list)
+    container_defaults: ContainerDefaults = Field(default=ContainerDefaults(),
+        description="the namespace's LimitRange defaults")
     allow_from_teams: bool = Field(default=False, description="admit traffic from every team namespace (shared services)")
     isolated_pods: dict[str, list[str]] = Field(
         default_factory=dict,
@@ -260,11 +289,14 @@ def _default_platform_namespaces() -> list[PlatformNamespace]:
 class NamespacesConfig(Model):
     """The `namespaces` component: platform and team namespaces with PSA, quota, limits, policies."""
 
-    platform: list[PlatformNamespace] = Field(default_factory=_default_platform_namespaces)
-    monitoring_namespace: DnsLabel = "monitoring"
+    platform: list[PlatformNamespace] = Field(
+        description="platform namespaces with their Pod Security level and network allows (replacing the list replaces the defaults)", default_factory=_default_platform_namespaces)
+    monitoring_namespace: DnsLabel = Field(default="monitoring",
+        description="namespace of Prometheus: the one admitted to every metrics_ports entry")
     # Namespaces that exist on the cluster without us (EKS, Argo CD bootstrap): objects may live
     # there, but this generator never creates or owns them.
-    external: list[DnsLabel] = Field(default_factory=lambda: ["argocd", "default", "kube-system"])
+    external: list[DnsLabel] = Field(
+        description="namespaces that exist without this generator (EKS, the Argo CD bootstrap): objects may live there, but they are never created or owned here", default_factory=lambda: ["argocd", "default", "kube-system"])
     team_prefix: Annotated[str, Field(pattern=r"^[a-z0-9][-a-z0-9]{0,20}$", description="team namespaces are <prefix><team>")] = "team-"
     tenant_internet_egress: bool = Field(
         default=True, description="team pods may open connections outside the VPC (model hubs, pip, S3); never to "
@@ -284,11 +316,11 @@ class Hosts(Model):
 
     auth: DnsLabel = Field(default="auth", description="Keycloak")
     platform: DnsLabel = Field(default="platform", description="JupyterHub (/jupyter) and Airflow (/airflow)")
-    argocd: DnsLabel = "argocd"
-    grafana: DnsLabel = "grafana"
-    mlflow: DnsLabel = "mlflow"
-    prometheus: DnsLabel = "prometheus"
-    alertmanager: DnsLabel = "alertmanager"
+    argocd: DnsLabel = Field(default="argocd", description="Argo CD")
+    grafana: DnsLabel = Field(default="grafana", description="Grafana")
+    mlflow: DnsLabel = Field(default="mlflow", description="MLflow tracking server")
+    prometheus: DnsLabel = Field(default="prometheus", description="Prometheus UI (Keycloak login at the ALB)")
+    alertmanager: DnsLabel = Field(default="alertmanager", description="Alertmanager UI (Keycloak login at the ALB)")
     ray: DnsLabel = Field(default="ray", description="Ray dashboards")
 
     @model_validator(mode="after")
@@ -301,34 +333,42 @@ class Hosts(Model):
 class IngressConfig(Model):
     """The env's one shared internet-facing ALB (an IngressGroup) and its controller."""
 
-    hosts: Hosts = Hosts()
+    hosts: Hosts = Field(default=Hosts(), description="host label of each app under domain: <label>.<domain>")
     class_name: DnsLabel = Field(default="platform-alb", description="IngressClass every platform Ingress uses")
-    ssl_policy: str = Field(default="ELBSecurityPolicy-TLS13-1-2-2021-06", pattern=r"^ELBSecurityPolicy-[A-Za-z0-9-]+$")
+    ssl_policy: str = Field(
+        description="ELB security policy of the HTTPS listener (TLS versions and ciphers); also the controller's default", default="ELBSecurityPolicy-TLS13-1-2-2021-06", pattern=r"^ELBSecurityPolicy-[A-Za-z0-9-]+$")
     inbound_cidrs: list[Cidr] = Field(default_factory=lambda: ["0.0.0.0/0"], min_length=1,
                                       description="who may reach the ALB at all")
-    idle_timeout_seconds: Annotated[int, Field(ge=1, le=4000)] = 60
-    deletion_protection: bool = False
+    idle_timeout_seconds: Annotated[int, Field(ge=1, le=4000)] = Field(default=60,
+        description="ALB idle connection timeout in seconds (long-running requests and websockets are cut after it)")
+    deletion_protection: bool = Field(default=False,
+        description="ALB deletion protection: AWS refuses to delete the load balancer while on")
     access_logs_bucket: str | None = Field(default=None, description="S3 bucket for ALB access logs (off when unset)")
-    controller_replicas: Annotated[int, Field(ge=1, le=5)] = 2
+    controller_replicas: Annotated[int, Field(ge=1, le=5)] = Field(default=2,
+        description="AWS Load Balancer Controller pods")
 
 
 class ExternalDnsConfig(Model):
     policy: Literal["sync", "upsert-only"] = Field(
         default="sync", description="sync also deletes records whose Ingress is gone; upsert-only never deletes")
-    interval: Annotated[str, Field(pattern=r"^\d+[smh]$")] = "1m"
+    interval: Annotated[str, Field(pattern=r"^\d+[smh]$")] = Field(default="1m",
+        description="how often external-dns reconciles records (Go duration: 30s, 1m, 1h)")
 
 
 class EfsMount(Model):
     """A namespace that mounts the shared EFS file system (one static PV + PVC for it)."""
 
-    namespace: DnsLabel
-    read_only: bool = False
+    namespace: DnsLabel = Field(description="namespace that gets the shared EFS PV + PVC")
+    read_only: bool = Field(default=False, description="mount the share read-only in this namespace")
 
 
 class StorageConfig(Model):
-    gp3_iops: Annotated[int, Field(ge=3000, le=16000)] = 3000
-    gp3_throughput_mibps: Annotated[int, Field(ge=125, le=1000)] = 125
-    efs_mounts: list[EfsMount] = Field(default_factory=lambda: [EfsMount(namespace="jupyterhub"),
+    gp3_iops: Annotated[int, Field(ge=3000, le=16000)] = Field(default=3000,
+        description="provisioned IOPS of every gp3 EBS volume of the default StorageClass (3000 is gp3's free baseline)")
+    gp3_throughput_mibps: Annotated[int, Field(ge=125, le=1000)] = Field(default=125,
+        description="provisioned throughput of every gp3 EBS volume, MiB/s (125 is gp3's free baseline)")
+    efs_mounts: list[EfsMount] = Field(
+        description="namespaces that mount the shared EFS file system (model_cache efs needs the serving teams' namespaces here)", default_factory=lambda: [EfsMount(namespace="jupyterhub"),
                                                                  EfsMount(namespace="airflow")])
 
     @model_validator(mode="after")
@@ -338,16 +378,20 @@ class StorageConfig(Model):
 
 
 class KeycloakConfig(Model):
-    instances: Annotated[int, Field(ge=1, le=9)] = 1
+    instances: Annotated[int, Field(ge=1, le=9)] = Field(default=1,
+        description="Keycloak server pods (more than one also gets a PodDisruptionBudget)")
     realm: DnsLabel = Field(default="mlplatform", description="the platform realm (never `master`)")
     public_admin_console: bool = Field(default=False, description="serve /admin on the internet (else the ALB answers 403)")
-    cpu_request: Quantity = "500m"
-    memory_request: Quantity = "1Gi"
-    cpu_limit: Quantity = "2"
-    memory_limit: Quantity = "2Gi"
-    access_token_lifespan_seconds: Annotated[int, Field(ge=60, le=86400)] = 300
-    sso_session_idle_seconds: Annotated[int, Field(ge=300, le=604800)] = 1800
-    sso_session_max_seconds: Annotated[int, Field(ge=600, le=2592000)] = 36000
+    cpu_request: Quantity = Field(default="500m", description="CPU request of each Keycloak pod")
+    memory_request: Quantity = Field(default="1Gi", description="memory request of each Keycloak pod")
+    cpu_limit: Quantity = Field(default="2", description="CPU limit of each Keycloak pod")
+    memory_limit: Quantity = Field(default="2Gi", description="memory limit of each Keycloak pod")
+    access_token_lifespan_seconds: Annotated[int, Field(ge=60, le=86400)] = Field(default=300,
+        description="lifetime of an access token in seconds (realm accessTokenLifespan)")
+    sso_session_idle_seconds: Annotated[int, Field(ge=300, le=604800)] = Field(default=1800,
+        description="an SSO session idle this many seconds ends (realm ssoSessionIdleTimeout; also the Airflow session length)")
+    sso_session_max_seconds: Annotated[int, Field(ge=600, le=2592000)] = Field(default=36000,
+        description="an SSO session ends this many seconds after login at the latest (realm ssoSessionMaxLifespan)")
 
     @model_validator(mode="after")
     def _realm(self) -> "KeycloakConfig":
@@ -359,8 +403,10 @@ class KeycloakConfig(Model):
 class SecretsConfig(Model):
     """External Secrets Operator: Secrets Manager values become Kubernetes Secrets."""
 
-    controller_replicas: Annotated[int, Field(ge=1, le=5)] = 1
-    refresh_interval: Annotated[str, Field(pattern=r"^\d+[smh]$")] = "1h"
+    controller_replicas: Annotated[int, Field(ge=1, le=5)] = Field(default=1,
+        description="External Secrets Operator controller pods")
+    refresh_interval: Annotated[str, Field(pattern=r"^\d+[smh]$")] = Field(default="1h",
+        description="how often each ExternalSecret re-reads Secrets Manager (e.g. 1h): a rotated value arrives within it")
 
 
 # --------------------------------------------------------------------------- notebooks (jupyterhub)
@@ -382,18 +428,23 @@ BinaryMemory = Annotated[str, AfterValidator(_binary_memory), Field(examples=["5
 class NotebookProfile(Model):
     """One entry of the JupyterHub spawn menu."""
 
-    slug: DnsLabel
-    display_name: Annotated[str, Field(min_length=1, max_length=80)]
-    description: str = ""
+    slug: DnsLabel = Field(description="profile id (DNS label): what the spawn form submits; unique")
+    display_name: Annotated[str, Field(min_length=1, max_length=80)] = Field(description="title in the spawn menu")
+    description: str = Field(default="", description="one line under the title in the spawn menu")
     image: str = Field(description="key of the image in kit/versions.py IMAGES (one versions table)")
-    cpu_guarantee: Annotated[float, Field(gt=0, le=192)]
-    cpu_limit: Annotated[float, Field(gt=0, le=192)]
-    mem_guarantee: BinaryMemory
-    mem_limit: BinaryMemory
-    gpus: Annotated[int, Field(ge=0, le=8)] = 0
+    cpu_guarantee: Annotated[float, Field(gt=0, le=192)] = Field(
+        description="CPUs reserved for the notebook (request), in cores")
+    cpu_limit: Annotated[float, Field(gt=0, le=192)] = Field(
+        description="most CPUs the notebook may use, in cores (not below cpu_guarantee)")
+    mem_guarantee: BinaryMemory = Field(
+        description="memory reserved for the notebook (request), binary units (Mi, Gi, Ti)")
+    mem_limit: BinaryMemory = Field(
+        description="most memory the notebook may use before it is OOM-killed, binary units (not below mem_guarantee)")
+    gpus: Annotated[int, Field(ge=0, le=8)] = Field(default=0,
+        description="nvidia.com/gpu of the notebook; above 0 it runs on the GPU pool")
     required_roles: list[KeycloakRole] = Field(
         default_factory=list, description="Keycloak realm roles allowed to see and start it (empty: everyone)")
-    default: bool = False
+    default: bool = Field(default=False, description="preselected in the spawn menu (at most one profile)")
     run_as_root: bool = Field(default=False, description="explicit opt-in; notebooks run as uid 1000 without sudo otherwise")
 
     @model_validator(mode="after")
@@ -409,8 +460,10 @@ class NotebookProfile(Model):
 
 
 class CullConfig(Model):
-    timeout_seconds: Annotated[int, Field(ge=300)] = 3600
-    every_seconds: Annotated[int, Field(ge=60)] = 300
+    timeout_seconds: Annotated[int, Field(ge=300)] = Field(default=3600,
+        description="a notebook server idle this many seconds is stopped")
+    every_seconds: Annotated[int, Field(ge=60)] = Field(default=300,
+        description="how often the culler checks for idle servers, in seconds")
     max_age_seconds: Annotated[int, Field(ge=0)] = Field(default=604800, description="0: no maximum age")
 
 
@@ -430,22 +483,24 @@ def _default_profiles() -> list[NotebookProfile]:
 class JupyterHubConfig(Model):
     """JupyterHub at platform.<domain>/jupyter, logins through the platform realm."""
 
-    enabled: bool = True
-    admin_roles: list[KeycloakRole] = Field(default_factory=lambda: ["admin"])
+    enabled: bool = Field(default=True, description="install JupyterHub")
+    admin_roles: list[KeycloakRole] = Field(
+        description="realm roles that are JupyterHub admins", default_factory=lambda: ["admin"])
     allowed_roles: list[KeycloakRole] = Field(default_factory=lambda: ["admin", "ml-engineer", "data-scientist"],
                                               min_length=1, description="realm roles that may log in at all")
-    profiles: list[NotebookProfile] = Field(default_factory=_default_profiles, min_length=1)
-    home_size: Quantity = "10Gi"
-    hub_db_size: Quantity = "10Gi"
+    profiles: list[NotebookProfile] = Field(
+        description="the spawn menu; a user sees the profiles whose required_roles they have", default_factory=_default_profiles, min_length=1)
+    home_size: Quantity = Field(default="10Gi", description="size of each user's home volume (a gp3 PVC per user)")
+    hub_db_size: Quantity = Field(default="10Gi", description="size of the hub's sqlite database volume")
     start_timeout_seconds: Annotated[int, Field(ge=60, le=3600)] = Field(
         default=900, description="a GPU node takes minutes to join and pull a CUDA image")
-    cull: CullConfig = CullConfig()
+    cull: CullConfig = Field(default=CullConfig(), description="stopping idle notebook servers")
     internet_egress: bool = Field(default=True, description="notebooks may reach public IPs (pip, git, datasets)")
     egress_namespaces: list[DnsLabel] = Field(default_factory=lambda: ["mlflow"],
                                               description="in-cluster namespaces notebooks may call")
-    hub_cpu: Quantity = "500m"
-    hub_cpu_limit: Quantity = "2"
-    hub_memory: Quantity = "1Gi"
+    hub_cpu: Quantity = Field(default="500m", description="CPU request of the hub pod")
+    hub_cpu_limit: Quantity = Field(default="2", description="CPU limit of the hub pod")
+    hub_memory: Quantity = Field(default="1Gi", description="memory request and limit of the hub pod")
 
     @model_validator(mode="after")
     def _profiles(self) -> "JupyterHubConfig":
@@ -464,13 +519,14 @@ class JupyterHubConfig(Model):
 class MlflowConfig(Model):
     """The MLflow tracking server: RDS backend, S3 artifacts (proxied), Keycloak login at the ALB."""
 
-    enabled: bool = True
-    replicas: Annotated[int, Field(ge=1, le=10)] = 1
+    enabled: bool = Field(default=True,
+        description="install the MLflow tracking server (needs infrastructure.databases.mlflow)")
+    replicas: Annotated[int, Field(ge=1, le=10)] = Field(default=1, description="tracking server pods")
     workers: Annotated[int, Field(ge=1, le=16)] = Field(default=2, description="uvicorn workers per pod")
-    cpu_request: Quantity = "250m"
-    cpu_limit: Quantity = "1"
-    memory_request: Quantity = "512Mi"
-    memory_limit: Quantity = "1Gi"
+    cpu_request: Quantity = Field(default="250m", description="CPU request of each tracking server pod")
+    cpu_limit: Quantity = Field(default="1", description="CPU limit of each tracking server pod")
+    memory_request: Quantity = Field(default="512Mi", description="memory request of each tracking server pod")
+    memory_limit: Quantity = Field(default="1Gi", description="memory limit of each tracking server pod")
     artifact_prefix: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9/_-]*[a-z0-9]$")] = Field(
         default="mlflow", description="key prefix of artifacts in the workloads bucket")
 
@@ -537,10 +593,11 @@ def gpus_per_node_cap(categories: list[str], families: list[str], sizes: list[st
 class ControllerResources(Model):
     """Requests and limits of one controller container."""
 
-    cpu_request: Quantity = "250m"
-    memory_request: Quantity = "256Mi"
-    cpu_limit: Quantity = "1"
-    memory_limit: Quantity = "512Mi"
+    cpu_request: Quantity = Field(default="250m", description="CPU request (cores or millicores: 250m)")
+    memory_request: Quantity = Field(default="256Mi", description="memory request (e.g. 256Mi)")
+    cpu_limit: Quantity = Field(default="1", description="CPU limit, not below cpu_request")
+    memory_limit: Quantity = Field(default="512Mi",
+        description="memory limit, not below memory_request (the container is OOM-killed above it)")
 
     @model_validator(mode="after")
     def _ordered(self) -> "ControllerResources":
@@ -560,9 +617,12 @@ class DisruptionBudget(Model):
     `schedule` (cron, UTC) + `duration` the budget applies only inside that window, e.g.
     `{nodes: "0", schedule: "0 8 * * mon-fri", duration: 10h}` freezes business hours."""
 
-    nodes: Annotated[str, Field(pattern=r"^((100|[0-9]{1,2})%|[0-9]+)$", examples=["10%", "0", "2"])] = "10%"
-    schedule: Annotated[str, Field(pattern=r"^(@(annually|yearly|monthly|weekly|daily|midnight|hourly)|\S+( \S+){4})$")] | None = None
-    duration: BudgetDuration | None = None
+    nodes: Annotated[str, Field(pattern=r"^((100|[0-9]{1,2})%|[0-9]+)$", examples=["10%", "0", "2"])] = Field(default="10%",
+        description="most nodes disrupted at once: a count or a percentage of the pool; \"0\" blocks voluntary disruption")
+    schedule: Annotated[str, Field(pattern=r"^(@(annually|yearly|monthly|weekly|daily|midnight|hourly)|\S+( \S+){4})$")] | None = Field(default=None,
+        description="cron (UTC) at which the budget's window opens, lasting duration; null (and duration null): the budget always applies")
+    duration: BudgetDuration | None = Field(default=None,
+        description="how long the window lasts after each schedule tick (hours/minutes, e.g. 8h); goes with schedule")
     reasons: list[Literal["Underutilized", "Empty", "Drifted"]] = Field(
         default_factory=list, description="disruption reasons the budget limits (empty: all)")
 
@@ -575,20 +635,25 @@ class DisruptionBudget(Model):
 
 
 class _NodePoolBase(Model):
-    instance_categories: list[InstanceCategory] = Field(min_length=1)
+    instance_categories: list[InstanceCategory] = Field(
+        description="EC2 instance categories the pool may launch (c, m, r for CPU; g, p for NVIDIA GPUs)", min_length=1)
     instance_families: list[InstanceFamily] = Field(
         default_factory=list, description="narrow the categories to these families (empty: every family)")
     instance_sizes: list[InstanceSize] = Field(default_factory=list, description="empty: every size")
     min_generation: Annotated[int, Field(ge=1, le=99)] | None = Field(
         default=None, description="oldest instance generation allowed (e.g. 5: c5 yes, c4 no)")
-    capacity_types: list[Literal["on-demand", "spot"]] = Field(default_factory=lambda: ["on-demand"], min_length=1)
-    architectures: list[Literal["amd64", "arm64"]] = Field(default_factory=lambda: ["amd64"], min_length=1)
+    capacity_types: list[Literal["on-demand", "spot"]] = Field(
+        description="on-demand and/or spot (spot nodes can be reclaimed with 2 minutes' notice)", default_factory=lambda: ["on-demand"], min_length=1)
+    architectures: list[Literal["amd64", "arm64"]] = Field(
+        description="CPU architectures of the nodes (images must exist for each)", default_factory=lambda: ["amd64"], min_length=1)
     cpu_limit: Quantity = Field(description="total CPU of all nodes in the pool")
     memory_limit: Quantity = Field(description="total memory of all nodes in the pool")
-    consolidation_policy: Literal["WhenEmpty", "WhenEmptyOrUnderutilized"] = "WhenEmptyOrUnderutilized"
+    consolidation_policy: Literal["WhenEmpty", "WhenEmptyOrUnderutilized"] = Field(default="WhenEmptyOrUnderutilized",
+        description="WhenEmpty: remove only nodes without pods; WhenEmptyOrUnderutilized: also repack pods to remove or replace nodes")
     consolidate_after: KarpenterDuration = Field(default="5m", description="how long a node stays empty/underutilized before it goes")
     expire_after: KarpenterDuration = Field(default="720h", description="node lifetime (picks up new AMIs); Never to disable")
-    budgets: list[DisruptionBudget] = Field(default_factory=lambda: [DisruptionBudget()], min_length=1, max_length=50)
+    budgets: list[DisruptionBudget] = Field(
+        description="disruption budgets (Karpenter applies the most restrictive active one)", default_factory=lambda: [DisruptionBudget()], min_length=1, max_length=50)
     weight: Annotated[int, Field(ge=1, le=100)] | None = Field(
         default=None, description="preference among pools that fit the same pod (higher first)")
 
@@ -615,11 +680,16 @@ class _NodePoolBase(Model):
 class NodePoolConfig(_NodePoolBase):
     """The general-purpose Karpenter NodePool (`default`): CPU instances, no taint."""
 
-    instance_categories: list[InstanceCategory] = Field(default_factory=lambda: ["c", "m", "r"], min_length=1)
-    min_generation: Annotated[int, Field(ge=1, le=99)] | None = 5
-    cpu_limit: Quantity = "200"
-    memory_limit: Quantity = "800Gi"
-    weight: Annotated[int, Field(ge=1, le=100)] | None = 10
+    instance_categories: list[InstanceCategory] = Field(
+        description="EC2 instance categories the pool may launch (CPU only: g and p belong in gpu_pool)", default_factory=lambda: ["c", "m", "r"], min_length=1)
+    min_generation: Annotated[int, Field(ge=1, le=99)] | None = Field(default=5,
+        description="oldest instance generation allowed (e.g. 5: c5 yes, c4 no); null: any")
+    cpu_limit: Quantity = Field(default="200",
+        description="total CPU of all nodes in the pool: Karpenter launches no node past it")
+    memory_limit: Quantity = Field(default="800Gi",
+        description="total memory of all nodes in the pool: Karpenter launches no node past it")
+    weight: Annotated[int, Field(ge=1, le=100)] | None = Field(default=10,
+        description="preference among pools that fit the same pod (higher first)")
 
     def _check_role(self) -> None:
         _refuse("GPU instance categories belong in gpu_pool (its nodes carry the nvidia.com/gpu taint)",
@@ -630,16 +700,22 @@ class GpuNodePoolConfig(_NodePoolBase):
     """The GPU Karpenter NodePool (`gpu`): NVIDIA instances, tainted `nvidia.com/gpu:NoSchedule`
     so only pods that tolerate it (and ask for GPUs) land there."""
 
-    instance_categories: list[InstanceCategory] = Field(default_factory=lambda: ["g", "p"], min_length=1)
-    cpu_limit: Quantity = "1000"
-    memory_limit: Quantity = "4000Gi"
+    instance_categories: list[InstanceCategory] = Field(
+        description="EC2 instance categories with NVIDIA GPUs (g, p)", default_factory=lambda: ["g", "p"], min_length=1)
+    cpu_limit: Quantity = Field(default="1000",
+        description="total CPU of all GPU nodes: Karpenter launches no node past it")
+    memory_limit: Quantity = Field(default="4000Gi",
+        description="total memory of all GPU nodes: Karpenter launches no node past it")
     gpu_limit: Annotated[int, Field(ge=1, le=10000)] = Field(
         default=8, description="total nvidia.com/gpu of all nodes in the pool (the cost ceiling)")
     max_gpus_per_node: Annotated[int, Field(ge=1, le=16)] | None = Field(
         default=None, description="largest instance by GPU count (e.g. 1: single-GPU sizes only)")
-    consolidation_policy: Literal["WhenEmpty", "WhenEmptyOrUnderutilized"] = "WhenEmpty"
-    consolidate_after: KarpenterDuration = "10m"
-    weight: Annotated[int, Field(ge=1, le=100)] | None = 20
+    consolidation_policy: Literal["WhenEmpty", "WhenEmptyOrUnderutilized"] = Field(default="WhenEmpty",
+        description="WhenEmpty (default): a GPU node goes only once empty (no repacking of GPU pods); WhenEmptyOrUnderutilized: also repack")
+    consolidate_after: KarpenterDuration = Field(default="10m",
+        description="how long a GPU node stays empty before it goes")
+    weight: Annotated[int, Field(ge=1, le=100)] | None = Field(default=20,
+        description="preference among pools that fit the same pod (higher first)")
 
     def gpus_per_node(self) -> tuple[int, str] | None:
         """(most GPUs on one node, why): max_gpus_per_node, else derived from the instance families."""
@@ -657,15 +733,18 @@ class GpuNodePoolConfig(_NodePoolBase):
 class KarpenterConfig(Model):
     """Self-managed Karpenter (Helm, IRSA) and what it launches: one EC2NodeClass, two NodePools."""
 
-    replicas: Annotated[int, Field(ge=1, le=5)] = 2
-    log_level: Literal["debug", "info", "error"] = "info"
-    resources: ControllerResources = ControllerResources(
+    replicas: Annotated[int, Field(ge=1, le=5)] = Field(default=2,
+        description="Karpenter controller pods (leader-elected)")
+    log_level: Literal["debug", "info", "error"] = Field(default="info", description="controller log level")
+    resources: Annotated[ControllerResources, Field(
+        description="requests and limits of the controller container")] = ControllerResources(
         cpu_request="500m", memory_request="1Gi", cpu_limit="1", memory_limit="1Gi")
     root_volume_gib: Annotated[int, Field(ge=20, le=16384)] = Field(
         default=100, description="encrypted gp3 root volume of every node (GPU images are large)")
     node_tags: dict[Annotated[str, Field(min_length=1, max_length=128)], Annotated[str, Field(min_length=1, max_length=256)]] = Field(
         default_factory=dict, description="extra EC2 tags on launched instances and volumes")
-    default_pool: NodePoolConfig = NodePoolConfig()
+    default_pool: NodePoolConfig = Field(default=NodePoolConfig(),
+        description="the general-purpose NodePool (CPU instances, no taint)")
     gpu_pool: GpuNodePoolConfig | None = Field(default_factory=GpuNodePoolConfig,
                                                description="null: no GPU nodes in this env")
 
@@ -680,12 +759,14 @@ class GpuConfig(Model):
     """The NVIDIA GPU operator: device plugin, GPU feature discovery, DCGM metrics (the node AMI
     ships the driver and container toolkit)."""
 
-    enabled: bool = True
+    enabled: bool = Field(default=True,
+        description="install the NVIDIA GPU operator (required when compute.karpenter.gpu_pool is set)")
     mig_strategy: Literal["none", "single", "mixed"] = Field(
         default="single", description="how MIG slices are advertised (single: as nvidia.com/gpu)")
     mig_manager: bool = Field(default=False, description="run the MIG manager (A100/H100-class GPUs only)")
     cdi: bool = Field(default=False, description="device plugin injects GPUs via CDI instead of the AMI's nvidia runtime")
-    dcgm_exporter: bool = True
+    dcgm_exporter: bool = Field(default=True,
+        description="run the DCGM exporter (GPU metrics: utilization, memory, temperature; the GPU alerts and dashboards need it)")
     dcgm_interval: Annotated[str, Field(pattern=r"^[0-9]+(s|m)$")] = Field(default="15s", description="scrape interval")
     service_monitor: bool = Field(default=True, description="a ServiceMonitor for the DCGM exporter (needs the Prometheus Operator CRDs)")
 
@@ -701,8 +782,8 @@ class GpuConfig(Model):
 class ComputeConfig(Model):
     """Nodes and accelerators: the `karpenter`, `node-pools` and `gpu-operator` components."""
 
-    karpenter: KarpenterConfig = KarpenterConfig()
-    gpu: GpuConfig = GpuConfig()
+    karpenter: KarpenterConfig = Field(default=KarpenterConfig(), description="Karpenter and its NodePools")
+    gpu: GpuConfig = Field(default=GpuConfig(), description="the NVIDIA GPU operator")
 
     @model_validator(mode="after")
     def _gpu_nodes_need_the_operator(self) -> "ComputeConfig":
@@ -737,24 +818,33 @@ class AirflowResources(Model):
     """Requests and limits per Airflow container; `worker` is the default of every task pod
     (KubernetesExecutor pod template; a task may override it with `executor_config`)."""
 
-    scheduler: ControllerResources = _res("500m", "1Gi", "2", "2Gi")
-    api_server: ControllerResources = _res("500m", "1Gi", "2", "2Gi")
-    dag_processor: ControllerResources = _res("250m", "1Gi", "1", "2Gi")
-    triggerer: ControllerResources = _res("250m", "512Mi", "1", "1Gi")
-    worker: ControllerResources = _res("500m", "1Gi", "2", "4Gi")
-    statsd: ControllerResources = _res("50m", "64Mi", "200m", "128Mi")
-    migrate_job: ControllerResources = _res("250m", "512Mi", "1", "1Gi")
-    pools_job: ControllerResources = _res("100m", "512Mi", "1", "1Gi")
-    git_sync: ControllerResources = _res("50m", "64Mi", "200m", "256Mi")
-    log_groomer: ControllerResources = _res("25m", "64Mi", "100m", "128Mi")
+    scheduler: ControllerResources = Field(default=_res("500m", "1Gi", "2", "2Gi"), description="scheduler container")
+    api_server: ControllerResources = Field(default=_res("500m", "1Gi", "2", "2Gi"),
+        description="API server (UI) container")
+    dag_processor: ControllerResources = Field(default=_res("250m", "1Gi", "1", "2Gi"),
+        description="DAG processor container")
+    triggerer: ControllerResources = Field(default=_res("250m", "512Mi", "1", "1Gi"), description="triggerer container")
+    worker: ControllerResources = Field(default=_res("500m", "1Gi", "2", "4Gi"),
+        description="default of every task pod (KubernetesExecutor pod template)")
+    statsd: ControllerResources = Field(default=_res("50m", "64Mi", "200m", "128Mi"),
+        description="StatsD exporter container (the metrics Prometheus scrapes)")
+    migrate_job: ControllerResources = Field(default=_res("250m", "512Mi", "1", "1Gi"),
+        description="database migration Job")
+    pools_job: ControllerResources = Field(default=_res("100m", "512Mi", "1", "1Gi"),
+        description="Job that creates and updates the pools")
+    git_sync: ControllerResources = Field(default=_res("50m", "64Mi", "200m", "256Mi"),
+        description="git-sync sidecar and init container (dags.source git_sync)")
+    log_groomer: ControllerResources = Field(default=_res("25m", "64Mi", "100m", "128Mi"),
+        description="log groomer sidecar that deletes old local logs")
 
 
 class AirflowPool(Model):
     """An Airflow pool: at most `slots` task instances in it run at once (throttles pod storms)."""
 
-    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,256}$")]
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,256}$")] = Field(
+        description="pool name tasks refer to with pool=")
     slots: Annotated[int, Field(ge=1, le=100000, description="an empty pool (0 slots) would never run a task")]
-    description: str = ""
+    description: str = Field(default="", description="shown in the Airflow UI")
     include_deferred: bool = Field(default=False, description="deferred tasks count against the pool")
 
 
@@ -762,9 +852,10 @@ class GitSyncDags(Model):
     """DAGs cloned from git by a git-sync sidecar (scheduler, dag processor) and init container (task pods)."""
 
     repo: Annotated[str, Field(pattern=r"^https://\S+$", description="https clone URL (ssh is not offered)")]
-    branch: Annotated[str, Field(min_length=1)] = "main"
+    branch: Annotated[str, Field(min_length=1)] = Field(default="main", description="branch git-sync follows")
     sub_path: RelativePath | Literal[""] = Field(default="", description="folder of the DAGs in the repo (empty: root)")
-    interval_seconds: Annotated[int, Field(ge=5, le=3600)] = 60
+    interval_seconds: Annotated[int, Field(ge=5, le=3600)] = Field(default=60,
+        description="seconds between git-sync pulls")
     credentials: bool = Field(default=False, description="private repo: username + token from Secrets Manager "
                                                          "(airflow/git-sync) through an ExternalSecret")
 
@@ -772,8 +863,10 @@ class GitSyncDags(Model):
 class AirflowDags(Model):
     """Where DAG files come from: a git repo (git-sync) or the env's shared EFS volume."""
 
-    source: Literal["git_sync", "efs"] = "efs"
-    git_sync: GitSyncDags | None = None
+    source: Literal["git_sync", "efs"] = Field(default="efs",
+        description="git_sync: clone git_sync.repo; efs: read efs_sub_path on the shared EFS volume")
+    git_sync: GitSyncDags | None = Field(default=None,
+        description="the DAG repository; required with source git_sync, forbidden with efs")
     efs_sub_path: RelativePath = Field(default="airflow_home/dags", description="folder on the shared EFS volume")
 
     @model_validator(mode="after")
@@ -788,11 +881,14 @@ class AirflowDags(Model):
 class AirflowLogs(Model):
     """Task logs: remote in S3 (IRSA, workloads role) or on the shared EFS volume."""
 
-    target: Literal["s3", "efs"] = "efs"
+    target: Literal["s3", "efs"] = Field(default="efs",
+        description="s3: remote logging to s3_bucket/s3_prefix; efs: efs_sub_path on the shared EFS volume")
     s3_bucket: S3Bucket | None = Field(default=None, description="the env's workloads bucket (Terraform output "
                                                                   "workloads_bucket)")
-    s3_prefix: RelativePath = "airflow/logs"
-    efs_sub_path: RelativePath = "airflow_home/logs"
+    s3_prefix: RelativePath = Field(default="airflow/logs",
+        description="key prefix of task logs in s3_bucket (target s3)")
+    efs_sub_path: RelativePath = Field(default="airflow_home/logs",
+        description="folder of task logs on the shared EFS volume (target efs)")
 
     @model_validator(mode="after")
     def _target(self) -> "AirflowLogs":
@@ -810,20 +906,22 @@ def _default_role_mapping() -> dict[str, str]:
 class AirflowConfig(Model):
     """Airflow 3 (KubernetesExecutor) at platform.<domain>/airflow, logins through the platform realm."""
 
-    enabled: bool = True
+    enabled: bool = Field(default=True, description="install Airflow (needs infrastructure.databases.airflow)")
     executor: Literal["KubernetesExecutor"] = Field(
         default="KubernetesExecutor", description="every task is its own pod (no Celery workers, no Redis)")
-    scheduler_replicas: Annotated[int, Field(ge=1, le=5)] = 1
-    api_server_replicas: Annotated[int, Field(ge=1, le=10)] = 1
-    dag_processor_replicas: Annotated[int, Field(ge=1, le=5)] = 1
-    triggerer_replicas: Annotated[int, Field(ge=1, le=5)] = 1
+    scheduler_replicas: Annotated[int, Field(ge=1, le=5)] = Field(default=1, description="scheduler pods")
+    api_server_replicas: Annotated[int, Field(ge=1, le=10)] = Field(default=1, description="API server (UI) pods")
+    dag_processor_replicas: Annotated[int, Field(ge=1, le=5)] = Field(default=1, description="DAG processor pods")
+    triggerer_replicas: Annotated[int, Field(ge=1, le=5)] = Field(default=1,
+        description="triggerer pods (deferred tasks)")
     parallelism: Annotated[int, Field(ge=1, le=10000)] = Field(
         default=32, description="task instances running at once across the env ([core] parallelism)")
-    resources: AirflowResources = AirflowResources()
-    pools: list[AirflowPool] = Field(default_factory=list)
+    resources: AirflowResources = Field(default=AirflowResources(),
+        description="requests and limits per Airflow container")
+    pools: list[AirflowPool] = Field(description="pools created by the pools Job (names unique)", default_factory=list)
     prune_pools: bool = Field(default=True, description="delete pools that are not listed here (default_pool stays)")
-    dags: AirflowDags = AirflowDags()
-    logs: AirflowLogs = AirflowLogs()
+    dags: AirflowDags = Field(default=AirflowDags(), description="where DAG files come from")
+    logs: AirflowLogs = Field(default=AirflowLogs(), description="where task logs go")
     role_mapping: dict[KeycloakRole, AirflowRole] = Field(
         default_factory=_default_role_mapping,
         description="Keycloak realm role (token claim `roles`) -> Airflow role; users with none of them get Public")
@@ -843,16 +941,19 @@ class AirflowConfig(Model):
 class SparkConfig(Model):
     """The Kubeflow Spark operator and where SparkApplications may run."""
 
-    enabled: bool = True
+    enabled: bool = Field(default=True, description="install the Spark operator")
     job_namespaces: list[DnsLabel] = Field(
         default_factory=lambda: ["airflow"], min_length=1,
         description="namespaces the operator watches (chart default is only `default`)")
     service_account: DnsLabel = Field(default="spark", description="driver/executor ServiceAccount in every job "
                                                                    "namespace (IRSA: infrastructure.roles.spark)")
-    controller_replicas: Annotated[int, Field(ge=1, le=3)] = 1
-    webhook_replicas: Annotated[int, Field(ge=1, le=3)] = 1
-    controller: ControllerResources = _res("100m", "300Mi", "1", "1Gi")
-    webhook: ControllerResources = _res("50m", "128Mi", "500m", "256Mi")
+    controller_replicas: Annotated[int, Field(ge=1, le=3)] = Field(default=1, description="operator controller pods")
+    webhook_replicas: Annotated[int, Field(ge=1, le=3)] = Field(default=1,
+        description="operator webhook pods (the EKS control plane calls them)")
+    controller: ControllerResources = Field(default=_res("100m", "300Mi", "1", "1Gi"),
+        description="requests and limits of the controller container")
+    webhook: ControllerResources = Field(default=_res("50m", "128Mi", "500m", "256Mi"),
+        description="requests and limits of the webhook container")
     pod_monitor: bool = Field(default=True, description="a PodMonitor for the operator's metrics "
                                                         "(needs the Prometheus Operator CRDs)")
 
@@ -884,10 +985,14 @@ class RayWorkerGroup(Model):
     """One worker group: identical pods that the in-tree autoscaler adds and removes between
     `min_replicas` and `max_replicas` (`replicas` is how many the cluster starts with)."""
 
-    replicas: Annotated[int, Field(ge=0, le=1000)] = 1
-    min_replicas: Annotated[int, Field(ge=0, le=1000)] = 0
-    max_replicas: Annotated[int, Field(ge=1, le=1000)] = 2
-    resources: ControllerResources = _res("2", "8Gi", "2", "8Gi")
+    replicas: Annotated[int, Field(ge=0, le=1000)] = Field(default=1,
+        description="pods the group starts with (between min_replicas and max_replicas)")
+    min_replicas: Annotated[int, Field(ge=0, le=1000)] = Field(default=0,
+        description="the autoscaler never goes below this many pods")
+    max_replicas: Annotated[int, Field(ge=1, le=1000)] = Field(default=2,
+        description="the autoscaler never goes above this many pods (quota checks count this many)")
+    resources: ControllerResources = Field(default=_res("2", "8Gi", "2", "8Gi"),
+        description="requests and limits of each worker pod's Ray container")
     gpus: Annotated[int, Field(ge=0, le=16)] = Field(default=0, description="nvidia.com/gpu per pod")
     shared_memory: Quantity = Field(
         default="1Gi", description="size of /dev/shm (a memory-backed emptyDir: Ray's object store); "
@@ -907,14 +1012,16 @@ class RayClusterConfig(Model):
     """A team's Ray cluster: a head (GCS, dashboard, autoscaler; no tasks), a CPU worker group and
     optionally a GPU worker group, scaled by the in-tree autoscaler (and nodes by Karpenter)."""
 
-    head: ControllerResources = _res("1", "4Gi", "2", "4Gi")
-    cpu_workers: RayWorkerGroup = RayWorkerGroup()
+    head: ControllerResources = Field(default=_res("1", "4Gi", "2", "4Gi"),
+        description="requests and limits of the head's Ray container")
+    cpu_workers: RayWorkerGroup = Field(default=RayWorkerGroup(), description="the CPU worker group (gpus must be 0)")
     gpu_workers: RayWorkerGroup | None = Field(default=None, description="null: no GPU worker group")
     idle_timeout_seconds: Annotated[int, Field(ge=10, le=86400)] = Field(
         default=300, description="the autoscaler removes a worker idle for this long (down to min_replicas)")
     upscaling_mode: RayUpscalingMode = Field(
         default="Default", description="Conservative: ramp up gradually; Aggressive: request everything pending")
-    autoscaler: ControllerResources = _res("200m", "512Mi", "500m", "512Mi")
+    autoscaler: ControllerResources = Field(default=_res("200m", "512Mi", "500m", "512Mi"),
+        description="requests and limits of the autoscaler sidecar in the head pod")
     gcs_fault_tolerance: bool = Field(
         default=False, description="persist the GCS in Redis (ray.redis) so the cluster survives a head restart")
     head_disruption_budget: bool = Field(
@@ -938,8 +1045,9 @@ class RayClusterConfig(Model):
 class ServeAutoscaling(Model):
     """Ray Serve replica autoscaling of one deployment (the deployment's `autoscaling_config`)."""
 
-    min_replicas: Annotated[int, Field(ge=0, le=1000)] = 1
-    max_replicas: Annotated[int, Field(ge=1, le=1000)] = 2
+    min_replicas: Annotated[int, Field(ge=0, le=1000)] = Field(default=1,
+        description="fewest replicas of the deployment (0: scale to zero when idle)")
+    max_replicas: Annotated[int, Field(ge=1, le=1000)] = Field(default=2, description="most replicas of the deployment")
     target_ongoing_requests: Annotated[float, Field(gt=0, le=10000)] = Field(
         default=5, description="in-flight requests per replica the autoscaler aims for")
 
@@ -953,11 +1061,16 @@ class ServeAutoscaling(Model):
 class ServeDeployment(Model):
     """One Ray Serve deployment of an application: a fixed replica count or autoscaling."""
 
-    name: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
-    num_replicas: Annotated[int, Field(ge=1, le=1000)] | None = None
-    autoscaling: ServeAutoscaling | None = None
-    num_cpus: Annotated[float, Field(gt=0, le=64)] = 1
-    num_gpus: Annotated[float, Field(ge=0, le=16)] = 0
+    name: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] = Field(
+        description="the deployment's name in the application's code (@serve.deployment class or function name)")
+    num_replicas: Annotated[int, Field(ge=1, le=1000)] | None = Field(default=None,
+        description="fixed replica count; set exactly one of this and autoscaling")
+    autoscaling: ServeAutoscaling | None = Field(default=None,
+        description="replica autoscaling; set exactly one of this and num_replicas")
+    num_cpus: Annotated[float, Field(gt=0, le=64)] = Field(default=1,
+        description="CPUs each replica reserves from the Ray cluster (ray_actor_options.num_cpus)")
+    num_gpus: Annotated[float, Field(ge=0, le=16)] = Field(default=0,
+        description="GPUs each replica reserves from the Ray cluster (ray_actor_options.num_gpus; fractions share a GPU; only gpu_workers have GPUs)")
     user_config: dict[str, str | int | float | bool] = Field(
         default_factory=dict, description="handed to the deployment's reconfigure(); changes apply without a restart")
 
@@ -971,13 +1084,16 @@ class ServeDeployment(Model):
 class ServeApplication(Model):
     """One Ray Serve application: code from a pinned archive, pinned pip packages, its deployments."""
 
-    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,63}$")]
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,63}$")] = Field(
+        description="application name (unique in the service)")
     import_path: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*[.:][A-Za-z_][A-Za-z0-9_]*$",
-                                      examples=["text_ml.app"])]
-    route_prefix: Annotated[str, Field(pattern=r"^/[A-Za-z0-9_/-]*$")] = "/"
+                                      examples=["text_ml.app"])] = Field(
+        description="module.attribute (or module:attribute) of the bound application in working_dir")
+    route_prefix: Annotated[str, Field(pattern=r"^/[A-Za-z0-9_/-]*$")] = Field(default="/",
+        description="HTTP path prefix the application answers on (unique in the service)")
     working_dir: PinnedUrl = Field(description="zip of the application code at a pinned tag or commit (never a branch)")
     pip: list[PinnedRequirement] = Field(default_factory=list, description="pinned packages (name==version)")
-    deployments: list[ServeDeployment] = Field(min_length=1)
+    deployments: list[ServeDeployment] = Field(description="per-deployment settings, by deployment name", min_length=1)
 
     @model_validator(mode="after")
     def _unique(self) -> "ServeApplication":
@@ -988,12 +1104,14 @@ class ServeApplication(Model):
 class RayServiceConfig(Model):
     """A RayService (Ray Serve on its own Ray cluster) in a team's namespace."""
 
-    name: Annotated[str, Field(pattern=DNS_LABEL, min_length=1, max_length=40)]
+    name: Annotated[str, Field(pattern=DNS_LABEL, min_length=1, max_length=40)] = Field(
+        description="RayService name (unique in the env)")
     team: DnsLabel = Field(description="the team (name) whose namespace runs it")
-    cluster: RayClusterConfig = RayClusterConfig(
+    cluster: Annotated[RayClusterConfig, Field(
+        description="the service's own Ray cluster (counted twice against the team's quota: an upgrade runs old and new side by side)")] = RayClusterConfig(
         cpu_workers=RayWorkerGroup(replicas=1, min_replicas=1, max_replicas=2,
                                    resources=_res("500m", "2Gi", "1", "4Gi")))
-    applications: list[ServeApplication] = Field(min_length=1)
+    applications: list[ServeApplication] = Field(description="the Serve applications of the service", min_length=1)
 
     @model_validator(mode="after")
     def _unique(self) -> "RayServiceConfig":
@@ -1005,9 +1123,10 @@ class RayServiceConfig(Model):
 class RayConfig(Model):
     """KubeRay: the operator, one persistent Ray cluster per team (keyed by team name), RayServices."""
 
-    enabled: bool = True
-    operator_replicas: Annotated[int, Field(ge=1, le=3)] = 1
-    operator: ControllerResources = _res("100m", "256Mi", "500m", "512Mi")
+    enabled: bool = Field(default=True, description="install KubeRay (ray.clusters and ray.services need it)")
+    operator_replicas: Annotated[int, Field(ge=1, le=3)] = Field(default=1, description="KubeRay operator pods")
+    operator: ControllerResources = Field(default=_res("100m", "256Mi", "500m", "512Mi"),
+        description="requests and limits of the operator container")
     service_monitor: bool = Field(default=True, description="a ServiceMonitor for the operator's metrics and a "
                                                             "PodMonitor for the Ray nodes (needs the Prometheus "
                                                             "Operator CRDs)")
@@ -1015,7 +1134,8 @@ class RayConfig(Model):
         default="in_cluster", description="where GCS fault tolerance keeps its state: external = the env's ElastiCache "
                                           "(infrastructure.redis_endpoint, TLS); in_cluster = a small Redis per team "
                                           "namespace (no replica: survives a head restart, not a Redis pod loss)")
-    redis_resources: ControllerResources = _res("100m", "256Mi", "500m", "512Mi")
+    redis_resources: ControllerResources = Field(default=_res("100m", "256Mi", "500m", "512Mi"),
+        description="requests and limits of each in-cluster Redis (redis: in_cluster; counted against the team's quota)")
     dashboard_read_only: bool = Field(
         default=True, description="the ALB answers 403 to POST/PUT/PATCH/DELETE on the dashboards (no job "
                                   "submission from the internet; submit RayJobs or port-forward instead)")
@@ -1023,7 +1143,8 @@ class RayConfig(Model):
         default=600, description="RayJob template: how long a finished job's cluster stays for its logs")
     clusters: dict[DnsLabel, RayClusterConfig] = Field(
         default_factory=dict, description="team name -> that team's persistent Ray cluster")
-    services: list[RayServiceConfig] = Field(default_factory=list)
+    services: list[RayServiceConfig] = Field(
+        description="RayServices (Ray Serve) in team namespaces", default_factory=list)
 
     @model_validator(mode="after")
     def _unique(self) -> "RayConfig":
@@ -1043,17 +1164,20 @@ class QueueCapability(Model):
     """The most a Volcano queue may hold at once, summed over its running jobs: a job whose gang
     would push the queue past it waits (it is never started half-way)."""
 
-    cpu: Quantity
-    memory: Quantity
+    cpu: Quantity = Field(description="CPU requests the queue's running jobs may hold in total")
+    memory: Quantity = Field(description="memory requests the queue's running jobs may hold in total")
     gpus: Annotated[int, Field(ge=0, le=10000)] = Field(default=0, description="nvidia.com/gpu: the team's GPU budget")
 
 
 class QueueGuarantee(Model):
     """Resources reserved for a queue: other queues never get them, even when this one idles."""
 
-    cpu: Quantity | None = None
-    memory: Quantity | None = None
-    gpus: Annotated[int, Field(ge=0, le=10000)] | None = None
+    cpu: Quantity | None = Field(default=None,
+        description="CPU reserved for the queue (at most capability.cpu); null: none")
+    memory: Quantity | None = Field(default=None,
+        description="memory reserved for the queue (at most capability.memory); null: none")
+    gpus: Annotated[int, Field(ge=0, le=10000)] | None = Field(default=None,
+        description="nvidia.com/gpu reserved for the queue (at most capability.gpus); null: none")
 
 
 class QueueConfig(Model):
@@ -1061,9 +1185,12 @@ class QueueConfig(Model):
     under contention queues share the cluster by `weight`, never beyond `capability`. (`deserved`
     is the `capacity` plugin's knob; the platform's scheduler runs `proportion`, so it is not offered.)"""
 
-    weight: Annotated[int, Field(ge=1, le=65535)] = 1
-    capability: QueueCapability
-    guarantee: QueueGuarantee | None = None
+    weight: Annotated[int, Field(ge=1, le=65535)] = Field(default=1,
+        description="share of the cluster under contention, relative to the other queues' weights")
+    capability: QueueCapability = Field(
+        description="the most the queue may hold at once; capability.gpus must not exceed the team's quota.gpus")
+    guarantee: QueueGuarantee | None = Field(default=None,
+        description="resources reserved for the queue; null: nothing reserved")
     reclaimable: bool = Field(
         default=False, description="other queues may evict this queue's pods to take back what it borrowed "
                                    "beyond its fair share (a gang loses the whole job)")
@@ -1084,22 +1211,27 @@ class QueueConfig(Model):
 class VolcanoResources(Model):
     """Requests and limits of Volcano's scheduler, controller manager and admission webhook pods."""
 
-    scheduler: ControllerResources = _res("250m", "512Mi", "1", "1Gi")
-    controller: ControllerResources = _res("100m", "256Mi", "500m", "512Mi")
-    admission: ControllerResources = _res("100m", "128Mi", "500m", "256Mi")
+    scheduler: ControllerResources = Field(default=_res("250m", "512Mi", "1", "1Gi"), description="scheduler container")
+    controller: ControllerResources = Field(default=_res("100m", "256Mi", "500m", "512Mi"),
+        description="controller manager container")
+    admission: ControllerResources = Field(default=_res("100m", "128Mi", "500m", "256Mi"),
+        description="admission webhook container")
 
 
 class VolcanoConfig(Model):
     """Volcano: the batch scheduler behind gang scheduling and team queues (one queue per team,
     keyed by team name)."""
 
-    enabled: bool = True
-    scheduler_replicas: Annotated[int, Field(ge=1, le=3)] = 1
-    controller_replicas: Annotated[int, Field(ge=1, le=3)] = 1
+    enabled: bool = Field(default=True,
+        description="install Volcano (trainer needs it: every training runtime is gang-scheduled)")
+    scheduler_replicas: Annotated[int, Field(ge=1, le=3)] = Field(default=1,
+        description="scheduler pods (more than one needs leader_election)")
+    controller_replicas: Annotated[int, Field(ge=1, le=3)] = Field(default=1,
+        description="controller manager pods (more than one needs leader_election)")
     admission_replicas: Annotated[int, Field(ge=1, le=5)] = Field(
         default=1, description="the PodGroup/queue webhooks (failurePolicy Fail): more replicas, fewer refused submissions")
     leader_election: bool = Field(default=True, description="required with more than one scheduler or controller")
-    resources: VolcanoResources = VolcanoResources()
+    resources: VolcanoResources = Field(default=VolcanoResources(), description="requests and limits of Volcano's pods")
     default_queue: QueueConfig = Field(
         default_factory=lambda: QueueConfig(weight=1, reclaimable=True,
                                             capability=QueueCapability(cpu="8", memory="32Gi", gpus=0)),
@@ -1127,12 +1259,15 @@ class TrainingRuntimeConfig(Model):
     Volcano (all nodes start together or none does). A TrainJob may override nodes, image,
     command and resources per node."""
 
-    name: DnsLabel
+    name: DnsLabel = Field(description="runtime name TrainJobs reference (runtimeRef); unique")
     framework: Literal["torch"] = Field(default="torch", description="torch: torchrun (PET_* env injected by Trainer)")
-    description: str = ""
+    description: str = Field(default="",
+        description="free text, set as the platform.mlops.io/description annotation of the runtime")
     image: str = Field(default="pytorch-cuda", description="key of the image in kit/versions.py IMAGES")
-    num_nodes: Annotated[int, Field(ge=1, le=256)] = 1
-    gpus_per_node: Annotated[int, Field(ge=0, le=16)] = 0
+    num_nodes: Annotated[int, Field(ge=1, le=256)] = Field(default=1,
+        description="pods of one training job (torchrun nodes), started together or not at all")
+    gpus_per_node: Annotated[int, Field(ge=0, le=16)] = Field(default=0,
+        description="nvidia.com/gpu per pod; must fit one node of the GPU pool; 0: CPU-only")
     node: ControllerResources = Field(default_factory=lambda: _res("2", "8Gi", "4", "16Gi"),
                                       description="requests and limits of each node's trainer container")
     shared_memory: Quantity = Field(default="2Gi", description="/dev/shm (memory-backed: NCCL, data loader workers); "
@@ -1166,15 +1301,17 @@ def _default_runtimes() -> list[TrainingRuntimeConfig]:
 class TrainerConfig(Model):
     """Kubeflow Trainer v2 (TrainJob API): the controller, the runtimes it offers, team access."""
 
-    enabled: bool = True
-    replicas: Annotated[int, Field(ge=1, le=3)] = 1
-    resources: ControllerResources = _res("100m", "256Mi", "1", "1Gi")
+    enabled: bool = Field(default=True, description="install Kubeflow Trainer (needs volcano.enabled)")
+    replicas: Annotated[int, Field(ge=1, le=3)] = Field(default=1, description="controller pods")
+    resources: ControllerResources = Field(default=_res("100m", "256Mi", "1", "1Gi"),
+        description="requests and limits of the controller container")
     webhook_failure_policy: Literal["Fail", "Ignore"] = Field(
         default="Fail", description="Trainer's webhooks (TrainJobs and runtimes only, never pods): Ignore admits "
                                     "unvalidated TrainJobs while the controller is down")
     install_jobset: bool = Field(default=True, description="install JobSet (TrainJobs run as JobSets) as the chart's "
                                                            "subchart; false only if another component installs it")
-    runtimes: list[TrainingRuntimeConfig] = Field(default_factory=_default_runtimes, min_length=1)
+    runtimes: list[TrainingRuntimeConfig] = Field(
+        description="the training runtimes offered (names unique); a team only gets access to the ones whose whole gang fits its quota and queue", default_factory=_default_runtimes, min_length=1)
     member_group_prefix: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9:._-]*$")] = Field(
         default="ml-team-", description="Kubernetes group of a team's people is <prefix><team> (EKS access entries)")
 
@@ -1344,16 +1481,18 @@ class LoraAdapter(Model):
     select it with `"model": "<name>"`. vLLM downloads a Hugging Face repo source into the model
     cache at start, like the base model."""
 
-    name: Annotated[str, Field(pattern=r"^[a-z0-9][-a-z0-9_.]{0,62}$")]
-    source: HfRepo
+    name: Annotated[str, Field(pattern=r"^[a-z0-9][-a-z0-9_.]{0,62}$")] = Field(
+        description="name clients send as \"model\" to use the adapter (unique among the env's models and adapters)")
+    source: HfRepo = Field(description="Hugging Face repository of the adapter weights")
 
 
 class Autoscaling(Model):
     """The model's HorizontalPodAutoscaler on its own queue (`vllm:num_requests_waiting` of this
     model's pods, per pod, through prometheus-adapter)."""
 
-    min_replicas: Annotated[int, Field(ge=1, le=100)] = 1
-    max_replicas: Annotated[int, Field(ge=1, le=100)] = 1
+    min_replicas: Annotated[int, Field(ge=1, le=100)] = Field(default=1, description="fewest replicas the HPA keeps")
+    max_replicas: Annotated[int, Field(ge=1, le=100)] = Field(default=1,
+        description="most replicas the HPA asks for; the team's GPU quota must hold max_replicas x tensor_parallel_size (+1 replica with rollout surge)")
     target_waiting_per_replica: Annotated[float, Field(gt=0, le=1000)] = Field(
         default=4, description="average waiting requests per replica the HPA steers to")
     scale_up_pods_per_minute: Annotated[int, Field(ge=1, le=100)] = Field(
@@ -1390,13 +1529,16 @@ class ServedModel(Model):
                                   "leaving it unset); set it only when something vLLM does not measure shares "
                                   "the GPU")
     tensor_parallel_size: Annotated[int, Field(ge=1, le=8)] = Field(default=1, description="GPUs per replica")
-    dtype: Literal["auto", "bfloat16", "float16"] = "auto"
+    dtype: Literal["auto", "bfloat16", "float16"] = Field(default="auto",
+        description="weights and activations dtype (--dtype); auto: the model config's")
     min_gpu_memory_gib: Annotated[int, Field(ge=1, le=192)] = Field(
         description="GPU memory each of its GPUs must have (weights/TP + KV cache): Karpenter picks only such instances")
     resources: ControllerResources = Field(description="CPU and host memory of the server container")
     shared_memory: Quantity = Field(default="2Gi", description="memory-backed /dev/shm (NCCL between TP workers)")
-    lora_adapters: list[LoraAdapter] = Field(default_factory=list)
-    max_lora_rank: Annotated[int, Field(ge=1, le=512)] = 16
+    lora_adapters: list[LoraAdapter] = Field(
+        description="LoRA adapters served with the base model (--enable-lora)", default_factory=list)
+    max_lora_rank: Annotated[int, Field(ge=1, le=512)] = Field(default=16,
+        description="largest adapter rank vLLM accepts (--max-lora-rank; used when lora_adapters is set)")
     startup_timeout_seconds: Annotated[int, Field(ge=60, le=7200)] = Field(
         default=1200, description="download + load budget before the startup probe gives up")
     termination_grace_seconds: Annotated[int, Field(ge=10, le=3600)] = Field(
@@ -1404,8 +1546,8 @@ class ServedModel(Model):
     rollout: Literal["surge", "replace"] = Field(
         default="surge", description="surge: a new replica starts before an old one stops (one spare GPU); "
                                      "replace: stop one, then start one (no spare GPU, capacity dips)")
-    autoscaling: Autoscaling = Autoscaling()
-    slo: ServingSlo = ServingSlo()
+    autoscaling: Autoscaling = Field(default=Autoscaling(), description="the model's HorizontalPodAutoscaler")
+    slo: ServingSlo = Field(default=ServingSlo(), description="per-model alert thresholds (override monitoring.alerts)")
 
     @property
     def gpus(self) -> int:
@@ -1427,7 +1569,7 @@ class ServedModel(Model):
 class ServingConfig(Model):
     """vLLM: one Deployment per model, scaled on its own queue; API key auth on `/v1`."""
 
-    enabled: bool = True
+    enabled: bool = Field(default=True, description="deploy serving.models")
     image: str = Field(default="vllm", description="key of the vLLM OpenAI server image in kit/versions.py IMAGES")
     host_prefix: DnsLabel = Field(default="llm", description="model hosts are <prefix>-<model>.<domain>")
     model_cache: Literal["efs", "pod"] = Field(
@@ -1435,7 +1577,8 @@ class ServingConfig(Model):
                                    "pod: an emptyDir per replica (downloaded at every start)")
     pod_cache_size: Quantity = Field(default="60Gi", description="emptyDir size limit with model_cache: pod")
     topology_spread: bool = Field(default=False, description="spread replicas over zones and nodes")
-    models: list[ServedModel] = Field(default_factory=list)
+    models: list[ServedModel] = Field(
+        description="the served models (names unique, shared with LoRA adapter names)", default_factory=list)
 
     @model_validator(mode="after")
     def _unique(self) -> "ServingConfig":
@@ -1457,27 +1600,34 @@ class AlertThresholds(Model):
     gpu_memory_used_percent: Annotated[int, Field(ge=50, le=100)] = Field(
         default=98, description="framebuffer use of a GPU a pod holds (vLLM replicas are left out: they "
                                 "preallocate it by design)")
-    gpu_temperature_celsius: Annotated[int, Field(ge=50, le=110)] = 87
+    gpu_temperature_celsius: Annotated[int, Field(ge=50, le=110)] = Field(default=87,
+        description="GPU temperature (DCGM) in degrees Celsius that alerts")
     vllm_waiting_per_replica_high: Annotated[float, Field(gt=0)] = Field(
         default=10, description="requests waiting per replica that alert while the model's HPA is at max "
                                 "(keep it above the models' autoscaling.target_waiting_per_replica)")
     vllm_ttft_p95_seconds: Annotated[float, Field(gt=0)] = Field(
         default=5, description="5-minute p95 time to first token of a model without slo.ttft_p95_seconds")
-    vllm_kv_cache_usage_percent: Annotated[int, Field(ge=50, le=100)] = 95
+    vllm_kv_cache_usage_percent: Annotated[int, Field(ge=50, le=100)] = Field(default=95,
+        description="KV-cache usage of a model's replicas, in percent, that alerts (requests get preempted near 100)")
     vllm_for: PromDuration = Field(default="10m", description="how long a vLLM queue, latency or KV-cache "
                                                               "condition holds before it alerts")
-    hpa_at_max_for: PromDuration = "15m"
+    hpa_at_max_for: PromDuration = Field(default="15m",
+        description="how long an HPA stays at max_replicas before it alerts")
     metric_absent_for: PromDuration = Field(default="10m", description="a model's queue metric (what its HPA "
                                                                         "scales on) missing, or its HPA unable to read it")
     component_down_for: PromDuration = Field(default="5m", description="JupyterHub hub/proxy or a team's Ray head "
                                                                          "not ready")
-    jupyterhub_spawn_failures_per_hour: Annotated[int, Field(ge=1)] = 3
-    airflow_heartbeat_missing_for: PromDuration = "5m"
-    airflow_task_failures_per_hour: Annotated[int, Field(ge=1)] = 5
-    pvc_used_percent: Annotated[int, Field(ge=50, le=99)] = 90
+    jupyterhub_spawn_failures_per_hour: Annotated[int, Field(ge=1)] = Field(default=3,
+        description="failed notebook spawns within an hour that alert")
+    airflow_heartbeat_missing_for: PromDuration = Field(default="5m",
+        description="how long the Airflow scheduler's heartbeat may be missing before it alerts")
+    airflow_task_failures_per_hour: Annotated[int, Field(ge=1)] = Field(default=5,
+        description="failed Airflow task instances within an hour that alert")
+    pvc_used_percent: Annotated[int, Field(ge=50, le=99)] = Field(default=90,
+        description="used space of a PVC, in percent, that alerts")
     pod_restarts: Annotated[int, Field(ge=1)] = Field(
         default=3, description="container restarts within pod_restarts_window that alert (platform and team namespaces)")
-    pod_restarts_window: PromDuration = "6h"
+    pod_restarts_window: PromDuration = Field(default="6h", description="window the pod_restarts count is taken over")
     karpenter_pool_usage_percent: Annotated[int, Field(ge=50, le=100)] = Field(
         default=90, description="a NodePool's usage of one of its limits (cpu, memory, nvidia.com/gpu)")
 
@@ -1486,22 +1636,29 @@ class MonitoringConfig(Model):
     """kube-prometheus-stack: Prometheus, Alertmanager, Grafana (Keycloak login), platform rules
     and dashboards; prometheus-adapter serves the vLLM queue metrics to the HPAs."""
 
-    enabled: bool = True
-    retention: PromDuration = "15d"
+    enabled: bool = Field(default=True,
+        description="install kube-prometheus-stack and prometheus-adapter (serving.models need it: the HPAs scale on its metrics)")
+    retention: PromDuration = Field(default="15d",
+        description="how long Prometheus keeps samples (Prometheus duration: 15d)")
     retention_size: Annotated[str, Field(pattern=r"^[0-9]+(MB|GB|TB)$")] | None = Field(
         default=None, description="also cap the TSDB by size (e.g. 45GB, below storage)")
-    storage: Quantity = "50Gi"
-    prometheus_replicas: Annotated[int, Field(ge=1, le=5)] = 1
-    prometheus_resources: ControllerResources = ControllerResources(
+    storage: Quantity = Field(default="50Gi", description="size of each Prometheus replica's volume (gp3 PVC)")
+    prometheus_replicas: Annotated[int, Field(ge=1, le=5)] = Field(default=1,
+        description="Prometheus pods (each scrapes everything and has its own volume)")
+    prometheus_resources: Annotated[ControllerResources, Field(
+        description="requests and limits of the Prometheus container")] = ControllerResources(
         cpu_request="500m", memory_request="2Gi", cpu_limit="2", memory_limit="4Gi")
-    scrape_interval: PromDuration = "30s"
-    evaluation_interval: PromDuration = "30s"
+    scrape_interval: PromDuration = Field(default="30s", description="default interval between scrapes of each target")
+    evaluation_interval: PromDuration = Field(default="30s",
+        description="how often recording and alerting rules are evaluated")
     alertmanager: bool = Field(default=True, description="run Alertmanager (receivers from the Secrets Manager "
                                                          "secret monitoring/alertmanager)")
-    alertmanager_replicas: Annotated[int, Field(ge=1, le=5)] = 1
-    grafana_replicas: Annotated[int, Field(ge=1, le=5)] = 1
-    adapter_replicas: Annotated[int, Field(ge=1, le=5)] = 1
-    alerts: AlertThresholds = AlertThresholds()
+    alertmanager_replicas: Annotated[int, Field(ge=1, le=5)] = Field(default=1, description="Alertmanager pods")
+    grafana_replicas: Annotated[int, Field(ge=1, le=5)] = Field(default=1, description="Grafana pods")
+    adapter_replicas: Annotated[int, Field(ge=1, le=5)] = Field(default=1,
+        description="prometheus-adapter pods (serve the custom metrics API the model HPAs read)")
+    alerts: AlertThresholds = Field(default=AlertThresholds(),
+        description="thresholds of the platform's alerting rules")
 
 
 def serving_problems(env: "Env") -> list[tuple[Loc, str]]:
@@ -1559,21 +1716,29 @@ def serving_problems(env: "Env") -> list[tuple[Loc, str]]:
 
 
 class SyncRetry(Model):
-    limit: Annotated[int, Field(ge=0, le=100)] = 10
-    backoff_duration: Annotated[str, Field(pattern=r"^\d+[smh]$")] = "10s"
-    backoff_factor: Annotated[int, Field(ge=1, le=10)] = 2
-    backoff_max_duration: Annotated[str, Field(pattern=r"^\d+[smh]$")] = "5m"
+    limit: Annotated[int, Field(ge=0, le=100)] = Field(default=10,
+        description="how many times Argo CD retries a failed sync (0: never)")
+    backoff_duration: Annotated[str, Field(pattern=r"^\d+[smh]$")] = Field(default="10s",
+        description="wait before the first retry (e.g. 10s)")
+    backoff_factor: Annotated[int, Field(ge=1, le=10)] = Field(default=2,
+        description="each wait is the previous one times this")
+    backoff_max_duration: Annotated[str, Field(pattern=r"^\d+[smh]$")] = Field(default="5m",
+        description="longest wait between retries (e.g. 5m)")
 
 
 class GitOps(Model):
     """Where Argo CD reads this repository and which cluster it applies the env to."""
 
-    repo_url: Annotated[str, Field(pattern=r"^(https://|ssh://|git@)\S+$")]
-    revision: Annotated[str, Field(min_length=1)] = "main"
-    destination_server: Annotated[str, Field(pattern=r"^https://\S+$")] = "https://kubernetes.default.svc"
-    argocd_namespace: DnsLabel = "argocd"
+    repo_url: Annotated[str, Field(pattern=r"^(https://|ssh://|git@)\S+$")] = Field(
+        description="clone URL of this repository as Argo CD reaches it (https, ssh:// or git@)")
+    revision: Annotated[str, Field(min_length=1)] = Field(default="main",
+        description="branch, tag or commit Argo CD syncs from")
+    destination_server: Annotated[str, Field(pattern=r"^https://\S+$")] = Field(default="https://kubernetes.default.svc",
+        description="API server Argo CD applies to (the default: the cluster Argo CD runs in)")
+    argocd_namespace: DnsLabel = Field(default="argocd",
+        description="namespace Argo CD runs in: the Applications, the AppProject and Argo CD's OIDC client Secret go there")
     project: DnsLabel | None = Field(default=None, description="AppProject name (default ml-platform-<env>)")
-    retry: SyncRetry = SyncRetry()
+    retry: SyncRetry = Field(default=SyncRetry(), description="Argo CD's automatic sync retry")
 
 
 class Env(Model):
@@ -1581,30 +1746,40 @@ class Env(Model):
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, title="ML platform environment")
 
-    name: Annotated[str, Field(pattern=DNS_LABEL, max_length=20)]
+    name: Annotated[str, Field(pattern=DNS_LABEL, max_length=20)] = Field(
+        description="env name: must equal the file name (environments/<name>.yaml); dist/<name>/, Application names <name>-<component>")
     kubernetes_version: Literal[SUPPORTED_KUBERNETES_MINORS] = Field(  # type: ignore[valid-type]
         description="target Kubernetes minor: every core object is validated against its OpenAPI schema")
-    domain: Annotated[str, Field(pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$", max_length=200)]
-    gitops: GitOps
+    domain: Annotated[str, Field(pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$", max_length=200)] = Field(
+        description="DNS domain of the env: every host is <label>.<domain> (ingress.hosts); covered by infrastructure.certificate_arn")
+    gitops: GitOps = Field(description="where Argo CD reads this repository and which cluster it applies the env to")
     infrastructure: Infrastructure = Field(description="loaded from environments/infra/<env>.yaml (Terraform outputs)")
-    teams: list[Team] = Field(default_factory=list)
-    namespaces: NamespacesConfig = NamespacesConfig()
-    compute: ComputeConfig = ComputeConfig()
-    ray: RayConfig = RayConfig()
-    jupyterhub: JupyterHubConfig = JupyterHubConfig()
-    volcano: VolcanoConfig = VolcanoConfig()
-    trainer: TrainerConfig = TrainerConfig()
-    ingress: IngressConfig = IngressConfig()
-    external_dns: ExternalDnsConfig = ExternalDnsConfig()
-    storage: StorageConfig = StorageConfig()
-    keycloak: KeycloakConfig = KeycloakConfig()
-    secrets: SecretsConfig = SecretsConfig()
-    airflow: AirflowConfig = AirflowConfig()
-    spark: SparkConfig = SparkConfig()
-    mlflow: MlflowConfig = MlflowConfig()
-    serving: ServingConfig = ServingConfig()
-    monitoring: MonitoringConfig = MonitoringConfig()
-    guard: GuardConfig = GuardConfig()
+    teams: list[Team] = Field(
+        description="tenant teams: each gets namespace <namespaces.team_prefix><name> with its quota and limits, and (with volcano enabled) needs a volcano.queues entry", default_factory=list)
+    namespaces: NamespacesConfig = Field(default=NamespacesConfig(),
+        description="platform and team namespaces: Pod Security, quotas, network policies")
+    compute: ComputeConfig = Field(default=ComputeConfig(),
+        description="Karpenter node pools and the NVIDIA GPU operator")
+    ray: RayConfig = Field(default=RayConfig(), description="KubeRay: team Ray clusters and RayServices")
+    jupyterhub: JupyterHubConfig = Field(default=JupyterHubConfig(), description="JupyterHub notebooks")
+    volcano: VolcanoConfig = Field(default=VolcanoConfig(), description="Volcano batch scheduler and the team queues")
+    trainer: TrainerConfig = Field(default=TrainerConfig(), description="Kubeflow Trainer and its training runtimes")
+    ingress: IngressConfig = Field(default=IngressConfig(), description="the shared ALB, its hosts and controller")
+    external_dns: ExternalDnsConfig = Field(default=ExternalDnsConfig(),
+        description="external-dns (Route 53 records of the ingress hosts)")
+    storage: StorageConfig = Field(default=StorageConfig(),
+        description="EBS gp3 StorageClass and the shared EFS mounts")
+    keycloak: KeycloakConfig = Field(default=KeycloakConfig(),
+        description="Keycloak (the platform realm every login goes through)")
+    secrets: SecretsConfig = Field(default=SecretsConfig(), description="External Secrets Operator")
+    airflow: AirflowConfig = Field(default=AirflowConfig(), description="Airflow")
+    spark: SparkConfig = Field(default=SparkConfig(), description="Spark operator")
+    mlflow: MlflowConfig = Field(default=MlflowConfig(), description="MLflow tracking server")
+    serving: ServingConfig = Field(default=ServingConfig(), description="vLLM model serving")
+    monitoring: MonitoringConfig = Field(default=MonitoringConfig(),
+        description="Prometheus, Alertmanager, Grafana, alert thresholds")
+    guard: GuardConfig = Field(default=GuardConfig(),
+        description="the destructive-change guard of diff and check (what a PR may remove)")
 
     @property
     def project(self) -> str:
