@@ -55,3 +55,19 @@ def test_bom_lists_every_pin():
     assert ("chart", "jupyterhub", "4.4.0", "https://hub.jupyter.org/helm-chart/") in rows
     assert any(r[0] == "crd" and r[1] == "NodePool.karpenter.sh" and r[2] == "v1" for r in rows)
     assert all(r[2] and r[2] != "latest" for r in rows)
+
+
+def test_every_crd_pin_is_used(rendered):
+    """A pin nothing deploys is noise in the BOM (and a bump nobody needs): every CRD pin validates
+    custom resources some env applies, or is the pinned content of a CRD some env installs (a chart's,
+    a manifest's, or Argo CD's own from the bootstrap chart)."""
+    from mlplatform.kit import argocd
+    from mlplatform.kit.meta import group_of
+    used = set(argocd.BOOTSTRAP_CRDS)
+    for r in rendered.values():
+        objs = [o for objs in r.components.values() for o in objs] + r.bootstrap + \
+            [d.obj for docs in r.renders.docs.values() for d in docs]
+        used |= {(group_of(o["apiVersion"]), o["kind"]) for o in objs}
+        used |= set(r.renders.crds)
+    unused = sorted(f"{p.kind}.{p.group}" for p in versions.CRDS if (p.group, p.kind) not in used)
+    assert unused == [], f"CRD pins nothing uses: {unused} (drop them from kit/versions.py CRDS)"
