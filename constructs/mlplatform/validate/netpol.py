@@ -61,24 +61,10 @@ def pod(namespace: str, labels: dict[str, str], ip: str, ports: dict[str, int] |
 
 
 def selects(selector: dict | None, labels: dict[str, str]) -> bool:
-    """A LabelSelector against labels; an empty (or absent) selector selects everything."""
-    sel = selector or {}
-    for k, v in (sel.get("matchLabels") or {}).items():
-        if labels.get(k) != v:
-            return False
-    for e in sel.get("matchExpressions") or []:
-        key, op, values = e["key"], e["operator"], e.get("values") or []
-        if op == "In" and labels.get(key) not in values:
-            return False
-        if op == "NotIn" and key in labels and labels[key] in values:
-            return False
-        if op == "Exists" and key not in labels:
-            return False
-        if op == "DoesNotExist" and key in labels:
-            return False
-        if op not in ("In", "NotIn", "Exists", "DoesNotExist"):
-            raise ValueError(f"unknown selector operator {op!r}")
-    return True
+    """A LabelSelector against labels; an empty (or absent) selector selects everything (the one
+    matcher of validate/, monitoring.matches)."""
+    from .monitoring import matches
+    return matches(selector, labels)
 
 
 def _in_block(ip: str, block: dict) -> bool:
