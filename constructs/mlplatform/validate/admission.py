@@ -84,10 +84,6 @@ def _union(r) -> list[tuple[str, Obj, str | None]]:
 _PROVIDED = "(cluster)"
 
 
-def _team_levels(r, levels: dict[str, str]) -> list[str]:
-    return sorted({env_ns for env_ns in (r.env.team_namespace(t) for t in r.env.teams)})
-
-
 def embedded_pods(r) -> list[tuple[str, Obj, str]]:
     """Pod templates that ConfigMaps carry for a controller to create pods from (e.g. the
     KubernetesExecutor's `pod_template_file`), as stand-in Pod objects in the ConfigMap's
@@ -121,7 +117,7 @@ def _controller_pods(r, levels: dict[str, str]) -> Iterable[tuple[str, str, str,
     for comp, pod, what in embedded_pods(r):
         yield comp, pod["metadata"]["namespace"], f"{what} (pods a controller creates from it)", pod["spec"], \
             pod.get("metadata") or {}
-    teams = _team_levels(r, levels)
+    teams = _team_namespaces([o for _, o, _ in _union(r)])
     for comp, objs in sorted(r.components.items()):
         for o in objs:
             if o.get("kind") in ("ClusterTrainingRuntime",):

@@ -162,28 +162,23 @@ def image_problems(ours: Mapping[str, list[dict]], rendered: Mapping[str, tuple[
             if r and r.partition("@")[0] in {i.repository for i in images.values()}}
     out = []
     seen: set[tuple[str, str]] = set()
-    for comp, objs in sorted(ours.items()):
+    # ours first, then the renders: (component, chart or None, objects)
+    sources = [(c, None, objs) for c, objs in sorted(ours.items())] + \
+        [(c, chart, objs) for c, (chart, objs) in sorted(rendered.items())]
+    for comp, chart, objs in sources:
         for o in objs:
             for ref in _pod_images(o):
                 if (comp, ref) in seen:
                     continue
                 seen.add((comp, ref))
+                origin = f" (from chart {chart})" if chart else ""
                 why = mutable_tag(ref)
                 if why:
-                    out.append(f"{comp}: image {ref}: {why}")
-                if ref not in bom:
+                    out.append(f"{comp}: image {ref}{origin}: {why}" + ("; pin it through the chart's values" if chart else ""))
+                if chart is None and ref not in bom:
                     out.append(f"{comp}: image {ref} has no BOM row: take it from kit/versions.py IMAGES")
-    for comp, (chart, objs) in sorted(rendered.items()):
-        for o in objs:
-            for ref in _pod_images(o):
-                if (comp, ref) in seen:
-                    continue
-                seen.add((comp, ref))
-                why = mutable_tag(ref)
-                if why:
-                    out.append(f"{comp}: image {ref} (from chart {chart}): {why}; pin it through the chart's values")
-                if ref not in bom and ref not in chart_images.get(chart, ()):
-                    out.append(f"{comp}: image {ref} (from chart {chart}) has no BOM row: add it to kit/versions.py "
+                elif chart is not None and ref not in bom and ref not in chart_images.get(chart, ()):
+                    out.append(f"{comp}: image {ref}{origin} has no BOM row: add it to kit/versions.py "
                                f"CHART_IMAGES[{chart!r}] (or IMAGES if we set it)")
     return out
 
