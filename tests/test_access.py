@@ -9,7 +9,8 @@ import hcl2
 import pytest
 from hcl2 import SerializationOptions
 
-from mlplatform.components import keycloak, kuberay
+from mlplatform.components.keycloak import objects as keycloak
+from mlplatform.components.kuberay import objects as kuberay
 from mlplatform.kit import routes
 
 TF = Path(__file__).resolve().parents[1] / "terraform"

@@ -15,8 +15,11 @@ import pytest
 from hcl2 import SerializationOptions
 
 from conftest import ENVS, find
-from mlplatform.components import airflow, keycloak, spark_operator, storage
-from mlplatform.components import secrets as sec
+from mlplatform.components.airflow import objects as airflow
+from mlplatform.components.keycloak import objects as keycloak
+from mlplatform.components.spark_operator import objects as spark_operator
+from mlplatform.components.storage import objects as storage
+from mlplatform.components.secrets import objects as sec
 from mlplatform.config.loader import EnvError, load_env
 from mlplatform.kit import refs, routes
 from mlplatform.validate import charts, crosschecks, validate

@@ -36,7 +36,8 @@ import yaml
 from conftest import find
 from hpa_sim import (SYNC_PERIOD_SECONDS, CustomMetricsClient, HorizontalController, HpaSpec, MetricsUnavailable,
                      Pod, Policy, PrometheusAdapter, PrometheusAPI, ScalingRules, matches, pods_metric_replicas)
-from mlplatform.components import prometheus_adapter, vllm
+from mlplatform.components.prometheus_adapter import objects as prometheus_adapter
+from mlplatform.components.vllm import objects as vllm
 from mlplatform.config.models import Env
 from mlplatform.kit import monitoring
 from mlplatform.plan import render

@@ -5,8 +5,11 @@ import json
 import pytest
 
 from conftest import find
-from mlplatform.components import external_dns, ingress, keycloak, storage
-from mlplatform.components import aws_load_balancer_controller as lbc
+from mlplatform.components.external_dns import objects as external_dns
+from mlplatform.components.ingress import objects as ingress
+from mlplatform.components.keycloak import objects as keycloak
+from mlplatform.components.storage import objects as storage
+from mlplatform.components.aws_load_balancer_controller import objects as lbc
 from mlplatform.kit import routes
 from mlplatform.validate import crosschecks, validate
 

@@ -6,7 +6,9 @@ import re
 import pytest
 
 from conftest import find
-from mlplatform.components import gpu_operator, karpenter, node_pools
+from mlplatform.components.gpu_operator import objects as gpu_operator
+from mlplatform.components.karpenter import objects as karpenter
+from mlplatform.components.node_pools import objects as node_pools
 from mlplatform.config.loader import EnvError, load_env
 from mlplatform.config.models import ComputeConfig, GpuConfig
 from mlplatform.kit import upstream, versions

@@ -9,9 +9,9 @@ from oauthenticator.generic import GenericOAuthenticator
 from traitlets.config import Config
 
 from conftest import find
-from mlplatform.components import jupyterhub as jh
+from mlplatform.components.jupyterhub import objects as jh
 from mlplatform.config.models import Env
-from mlplatform.components import keycloak
+from mlplatform.components.keycloak import objects as keycloak
 from mlplatform.config.loader import EnvError, load_env
 from mlplatform.kit import routes
 from mlplatform.validate import scheduling
@@ -258,7 +258,7 @@ def test_impossible_profiles_are_config_errors(env_dir, edit, message):
 def test_notebooks_get_none_of_the_namespace_wide_allows(envs):
     """Our namespace policy admits same-namespace, monitoring and VPC traffic; user notebook pods
     are excluded, so only z2jh's singleuser policy (hub and proxy) can reach them."""
-    from mlplatform.components import namespaces
+    from mlplatform.components.namespaces import objects as namespaces
     pol = find(namespaces.build(envs["prod"]), "NetworkPolicy", "jupyterhub-allow-ingress")
     assert pol["spec"]["podSelector"] == {"matchExpressions": [
         {"key": "component", "operator": "NotIn", "values": ["singleuser-server"]}]}

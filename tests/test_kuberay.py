@@ -10,8 +10,11 @@ from hcl2 import SerializationOptions
 from pydantic import ValidationError
 
 from conftest import ROOT, find
-from mlplatform.components import keycloak, kuberay, mlflow, node_pools
-from mlplatform.components import secrets as sec
+from mlplatform.components.keycloak import objects as keycloak
+from mlplatform.components.kuberay import objects as kuberay
+from mlplatform.components.mlflow import objects as mlflow
+from mlplatform.components.node_pools import objects as node_pools
+from mlplatform.components.secrets import objects as sec
 from mlplatform.config.models import Env
 from mlplatform.kit import routes, versions
 from mlplatform.plan import render

@@ -8,7 +8,8 @@ import json
 import pytest
 
 from conftest import find
-from mlplatform.components import airflow, monitoring_dashboards as dash
+from mlplatform.components.airflow import objects as airflow
+from mlplatform.components.monitoring import dashboards as dash
 from mlplatform.kit import metrics, promql, versions
 from mlplatform.validate import metrics as vmetrics
 

@@ -2,8 +2,9 @@
 import json
 
 from conftest import find
-from mlplatform.components import jupyterhub, mlflow
-from mlplatform.components import secrets as sec
+from mlplatform.components.jupyterhub import objects as jupyterhub
+from mlplatform.components.mlflow import objects as mlflow
+from mlplatform.components.secrets import objects as sec
 from mlplatform.kit import routes
 
 
@@ -83,7 +84,7 @@ def test_restricted_and_sized(envs):
 
 
 def test_training_and_ray_pods_in_team_namespaces_may_reach_it(envs):
-    from mlplatform.components import namespaces
+    from mlplatform.components.namespaces import objects as namespaces
     env = envs["prod"]
     pol = find(namespaces.build(env), "NetworkPolicy", "mlflow-allow-ingress")
     peers = {p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]

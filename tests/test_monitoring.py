@@ -12,11 +12,16 @@ import pytest
 import yaml
 
 from conftest import find
-from mlplatform.components import airflow, gpu_operator, jupyterhub, karpenter, keycloak, kuberay
-from mlplatform.components import monitoring as mon
-from mlplatform.components import monitoring_dashboards as dash
-from mlplatform.components import secrets as sec
-from mlplatform.components import spark_operator
+from mlplatform.components.airflow import objects as airflow
+from mlplatform.components.gpu_operator import objects as gpu_operator
+from mlplatform.components.jupyterhub import objects as jupyterhub
+from mlplatform.components.karpenter import objects as karpenter
+from mlplatform.components.keycloak import objects as keycloak
+from mlplatform.components.kuberay import objects as kuberay
+from mlplatform.components.monitoring import objects as mon
+from mlplatform.components.monitoring import dashboards as dash
+from mlplatform.components.secrets import objects as sec
+from mlplatform.components.spark_operator import objects as spark_operator
 from mlplatform.kit import monitoring as kit_mon
 from mlplatform.kit import routes, upstream
 from mlplatform.kit.secrets import CREDENTIALS

@@ -1,6 +1,6 @@
 """The namespaces component: PSA, quotas, limits and network policy per namespace."""
 from conftest import find
-from mlplatform.components import namespaces
+from mlplatform.components.namespaces import objects as namespaces
 from mlplatform.kit.quantity import parse
 
 

@@ -10,7 +10,9 @@ import ipaddress
 import pytest
 
 from conftest import find
-from mlplatform.components import kuberay, mlflow, vllm
+from mlplatform.components.kuberay import objects as kuberay
+from mlplatform.components.mlflow import objects as mlflow
+from mlplatform.components.vllm import objects as vllm
 from mlplatform.kit import k8s, routes
 from mlplatform.validate import netpol, validate
 from mlplatform.validate.netpol import Address, Network, pod
@@ -146,7 +148,7 @@ def test_team_pods_reach_dns_mlflow_api_and_internet_but_not_imds_or_the_vpc(ren
 
 
 def test_internet_egress_follows_the_env_flag(envs):
-    from mlplatform.components import namespaces
+    from mlplatform.components.namespaces import objects as namespaces
     env = envs["dev"].model_copy(update={"namespaces": envs["dev"].namespaces.model_copy(
         update={"tenant_internet_egress": False})})
     pol = find(namespaces.build(env), "NetworkPolicy", "team-nlp-allow-egress")

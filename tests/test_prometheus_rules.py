@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from conftest import ENVS
-from mlplatform.components import prometheus_rules as pr
+from mlplatform.components.prometheus_rules import objects as pr
 from mlplatform.config.models import Env
 from mlplatform.kit import monitoring
 from mlplatform.validate import crd

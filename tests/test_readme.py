@@ -15,4 +15,4 @@ def test_readme_component_table_matches_the_registry():
 
 def test_every_component_module_exists():
     for c in COMPONENTS:
-        assert (ROOT / "constructs/mlplatform/components" / f"{c.name.replace('-', '_')}.py").is_file(), c.name
+        assert (ROOT / "constructs/mlplatform/components" / c.name.replace('-', '_') / "__init__.py").is_file(), c.name

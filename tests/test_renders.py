@@ -139,7 +139,8 @@ def test_committed_envs_admit_cleanly(rendered):
 def test_a_chart_value_that_breaks_restricted_pod_security_is_caught(envs):
     """The bug this issue found: Volcano's chart default adds DAC_OVERRIDE, which `restricted`
     refuses. Our values remove it; without them every Volcano pod and the PreSync hook is rejected."""
-    from mlplatform.components import COMPONENTS, volcano
+    from mlplatform.components import COMPONENTS
+    from mlplatform.components.volcano import objects as volcano
     from mlplatform.kit.component import Component
     env = envs["dev"]
 

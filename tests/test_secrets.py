@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from mlplatform.components import secrets as sec
+from mlplatform.components.secrets import objects as sec
 from mlplatform.kit.secrets import CREDENTIALS, DATABASE_PROPERTIES
 
 SCANNER = Path(sys.executable).with_name("detect-secrets")

@@ -7,8 +7,8 @@ import pytest
 import yaml
 
 from conftest import ROOT, find
-from mlplatform.components import kubeflow_trainer as kt
-from mlplatform.components import volcano
+from mlplatform.components.kubeflow_trainer import objects as kt
+from mlplatform.components.volcano import objects as volcano
 from mlplatform.config.loader import EnvError, load_env
 from mlplatform.config.models import TrainerConfig, VolcanoConfig
 from mlplatform.kit import versions

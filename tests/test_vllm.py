@@ -6,8 +6,9 @@ import pytest
 from pydantic import ValidationError
 
 from conftest import find
-from mlplatform.components import prometheus_adapter, vllm
-from mlplatform.components import secrets as sec
+from mlplatform.components.prometheus_adapter import objects as prometheus_adapter
+from mlplatform.components.vllm import objects as vllm
+from mlplatform.components.secrets import objects as sec
 from mlplatform.config.models import Env
 from mlplatform.kit import monitoring, routes
 from mlplatform.plan import render

@@ -1,4 +1,12 @@
-"""What a component is: a name, a pure builder of objects, optionally a pinned Helm release."""
+"""What a component unit is, and the registry collectors read.
+
+A unit (`components/<name>/`) is a name, a pure builder of its objects, optionally a pinned Helm
+release or upstream manifests, and what it contributes to the shared mechanisms: routes, the
+credentials it reads, alerts and recording rules, dashboards, the checks about it, its versions
+rows. Collectors in `kit/` (and the collector units) ask every registered unit for a contribution
+and never name one. `components/__init__.py` registers the units at import (`register`); kit never
+imports `components`, so the registry lives here (an extension point the app fills).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -45,3 +53,41 @@ class Component:
     upstream: Callable[[Any], UpstreamManifests | None] | None = None
     # Objects whose loss destroys state (PVCs, databases) make Argo CD keep them on prune.
     prune: bool = True
+    # ---- contributions to shared collectors (None / empty: the unit has nothing to give) ----
+    # Env -> routes (kit/routes.py) the unit serves: hosts, paths, backends, health, login.
+    routes: Callable[[Any], list] | None = None
+    # Rows of the credential catalog (kit/secrets.py) this unit reads.
+    credentials: tuple = ()
+    # Env -> the Secrets this unit wants from the catalog (the `secrets` unit emits the ExternalSecrets).
+    secrets: Callable[[Any], list] | None = None
+    # Env -> rule areas (recording rules + alerts) the `prometheus-rules` unit emits.
+    rules: Callable[[Any], list] | None = None
+    # Env -> Grafana dashboards the `monitoring` unit emits.
+    dashboards: Callable[[Any], list] | None = None
+    # (env, objects of the whole env) -> problems `env/component/Kind/name: message` about this unit.
+    checks: Callable[..., list] | None = None
+    # Rows of the one versions table (kit/versions.py) this unit pins: charts, images, CRDs, manifests.
+    versions: tuple = ()
+
+
+def no_objects(env) -> list[Obj]:
+    """`build` of a component that is only a chart or upstream manifests."""
+    return []
+
+
+_REGISTRY: list[Component] = []
+
+
+def register(units: tuple[Component, ...]) -> None:
+    """Called once by `components/__init__.py` with the ordered units."""
+    names = [u.name for u in units]
+    if len(set(names)) != len(names):
+        raise ValueError(f"duplicate component names in the registry: {sorted(n for n in names if names.count(n) > 1)}")
+    _REGISTRY[:] = units
+
+
+def units() -> tuple[Component, ...]:
+    """Every registered unit, in registry order (what collectors iterate)."""
+    if not _REGISTRY:  # importing any unit imports `components` first, which registers them all
+        raise RuntimeError("no component units registered: import mlplatform.components first")
+    return tuple(_REGISTRY)

@@ -1,0 +1,14 @@
+"""Component `jupyterhub`: notebooks at platform.<domain>/jupyter, logins through the realm.
+
+The unit's public surface: `UNIT` (the registry reads it) and the facts other units may read."""
+from __future__ import annotations
+
+from ...kit.component import Component
+from .objects import NAME, NAMESPACE, build, helm
+
+UNIT = Component(NAME,
+                 "JupyterHub at platform.<domain>/jupyter: Keycloak login, role-gated CPU/GPU profiles",
+                 build,
+                 helm=helm)
+
+__all__ = ["UNIT", "NAME", "NAMESPACE"]

@@ -1,0 +1,13 @@
+"""Component `secrets`: where every credential of the platform comes from.
+
+The unit's public surface: `UNIT` (the registry reads it) and the facts other units may read."""
+from __future__ import annotations
+
+from ...kit.component import Component
+from .objects import AIRFLOW_DB, AIRFLOW_GIT_SYNC, AIRFLOW_KEYS, AIRFLOW_OIDC, ALERTMANAGER_CONFIG, GRAFANA_ADMIN, GRAFANA_OIDC, HF_TOKEN, JUPYTERHUB_HUB, JUPYTERHUB_OIDC, KEYCLOAK_ADMIN, KEYCLOAK_CLIENTS, KEYCLOAK_DB, MLFLOW_DB, NAME, RAY_REDIS, RAY_REDIS_CONF, VLLM_API_KEY, build, client_secret_key
+
+UNIT = Component(NAME,
+                 "ClusterSecretStore and every ExternalSecret: credentials by reference only",
+                 build)
+
+__all__ = ["UNIT", "AIRFLOW_DB", "AIRFLOW_GIT_SYNC", "AIRFLOW_KEYS", "AIRFLOW_OIDC", "ALERTMANAGER_CONFIG", "GRAFANA_ADMIN", "GRAFANA_OIDC", "HF_TOKEN", "JUPYTERHUB_HUB", "JUPYTERHUB_OIDC", "KEYCLOAK_ADMIN", "KEYCLOAK_CLIENTS", "KEYCLOAK_DB", "MLFLOW_DB", "NAME", "RAY_REDIS", "RAY_REDIS_CONF", "VLLM_API_KEY", "client_secret_key"]
