@@ -4,11 +4,26 @@ The unit's public surface: `UNIT` (the registry reads it) and the facts other un
 from __future__ import annotations
 
 from ...kit.component import Component, no_objects
+# -- imports: routes, credentials, secrets
+# -- imports: rules, dashboards
+# -- imports: checks
+# -- imports: versions
 from .objects import NAME, helm
 
-UNIT = Component(NAME,
-                 "external-dns (IRSA): Route 53 records for every Ingress host",
-                 no_objects,
-                 helm=helm)
+# Contribution hooks are grouped by mechanism; add lines under a group's comment only.
+UNIT = Component(
+    NAME,
+    "external-dns (IRSA): Route 53 records for every Ingress host",
+    no_objects,
+    helm=helm,
+    # -- routes, credentials, secrets
+    # -- rules, dashboards
+    # -- checks
+    # -- versions
+)
 
 __all__ = ["UNIT", "NAME"]
+# -- published facts: routes, credentials, secrets
+# -- published facts: rules, dashboards
+# -- published facts: checks
+# -- published facts: versions

@@ -4,12 +4,27 @@ The unit's public surface: `UNIT` (the registry reads it) and the facts other un
 from __future__ import annotations
 
 from ...kit.component import Component
+# -- imports: routes, credentials, secrets
+# -- imports: rules, dashboards
+# -- imports: checks
+# -- imports: versions
 from .objects import DASHBOARD_PORT, HEAD_PORTS, METRICS_PORT, NAME, NAMESPACE, SERVE_PORT, build, cluster_name, dashboard_routes, head_service, helm, member_group, serve_service, team_namespace
 
-UNIT = Component(NAME,
-                 "KubeRay operator; a Ray cluster per team (Volcano queue, GPU group), RayServices, "
+# Contribution hooks are grouped by mechanism; add lines under a group's comment only.
+UNIT = Component(
+    NAME,
+    "KubeRay operator; a Ray cluster per team (Volcano queue, GPU group), RayServices, "
               "dashboards behind Keycloak",
-                 build,
-                 helm=helm)
+    build,
+    helm=helm,
+    # -- routes, credentials, secrets
+    # -- rules, dashboards
+    # -- checks
+    # -- versions
+)
 
 __all__ = ["UNIT", "DASHBOARD_PORT", "HEAD_PORTS", "METRICS_PORT", "NAME", "NAMESPACE", "SERVE_PORT", "cluster_name", "dashboard_routes", "head_service", "member_group", "serve_service", "team_namespace"]
+# -- published facts: routes, credentials, secrets
+# -- published facts: rules, dashboards
+# -- published facts: checks
+# -- published facts: versions

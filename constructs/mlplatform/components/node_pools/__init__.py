@@ -4,10 +4,25 @@ The unit's public surface: `UNIT` (the registry reads it) and the facts other un
 from __future__ import annotations
 
 from ...kit.component import Component
+# -- imports: routes, credentials, secrets
+# -- imports: rules, dashboards
+# -- imports: checks
+# -- imports: versions
 from .objects import GPU_POOL, GPU_RESOURCE, NAME, POOL_LABEL, build
 
-UNIT = Component(NAME,
-                 "Karpenter EC2NodeClass and NodePools: default (CPU) and gpu (tainted)",
-                 build)
+# Contribution hooks are grouped by mechanism; add lines under a group's comment only.
+UNIT = Component(
+    NAME,
+    "Karpenter EC2NodeClass and NodePools: default (CPU) and gpu (tainted)",
+    build,
+    # -- routes, credentials, secrets
+    # -- rules, dashboards
+    # -- checks
+    # -- versions
+)
 
 __all__ = ["UNIT", "GPU_POOL", "GPU_RESOURCE", "NAME", "POOL_LABEL"]
+# -- published facts: routes, credentials, secrets
+# -- published facts: rules, dashboards
+# -- published facts: checks
+# -- published facts: versions

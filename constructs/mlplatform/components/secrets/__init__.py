@@ -4,10 +4,25 @@ The unit's public surface: `UNIT` (the registry reads it) and the facts other un
 from __future__ import annotations
 
 from ...kit.component import Component
+# -- imports: routes, credentials, secrets
+# -- imports: rules, dashboards
+# -- imports: checks
+# -- imports: versions
 from .objects import AIRFLOW_DB, AIRFLOW_GIT_SYNC, AIRFLOW_KEYS, AIRFLOW_OIDC, ALERTMANAGER_CONFIG, GRAFANA_ADMIN, GRAFANA_OIDC, HF_TOKEN, JUPYTERHUB_HUB, JUPYTERHUB_OIDC, KEYCLOAK_ADMIN, KEYCLOAK_CLIENTS, KEYCLOAK_DB, MLFLOW_DB, NAME, RAY_REDIS, RAY_REDIS_CONF, VLLM_API_KEY, build, client_secret_key
 
-UNIT = Component(NAME,
-                 "ClusterSecretStore and every ExternalSecret: credentials by reference only",
-                 build)
+# Contribution hooks are grouped by mechanism; add lines under a group's comment only.
+UNIT = Component(
+    NAME,
+    "ClusterSecretStore and every ExternalSecret: credentials by reference only",
+    build,
+    # -- routes, credentials, secrets
+    # -- rules, dashboards
+    # -- checks
+    # -- versions
+)
 
 __all__ = ["UNIT", "AIRFLOW_DB", "AIRFLOW_GIT_SYNC", "AIRFLOW_KEYS", "AIRFLOW_OIDC", "ALERTMANAGER_CONFIG", "GRAFANA_ADMIN", "GRAFANA_OIDC", "HF_TOKEN", "JUPYTERHUB_HUB", "JUPYTERHUB_OIDC", "KEYCLOAK_ADMIN", "KEYCLOAK_CLIENTS", "KEYCLOAK_DB", "MLFLOW_DB", "NAME", "RAY_REDIS", "RAY_REDIS_CONF", "VLLM_API_KEY", "client_secret_key"]
+# -- published facts: routes, credentials, secrets
+# -- published facts: rules, dashboards
+# -- published facts: checks
+# -- published facts: versions

@@ -4,10 +4,25 @@ The unit's public surface: `UNIT` (the registry reads it) and the facts other un
 from __future__ import annotations
 
 from ...kit.component import Component
+# -- imports: routes, credentials, secrets
+# -- imports: rules, dashboards
+# -- imports: checks
+# -- imports: versions
 from .objects import APP, GPU_POOL, NAME, POOL_LABEL, PORT, build, model_routes, models, namespace, served_name
 
-UNIT = Component(NAME,
-                 "vLLM: one OpenAI-compatible server per model, scaled on its own queue, API key at llm-<model>.<domain>",
-                 build)
+# Contribution hooks are grouped by mechanism; add lines under a group's comment only.
+UNIT = Component(
+    NAME,
+    "vLLM: one OpenAI-compatible server per model, scaled on its own queue, API key at llm-<model>.<domain>",
+    build,
+    # -- routes, credentials, secrets
+    # -- rules, dashboards
+    # -- checks
+    # -- versions
+)
 
 __all__ = ["UNIT", "APP", "GPU_POOL", "NAME", "POOL_LABEL", "PORT", "model_routes", "models", "namespace", "served_name"]
+# -- published facts: routes, credentials, secrets
+# -- published facts: rules, dashboards
+# -- published facts: checks
+# -- published facts: versions
