@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
+from mlplatform.components.airflow import access as airflow_access
 from mlplatform.components.secrets import objects as sec
-from mlplatform.kit.secrets import CREDENTIALS, DATABASE_PROPERTIES
+from mlplatform.kit.secrets import DATABASE_PROPERTIES, catalog
 
 SCANNER = Path(sys.executable).with_name("detect-secrets")
 # The keyword plugin flags any value of a key containing "secret" (`credentials_secret`,
@@ -55,25 +56,27 @@ def test_every_external_secret_reads_a_catalogued_name_under_the_env_prefix(rend
     for name, r in rendered.items():
         prefix = r.env.infrastructure.secrets_manager_prefix
         objs = r.components["secrets"]
+        known = catalog()
         for es in (o for o in objs if o["kind"] == "ExternalSecret"):
             assert es["spec"]["secretStoreRef"] == {"kind": "ClusterSecretStore", "name": "aws-secrets-manager"}
             for item in es["spec"]["data"]:
                 key = item["remoteRef"]["key"]
                 assert key.startswith(prefix), (name, key)
                 short = key[len(prefix):]
-                props = CREDENTIALS[short].properties if short in CREDENTIALS else DATABASE_PROPERTIES
-                assert short in CREDENTIALS or short.startswith("rds/"), short
+                props = known[short].properties if short in known else DATABASE_PROPERTIES
+                assert short in known or short.startswith("rds/"), short
                 assert item["remoteRef"]["property"] in props
 
 
 def test_every_platform_credential_is_an_external_secret(rendered):
     """Keycloak admin and DB, OIDC clients, Airflow keys, JupyterHub hub secrets, DB passwords,
     the Hugging Face token: each catalogued credential lands in at least one Secret."""
-    optional, used_somewhere = {k for k, c in CREDENTIALS.items() if c.optional}, set()
+    known = catalog()
+    optional, used_somewhere = {k for k, c in known.items() if c.optional}, set()
     for r in rendered.values():
         used = {item["remoteRef"]["key"][len(r.env.infrastructure.secrets_manager_prefix):]
                 for o in r.components["secrets"] if o["kind"] == "ExternalSecret" for item in o["spec"]["data"]}
-        assert set(CREDENTIALS) - optional <= used
+        assert set(known) - optional <= used
         assert {f"rds/{db}" for db in r.env.infrastructure.databases} <= used
         used_somewhere |= used
     assert optional <= used_somewhere, "an optional credential no env reads: drop it from the catalog"
@@ -90,7 +93,7 @@ def test_store_serves_only_the_namespaces_that_need_it(rendered):
 
 def test_airflow_connection_is_templated_from_fetched_credentials(envs):
     objs = sec.build(envs["staging"])
-    (es,) = [o for o in objs if o["kind"] == "ExternalSecret" and o["metadata"]["name"] == sec.AIRFLOW_DB]
+    (es,) = [o for o in objs if o["kind"] == "ExternalSecret" and o["metadata"]["name"] == airflow_access.AIRFLOW_DB]
     conn = es["spec"]["target"]["template"]["data"]["connection"]
     db = envs["staging"].infrastructure.databases["airflow"]
     assert conn.startswith("postgresql://{{ .username | urlquery }}:{{ .password | urlquery }}@")
