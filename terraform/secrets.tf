@@ -5,8 +5,8 @@
 # set outside git, once per env, with `aws secretsmanager put-secret-value` (README.md,
 # "Set outside git"); External Secrets then syncs them into Kubernetes Secrets.
 #
-# The names must equal the generator's catalog: credential keys of CREDENTIALS in
-# constructs/mlplatform/kit/secrets.py, and `rds/<db>` for every database of the env
+# The names must equal the generator's catalog: the credential keys the units declare
+# (`catalog()` in constructs/mlplatform/kit/secrets.py), and `rds/<db>` for every database of the env
 # (environments/infra/<env>.yaml `databases`). tests/test_terraform.py compares both ways.
 
 locals {

@@ -19,6 +19,7 @@ from mlplatform.components.airflow import objects as airflow
 from mlplatform.components.keycloak import objects as keycloak
 from mlplatform.components.spark_operator import objects as spark_operator
 from mlplatform.components.storage import objects as storage
+from mlplatform.components.airflow import access as airflow_access
 from mlplatform.components.secrets import objects as sec
 from mlplatform.config.loader import EnvError, load_env
 from mlplatform.kit import refs, routes
@@ -75,7 +76,7 @@ def test_kubernetes_executor_rds_and_no_bundled_database_or_broker(rendered, env
     v = _values(rendered[env_name])
     assert v["executor"] == "KubernetesExecutor"
     assert v["postgresql"] == {"enabled": False} and v["redis"] == {"enabled": False}
-    assert v["data"] == {"metadataSecretName": sec.AIRFLOW_DB}
+    assert v["data"] == {"metadataSecretName": airflow_access.AIRFLOW_DB}
     assert v["airflowVersion"] == v["defaultAirflowTag"] == "3.2.0"
 
 
@@ -107,8 +108,8 @@ def test_every_secret_the_values_name_is_made_by_an_external_secret_with_the_key
         assert (airflow.NAMESPACE, name) in made, name
     oidc = [e for e in v["apiServer"]["env"] if e["name"] == airflow.CLIENT_SECRET_ENV]
     assert oidc == [{"name": airflow.CLIENT_SECRET_ENV,
-                     "valueFrom": {"secretKeyRef": {"name": sec.AIRFLOW_OIDC, "key": "client-secret"}}}]
-    assert "client-secret" in made[(airflow.NAMESPACE, sec.AIRFLOW_OIDC)]
+                     "valueFrom": {"secretKeyRef": {"name": airflow_access.AIRFLOW_OIDC, "key": "client-secret"}}}]
+    assert "client-secret" in made[(airflow.NAMESPACE, airflow_access.AIRFLOW_OIDC)]
     # no literal secret material handed to the chart
     for literal in ("fernetKey", "apiSecretKey", "jwtSecret", "webserverSecretKey"):
         assert literal not in v
@@ -119,12 +120,12 @@ def test_every_secret_the_values_name_is_made_by_an_external_secret_with_the_key
 def test_git_sync_credentials_come_from_the_catalog_in_every_name_git_sync_reads(rendered):
     r = rendered["prod"]
     (es,) = [o for o in r.components["secrets"] if o["kind"] == "ExternalSecret"
-             and o["metadata"]["name"] == sec.AIRFLOW_GIT_SYNC]
+             and o["metadata"]["name"] == airflow_access.AIRFLOW_GIT_SYNC]
     prefix = r.env.infrastructure.secrets_manager_prefix
     got = {d["secretKey"]: (d["remoteRef"]["key"], d["remoteRef"]["property"]) for d in es["spec"]["data"]}
     assert got == {f"{p}_{k.upper()}": (f"{prefix}airflow/git-sync", k)
                    for p in ("GITSYNC", "GIT_SYNC") for k in ("username", "password")}
-    assert sec.AIRFLOW_GIT_SYNC not in {o["metadata"]["name"] for o in rendered["dev"].components["secrets"]}, \
+    assert airflow_access.AIRFLOW_GIT_SYNC not in {o["metadata"]["name"] for o in rendered["dev"].components["secrets"]}, \
         "dev reads DAGs from EFS: no git credentials there"
 
 
@@ -172,9 +173,9 @@ def test_oauth_callback_is_what_the_keycloak_client_allows(envs, env_name):
 
 
 def test_a_route_that_disagrees_with_fab_is_a_build_error(envs, monkeypatch):
-    r = routes.route("airflow")
+    r = airflow.ROUTE
     bad = type(r)(**{**r.__dict__, "callbacks": ("/airflow/oauth-authorized/keycloak",)})
-    monkeypatch.setitem(routes.BY_NAME, "airflow", bad)
+    monkeypatch.setattr(airflow, "ROUTE", bad)
     with pytest.raises(ValueError, match="not FAB's OAuth callback"):
         airflow.values(envs["dev"])
 
@@ -334,7 +335,7 @@ def test_staging_and_prod_sync_dags_from_git_and_log_to_s3_with_irsa(rendered, e
     assert v["dags"]["persistence"] == {"enabled": False}
     assert g["enabled"] is True and g["repo"] == a.dags.git_sync.repo == "https://github.com/example-org/ml-platform-dags.git"
     assert g["branch"] == g["ref"] == a.dags.git_sync.branch and g["subPath"] == "dags"
-    assert g["credentialsSecret"] == sec.AIRFLOW_GIT_SYNC
+    assert g["credentialsSecret"] == airflow_access.AIRFLOW_GIT_SYNC
     assert g["securityContexts"]["container"]["allowPrivilegeEscalation"] is False
     logging = v["config"]["logging"]
     assert logging["remote_logging"] == "True"
@@ -435,7 +436,7 @@ def test_task_pod_resources_come_from_config(envs):
 def test_disabled_airflow_renders_nothing(envs):
     env = _with(envs["dev"], enabled=False)
     assert airflow.helm(env) is None and airflow.build(env) == []
-    assert sec.AIRFLOW_GIT_SYNC not in {w.secret for w in sec.wanted(env)}
+    assert airflow_access.AIRFLOW_GIT_SYNC not in {w.secret for w in sec.wanted(env)}
     assert spark_operator.build(env) == [], "no Airflow, nobody to bind"
 
 

@@ -7,7 +7,9 @@ import pytest
 from conftest import find
 from mlplatform.components.external_dns import objects as external_dns
 from mlplatform.components.ingress import objects as ingress
+from mlplatform.components.jupyterhub import access as jupyterhub_access
 from mlplatform.components.keycloak import objects as keycloak
+from mlplatform.components.mlflow import access as mlflow_access
 from mlplatform.components.storage import objects as storage
 from mlplatform.components.aws_load_balancer_controller import objects as lbc
 from mlplatform.kit import routes
@@ -44,12 +46,12 @@ def test_ingress_annotations_are_generated_not_scattered(envs):
     """ALB-login routes get the OIDC action pointing at the realm; app-login routes don't."""
     env = envs["staging"]
     from mlplatform.kit.ingress import annotations
-    alb = annotations(env, routes.route("mlflow"))
+    alb = annotations(env, mlflow_access.ROUTE)
     oidc = json.loads(alb["alb.ingress.kubernetes.io/auth-idp-oidc"])
     assert oidc["issuer"] == f"https://auth.{env.domain}/realms/{env.keycloak.realm}"
     assert oidc["tokenEndpoint"].endswith("/protocol/openid-connect/token")
     assert alb["alb.ingress.kubernetes.io/auth-on-unauthenticated-request"] == "authenticate"
-    app = annotations(env, routes.route("jupyterhub"))
+    app = annotations(env, jupyterhub_access.ROUTE)
     assert "alb.ingress.kubernetes.io/auth-type" not in app
 
 

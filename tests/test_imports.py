@@ -120,7 +120,6 @@ ALLOWED: set[str] = {
     "mlplatform/components/kuberay/objects.py:",
     "mlplatform/envdiff.py:",
     "mlplatform/inventory.py:",
-    "mlplatform/kit/routes.py:",
     "mlplatform/validate/crosschecks.py:",
     "mlplatform/validate/serving.py:",
 }

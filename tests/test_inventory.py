@@ -3,6 +3,8 @@ following the config."""
 import pytest
 
 from mlplatform import write
+from mlplatform.components.jupyterhub import access as jupyterhub_access
+from mlplatform.components.mlflow import access as mlflow_access
 from mlplatform.config.models import Env
 from mlplatform.inventory import INVENTORY_FILE, markdown
 from mlplatform.kit import routes, versions
@@ -72,8 +74,8 @@ def test_every_endpoint_and_model_is_listed_with_its_login(envs, inventories):
         urls = {r[0]: r for r in endpoints[1:]}
         for rt in routes.for_env(env):
             assert routes.url(env, rt) in urls, (name, rt.name)
-        assert "Keycloak at the ALB" in urls[routes.url(env, routes.route("mlflow"))][2]
-        assert "OIDC client `jupyterhub`" in urls[routes.url(env, routes.route("jupyterhub"))][2]
+        assert "Keycloak at the ALB" in urls[routes.url(env, mlflow_access.ROUTE)][2]
+        assert "OIDC client `jupyterhub`" in urls[routes.url(env, jupyterhub_access.ROUTE)][2]
         models = _rows(_section(text, "Served models"))
         assert env.serving.models, name
         for m in env.serving.models:

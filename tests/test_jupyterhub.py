@@ -178,7 +178,7 @@ def test_oauth_callback_is_what_the_keycloak_client_allows(envs):
         assert client["redirectUris"] == [cfg["oauth_callback_url"]]
         assert cfg["oauth_callback_url"] == f"https://platform.{env.domain}/jupyter/hub/oauth_callback"
         assert cfg["token_url"].startswith(routes.issuer(env))
-        assert jh.values(env)["hub"]["baseUrl"] == routes.route("jupyterhub").path
+        assert jh.values(env)["hub"]["baseUrl"] == jh.ROUTE.path
 
 
 def test_home_and_shared_storage(envs):

@@ -14,7 +14,7 @@ from mlplatform.components.keycloak import objects as keycloak
 from mlplatform.components.kuberay import objects as kuberay
 from mlplatform.components.mlflow import objects as mlflow
 from mlplatform.components.node_pools import objects as node_pools
-from mlplatform.components.secrets import objects as sec
+from mlplatform.components.kuberay import access as kuberay_access
 from mlplatform.config.models import Env
 from mlplatform.kit import routes, versions
 from mlplatform.plan import render
@@ -176,14 +176,14 @@ def test_gcs_fault_tolerance_uses_redis_with_the_password_from_an_external_secre
                 assert ft is None
                 continue
             seen.add(env.ray.redis)
-            assert ft["redisPassword"] == {"valueFrom": {"secretKeyRef": {"name": sec.RAY_REDIS, "key": "password"}}}
+            assert ft["redisPassword"] == {"valueFrom": {"secretKeyRef": {"name": kuberay_access.RAY_REDIS, "key": "password"}}}
             head_env = rc["spec"]["headGroupSpec"]["template"]["spec"]["containers"][0]["env"]
             if env.ray.redis == "external":
                 assert ft["redisAddress"] == f"rediss://{env.infrastructure.redis_endpoint}", "TLS to ElastiCache"
                 assert {"name": "RAY_REDIS_CA_CERT", "value": kuberay.CA_BUNDLE} in head_env
             else:
                 assert ft["redisAddress"] == f"redis://{team}-gcs-redis.team-{team}.svc.cluster.local:6379"
-            es = find(r.components["secrets"], "ExternalSecret", f"team-{team}-{sec.RAY_REDIS}")
+            es = find(r.components["secrets"], "ExternalSecret", f"team-{team}-{kuberay_access.RAY_REDIS}")
             assert es["metadata"]["namespace"] == f"team-{team}"
             assert es["spec"]["data"][0]["remoteRef"]["key"].endswith("ray/redis")
     assert seen == {"external", "in_cluster"}, "prod uses ElastiCache, staging an in-cluster Redis"
@@ -206,9 +206,9 @@ def test_in_cluster_redis_is_small_restricted_and_reads_its_password_from_a_file
         assert {k: c["securityContext"][k] for k in RESTRICTED} == RESTRICTED
         assert c["resources"] == r.env.ray.redis_resources.render()
         assert not any("pass" in a for a in c.get("command", []) + c.get("args", [])), "never on a command line"
-        assert pod["volumes"][0]["secret"]["secretName"] == sec.RAY_REDIS
-        es = find(r.components["secrets"], "ExternalSecret", f"team-{team}-{sec.RAY_REDIS}")
-        assert "requirepass {{ .password }}" in es["spec"]["target"]["template"]["data"][sec.RAY_REDIS_CONF]
+        assert pod["volumes"][0]["secret"]["secretName"] == kuberay_access.RAY_REDIS
+        es = find(r.components["secrets"], "ExternalSecret", f"team-{team}-{kuberay_access.RAY_REDIS}")
+        assert "requirepass {{ .password }}" in es["spec"]["target"]["template"]["data"][kuberay_access.RAY_REDIS_CONF]
     assert not _objs(rendered["prod"], "Deployment"), "prod uses ElastiCache"
 
 
@@ -279,10 +279,10 @@ def test_each_team_gets_a_valid_documented_rayjob_template(rendered):
 
 
 # --------------------------------------------------------------------------- dashboards
-def test_routes_are_per_env_and_the_static_table_has_no_ray_row(envs):
-    assert not [r for r in routes.ROUTES if r.host == "ray"]
+def test_routes_are_per_env_and_only_kuberay_serves_the_ray_host(envs):
     env = envs["prod"]
     ray = [r for r in routes.for_env(env) if r.owner == kuberay.NAME]
+    assert ray == [r for r in routes.for_env(env) if r.host == "ray"] == kuberay.dashboard_routes(env)
     assert [r.name for r in ray] == [f"ray-{t}" for t in sorted(env.ray.clusters)]
     for r in ray:
         team = r.name.removeprefix("ray-")
@@ -453,5 +453,5 @@ def test_an_env_without_ray_has_no_operator_clusters_or_dashboards(envs):
     assert not [r for r in routes.for_env(env) if r.owner == kuberay.NAME]
     r = render(env)
     assert kuberay.NAME not in r.components and kuberay.NAME not in r.helm
-    assert not [o for o in r.components["secrets"] if o["metadata"]["name"].endswith(sec.RAY_REDIS)]
+    assert not [o for o in r.components["secrets"] if o["metadata"]["name"].endswith(kuberay_access.RAY_REDIS)]
     assert [p for p in validate(r) if "kuberay" in p or "ray-" in p] == []

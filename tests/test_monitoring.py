@@ -20,11 +20,11 @@ from mlplatform.components.keycloak import objects as keycloak
 from mlplatform.components.kuberay import objects as kuberay
 from mlplatform.components.monitoring import objects as mon
 from mlplatform.components.monitoring import dashboards as dash
-from mlplatform.components.secrets import objects as sec
+from mlplatform.components.monitoring import access as mon_access
 from mlplatform.components.spark_operator import objects as spark_operator
 from mlplatform.kit import monitoring as kit_mon
 from mlplatform.kit import routes, upstream
-from mlplatform.kit.secrets import CREDENTIALS
+from mlplatform.kit.secrets import catalog
 from mlplatform.validate import charts, crosschecks
 from mlplatform.validate import monitoring as vmon
 from test_secrets import scan
@@ -100,7 +100,7 @@ def test_prometheus_follows_the_env(envs, rendered):
         assert spec.get("retentionSize") == m.retention_size
         claim = spec["storageSpec"]["volumeClaimTemplate"]["spec"]
         assert claim["storageClassName"] == "gp3" and claim["resources"]["requests"]["storage"] == m.storage
-        assert spec["externalUrl"] == routes.url(r.env, routes.route("prometheus"))
+        assert spec["externalUrl"] == routes.url(r.env, mon_access.PROMETHEUS_ROUTE)
     assert _prom_spec(rendered["prod"])["retentionSize"] == "180GB"
 
 
@@ -136,9 +136,9 @@ def test_alertmanager_reads_its_whole_config_from_the_secret(rendered):
             continue
         spec = am["alertmanagerSpec"]
         assert spec["useExistingSecret"] is True, "the chart must not render its own config Secret"
-        assert spec["additionalConfig"] == {"configSecret": sec.ALERTMANAGER_CONFIG}
+        assert spec["additionalConfig"] == {"configSecret": mon_access.ALERTMANAGER_CONFIG}
         assert spec["replicas"] == r.env.monitoring.alertmanager_replicas
-        es = _external_secret(r, ns, sec.ALERTMANAGER_CONFIG)
+        es = _external_secret(r, ns, mon_access.ALERTMANAGER_CONFIG)
         assert [(d["secretKey"], d["remoteRef"]["property"]) for d in es["spec"]["data"]] == [
             ("alertmanager.yaml", "alertmanager.yaml")]  # the key the operator reads
     assert _values(rendered["dev"])["alertmanager"] == {"enabled": False}
@@ -146,15 +146,16 @@ def test_alertmanager_reads_its_whole_config_from_the_secret(rendered):
 
 def test_grafana_admin_comes_from_an_external_secret_with_the_charts_keys(rendered):
     defaults = upstream.chart_values(mon.CHART)["grafana"]["admin"]
-    assert CREDENTIALS["grafana/admin"].properties == (defaults["userKey"], defaults["passwordKey"])
+    admin = catalog()[mon_access.ADMIN]
+    assert admin.properties == (defaults["userKey"], defaults["passwordKey"])
     for r in rendered.values():
         g = _values(r)["grafana"]
-        assert g["admin"] == {"existingSecret": sec.GRAFANA_ADMIN}
-        es = _external_secret(r, r.env.namespaces.monitoring_namespace, sec.GRAFANA_ADMIN)
-        assert sorted(d["secretKey"] for d in es["spec"]["data"]) == sorted(CREDENTIALS["grafana/admin"].properties)
+        assert g["admin"] == {"existingSecret": mon_access.GRAFANA_ADMIN}
+        es = _external_secret(r, r.env.namespaces.monitoring_namespace, mon_access.GRAFANA_ADMIN)
+        assert sorted(d["secretKey"] for d in es["spec"]["data"]) == sorted(admin.properties)
         env = g["envValueFrom"][mon.CLIENT_SECRET_ENV]
-        assert env == {"secretKeyRef": {"name": sec.GRAFANA_OIDC, "key": "client-secret"}}
-        _external_secret(r, r.env.namespaces.monitoring_namespace, sec.GRAFANA_OIDC)
+        assert env == {"secretKeyRef": {"name": mon_access.GRAFANA_OIDC, "key": "client-secret"}}
+        _external_secret(r, r.env.namespaces.monitoring_namespace, mon_access.GRAFANA_OIDC)
 
 
 def test_grafana_oauth_urls_are_the_routes_and_the_realm_client(rendered):
@@ -164,7 +165,7 @@ def test_grafana_oauth_urls_are_the_routes_and_the_realm_client(rendered):
         assert oauth["client_id"] == "grafana" and oauth["enabled"] is True
         assert (oauth["auth_url"], oauth["token_url"], oauth["api_url"]) == tuple(
             routes.oidc_endpoint(env, w) for w in ("auth", "token", "userinfo"))
-        assert ini["server"]["root_url"] == routes.url(env, routes.route("grafana")) == f"https://grafana.{env.domain}"
+        assert ini["server"]["root_url"] == routes.url(env, mon_access.GRAFANA_ROUTE) == f"https://grafana.{env.domain}"
         assert ini["auth"]["disable_login_form"] is True
         realm = crosschecks.realm_of(r)
         (client,) = [c for c in realm["clients"] if c["clientId"] == "grafana"]
@@ -199,14 +200,14 @@ def test_realm_roles_map_to_grafana_roles():
 
 
 def test_object_names_match_the_routes(envs, monkeypatch):
-    r = routes.route("prometheus")
+    r = mon_access.PROMETHEUS_ROUTE
     assert (r.service, r.port) == (f"{mon.FULLNAME}-prometheus", 9090)
-    assert (routes.route("alertmanager").service, routes.route("grafana").service) == (
+    assert (mon_access.ALERTMANAGER_ROUTE.service, mon_access.GRAFANA_ROUTE.service) == (
         f"{mon.FULLNAME}-alertmanager", "grafana")
     v = mon.values(envs["dev"])
     assert v["fullnameOverride"] == mon.FULLNAME and v["grafana"]["fullnameOverride"] == mon.GRAFANA
     assert len(mon.FULLNAME) <= 26, "the chart truncates its fullname at 26 characters"
-    monkeypatch.setitem(routes.BY_NAME, "prometheus", dataclasses.replace(r, service="prometheus"))
+    monkeypatch.setattr(mon, "PROMETHEUS_ROUTE", dataclasses.replace(r, service="prometheus"))
     with pytest.raises(ValueError, match="route 'prometheus' points at monitoring/prometheus:9090"):
         mon.values(envs["dev"])
 
@@ -225,8 +226,9 @@ def test_ingresses_follow_the_routes_and_alertmanager(rendered):
         ings = {o["metadata"]["name"]: o for o in r.components[mon.NAME] if o["kind"] == "Ingress"}
         want = {"grafana", "prometheus"} | ({"alertmanager"} if r.env.monitoring.alertmanager else set())
         assert set(ings) == want
+        served = {rt.name: rt for rt in routes.for_env(r.env)}
         for name, o in ings.items():
-            rt = routes.route(name)
+            rt = served[name]
             backend = o["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
             assert (backend["name"], backend["port"]["number"]) == (rt.service, rt.port)
             sticky = "alb.ingress.kubernetes.io/target-group-attributes" in o["metadata"]["annotations"]

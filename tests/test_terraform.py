@@ -30,7 +30,7 @@ from mlplatform.config.terraform import (
     infrastructure_from_outputs,
     write_infra_yaml,
 )
-from mlplatform.kit.secrets import CREDENTIALS, database_key, remote_name
+from mlplatform.kit.secrets import catalog, database_key, remote_name
 
 ROOT = Path(__file__).resolve().parents[1]
 TF = ROOT / "terraform"
@@ -229,7 +229,7 @@ def test_every_secret_the_generator_references_is_declared_and_nothing_else(tf):
     doc = tf["secrets.tf"]
     loc = _locals(doc)
     declared = set(loc["platform_credentials"]) | {database_key(db) for db in loc["platform_databases"]}
-    referenced = set(CREDENTIALS)
+    referenced = set(catalog())
     for env in _env_names():
         referenced |= {database_key(db) for db in _infra(env).get("databases", {})}
     assert declared == referenced, (

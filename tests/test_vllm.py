@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from conftest import find
 from mlplatform.components.prometheus_adapter import objects as prometheus_adapter
 from mlplatform.components.vllm import objects as vllm
-from mlplatform.components.secrets import objects as sec
+from mlplatform.components.vllm import access as vllm_access
 from mlplatform.config.models import Env
 from mlplatform.kit import monitoring, routes
 from mlplatform.plan import render
@@ -111,10 +111,10 @@ def test_the_server_runs_non_root_with_a_read_only_root_and_secrets_only_by_refe
             assert c["securityContext"]["allowPrivilegeEscalation"] is False
             assert pod["enableServiceLinks"] is False  # a Service `vllm` would inject VLLM_PORT=tcp://...
             env = {e["name"]: e for e in c["env"]}
-            assert env["VLLM_API_KEY"]["valueFrom"]["secretKeyRef"] == {"name": sec.VLLM_API_KEY, "key": "api-key"}
+            assert env["VLLM_API_KEY"]["valueFrom"]["secretKeyRef"] == {"name": vllm_access.VLLM_API_KEY, "key": "api-key"}
             assert "value" not in env["VLLM_API_KEY"] and "HF_TOKEN" not in env
             token = next(v for v in pod["volumes"] if v["name"] == "hf-token")["secret"]
-            assert token["secretName"] == sec.HF_TOKEN and env["HF_TOKEN_PATH"]["value"].endswith("/token")
+            assert token["secretName"] == vllm_access.HF_TOKEN and env["HF_TOKEN_PATH"]["value"].endswith("/token")
             # every writable path is a volume; the token is read-only
             mounts = {m["mountPath"]: m for m in c["volumeMounts"]}
             assert set(mounts) == {"/models", "/dev/shm", "/tmp", vllm.HF_TOKEN_DIR}

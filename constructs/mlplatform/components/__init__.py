@@ -2,10 +2,13 @@
 
 Adding a component = its package under `components/` (config model, objects, contributions) + one
 line below. Nothing else enumerates the units: collectors (routes, credentials, alerts, dashboards,
-checks, versions) ask each unit in this order.
+checks, versions) ask each unit in this order. Argo CD is installed by the bootstrap, not a unit,
+but it serves a route and reads a credential: it is registered as a bootstrap contributor, asked
+after the units by the route, credential and Secret collectors.
 """
 from __future__ import annotations
 
+from ..kit import argocd
 from ..kit.component import Component, register
 from . import (airflow, aws_load_balancer_controller, external_dns, external_secrets, gpu_operator, ingress,
                jupyterhub, karpenter, keycloak, keycloak_operator, kubeflow_trainer, kuberay, mlflow, monitoring,
@@ -39,7 +42,7 @@ COMPONENTS: tuple[Component, ...] = (
     vllm.UNIT,
 )
 
-register(COMPONENTS)
+register(COMPONENTS, bootstrap=(argocd.SERVER,))
 
 # The folder (and Argo CD Application) holding the env's component Applications (app-of-apps).
 APPS_FOLDER = "argocd-apps"

@@ -7,7 +7,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from . import versions
+from .component import Component, no_objects
 from .meta import Obj, SYNC_WAVE, metadata
+from .routes import Route
+from .secrets import SecretWant, oidc_credential, oidc_data
 
 API_VERSION = "argoproj.io/v1alpha1"
 # Argo CD's own API: its CRDs come with the Argo CD installation (bootstrap), not from a component.
@@ -140,6 +143,30 @@ def manifests_source(name: str) -> Source:
                   directory=Directory(include=m.include))
 
 
+# --------------------------------------------------------------------------- what Argo CD contributes
+# Argo CD is installed by the bootstrap (argocd/<env>/), not an Application of the env, yet like a
+# unit it serves a route (its UI, with its own Keycloak login) and reads a client secret. The
+# registry hands `SERVER` to the collectors next to the units (`kit.component.contributors`).
+ROUTE = Route("argocd", "argocd", "/", "argocd", "argocd-server", 80, "/healthz", "app",
+              callbacks=("/auth/callback",), post_logout="/", component="argocd", description="Argo CD")
+# Argo CD resolves `$argocd-oidc:client-secret` only in Secrets labelled part-of=argocd.
+OIDC_SECRET = "argocd-oidc"
+CREDENTIALS = (oidc_credential(ROUTE.name, "Keycloak client secret of Argo CD"),)
+
+
+def routes(env) -> list[Route]:
+    return [ROUTE]
+
+
+def secrets(env) -> list[SecretWant]:
+    return [SecretWant(OIDC_SECRET, env.gitops.argocd_namespace, oidc_data(ROUTE.name),
+                       labels={"app.kubernetes.io/part-of": "argocd"})]
+
+
+SERVER = Component(ROUTE.owner, "Argo CD: the env's GitOps server, installed by the bootstrap", no_objects,
+                   routes=routes, credentials=CREDENTIALS, secrets=secrets)
+
+
 def server_values(env) -> dict:
     """Argo CD's own values for the env: UI on the shared ALB, login through the platform realm.
 
@@ -147,15 +174,16 @@ def server_values(env) -> dict:
     `argocd-oidc` (an ExternalSecret labelled part-of=argocd), never from git. TLS ends at the
     ALB, so the server runs without its own TLS (`server.insecure`); the CLI uses `--grpc-web`.
     """
-    from . import ingress, routes
+    from . import ingress
+    from .routes import hostname, issuer, url
 
-    r = routes.route("argocd")
-    host = routes.hostname(env, r)
+    r = ROUTE
+    host = hostname(env, r)
     oidc = "\n".join([
         "name: Keycloak",
-        f"issuer: {routes.issuer(env)}",
+        f"issuer: {issuer(env)}",
         f"clientID: {r.name}",
-        "clientSecret: $argocd-oidc:client-secret",
+        f"clientSecret: ${OIDC_SECRET}:client-secret",
         "requestedScopes: [openid, profile, email]",
         "",
     ])
@@ -166,7 +194,7 @@ def server_values(env) -> dict:
         "global": {"domain": host, "image": {"repository": versions.IMAGES["argocd"].repository,
                                              "tag": versions.IMAGES["argocd"].tag}},
         "configs": {
-            "cm": {"url": routes.url(env, r), "oidc.config": oidc},
+            "cm": {"url": url(env, r), "oidc.config": oidc},
             "params": {"server.insecure": True},
             # Users without a platform group see nothing; groups come from the realm's `groups` claim.
             "rbac": {"policy.default": "", "policy.csv": policy, "scopes": "[groups]"},

@@ -10,9 +10,13 @@ imports `components`, so the registry lives here (an extension point the app fil
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from .meta import Obj
+
+if TYPE_CHECKING:  # the contribution types; those modules collect through this one
+    from .routes import Route
+    from .secrets import Credential, SecretWant
 
 
 @dataclass(frozen=True)
@@ -54,12 +58,13 @@ class Component:
     # Objects whose loss destroys state (PVCs, databases) make Argo CD keep them on prune.
     prune: bool = True
     # ---- contributions to shared collectors (None / empty: the unit has nothing to give) ----
-    # Env -> routes (kit/routes.py) the unit serves: hosts, paths, backends, health, login.
-    routes: Callable[[Any], list] | None = None
-    # Rows of the credential catalog (kit/secrets.py) this unit reads.
-    credentials: tuple = ()
-    # Env -> the Secrets this unit wants from the catalog (the `secrets` unit emits the ExternalSecrets).
-    secrets: Callable[[Any], list] | None = None
+    # Env -> the routes (kit/routes.py) the unit serves: hosts, paths, backends, health, login.
+    routes: Callable[[Any], list[Route]] | None = None
+    # The rows of the credential catalog (kit/secrets.py) this unit reads: Secrets Manager names.
+    credentials: tuple[Credential, ...] = ()
+    # Env -> the Kubernetes Secrets this unit wants filled from the catalog (the `secrets` unit
+    # emits one ExternalSecret per want).
+    secrets: Callable[[Any], list[SecretWant]] | None = None
     # Env -> rule areas (recording rules + alerts) the `prometheus-rules` unit emits.
     rules: Callable[[Any], list] | None = None
     # Env -> Grafana dashboards the `monitoring` unit emits.
@@ -76,14 +81,17 @@ def no_objects(env) -> list[Obj]:
 
 
 _REGISTRY: list[Component] = []
+_BOOTSTRAP: list[Component] = []
 
 
-def register(units: tuple[Component, ...]) -> None:
-    """Called once by `components/__init__.py` with the ordered units."""
-    names = [u.name for u in units]
+def register(units: tuple[Component, ...], bootstrap: tuple[Component, ...] = ()) -> None:
+    """Called once by `components/__init__.py` with the ordered units, and the contributions of
+    what the bootstrap installs before any unit (Argo CD: `kit/argocd.py` `SERVER`)."""
+    names = [u.name for u in (*units, *bootstrap)]
     if len(set(names)) != len(names):
         raise ValueError(f"duplicate component names in the registry: {sorted(n for n in names if names.count(n) > 1)}")
     _REGISTRY[:] = units
+    _BOOTSTRAP[:] = bootstrap
 
 
 def units() -> tuple[Component, ...]:
@@ -91,3 +99,10 @@ def units() -> tuple[Component, ...]:
     if not _REGISTRY:  # importing any unit imports `components` first, which registers them all
         raise RuntimeError("no component units registered: import mlplatform.components first")
     return tuple(_REGISTRY)
+
+
+def contributors() -> tuple[Component, ...]:
+    """The units, then the bootstrap's contributors: what the route, credential and Secret
+    collectors ask. A bootstrap contributor serves a route and reads credentials like a unit,
+    but it is not an Application of the env (it has no objects in `dist/`)."""
+    return (*units(), *_BOOTSTRAP)

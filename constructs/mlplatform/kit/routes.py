@@ -1,14 +1,13 @@
-"""Every URL the platform serves, in one table: hosts, paths, backends, health checks, login.
+"""Every URL the platform serves: the `Route` type, the collector, and functions over the routes.
 
-Ingresses (`kit/ingress.py`), Keycloak's OIDC clients and their redirect URIs
-(`components/keycloak.py`), external-dns records and the certificate cross-check all
-derive from this table and the env's `ingress.hosts`, so a host or path can't drift between
-the ALB and the identity provider.
-
-`ROUTES` are the same in every env; `for_env(env)` adds the routes that exist only where the env
-config asks for them (one Ray dashboard per team cluster, host `<hosts.ray>-<team>.<domain>`: a
-single label under the domain, so the env's wildcard certificate covers it). Every user of routes
-goes through `for_env`, and every host is computed by `hostname`.
+Each unit contributes the routes it serves through its `routes(env)` hook (the host field or
+label, path, backend Service, health check, login); Argo CD, installed by the bootstrap, contributes
+its own (`kit/argocd.py`). `for_env(env)` collects them in registry order. Ingresses
+(`kit/ingress.py`), Keycloak's OIDC clients and their redirect URIs (`components/keycloak`),
+external-dns records, the ALB NetworkPolicies and the certificate cross-check all derive from
+that one list and the env's `ingress.hosts`, so a host or path can't drift between the ALB and
+the identity provider. Every user of routes goes through `for_env`, and every host is computed by
+`hostname`.
 
 Login: `app` means the application runs its own OIDC login against Keycloak (its client id is
 the route name); `alb` means the UI has no login of its own and the shared ALB authenticates the
@@ -19,6 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
+
+from .component import contributors
 
 ALB_CLIENT = "platform-ui"  # the Keycloak client the ALB's OIDC action uses
 ALB_CALLBACK = "/oauth2/idpresponse"  # fixed by the ALB
@@ -56,51 +57,30 @@ class Route:
         return self.component or self.name
 
 
-ROUTES: tuple[Route, ...] = (
-    # Keycloak itself: the login pages. Health on the management port (KC 25+: 9000).
-    Route("keycloak", "auth", "/", "keycloak", "keycloak-service", 8080, "/health/ready", "none",
-          health_port=9000, description="Keycloak (realm login, account console)",
-          pods=(("app", "keycloak"), ("app.kubernetes.io/instance", "keycloak")), target_ports=(8080, 9000)),
-    Route("jupyterhub", "platform", "/jupyter", "jupyterhub", "proxy-public", 80, "/jupyter/hub/health", "app",
-          callbacks=("/jupyter/hub/oauth_callback",), post_logout="/jupyter/", description="JupyterHub",
-          pods=(("app", "jupyterhub"), ("component", "proxy")), target_ports=(8000,)),
-    Route("airflow", "platform", "/airflow", "airflow", "airflow-api-server", 8080, "/airflow/api/v2/monitor/health",
-          "app", callbacks=("/airflow/auth/oauth-authorized/keycloak",), post_logout="/airflow/", description="Airflow UI",
-          pods=(("component", "api-server"), ("tier", "airflow")), target_ports=(8080,)),
-    Route("argocd", "argocd", "/", "argocd", "argocd-server", 80, "/healthz", "app",
-          callbacks=("/auth/callback",), post_logout="/", component="argocd", description="Argo CD"),
-    Route("grafana", "grafana", "/", "monitoring", "grafana", 80, "/api/health", "app",
-          callbacks=("/login/generic_oauth",), post_logout="/", component="monitoring", description="Grafana",
-          pods=(("app.kubernetes.io/name", "grafana"),), target_ports=(3000,)),
-    Route("mlflow", "mlflow", "/", "mlflow", "mlflow", 80, "/health", "alb", description="MLflow tracking UI",
-          pods=(("app.kubernetes.io/instance", "mlflow"), ("app.kubernetes.io/name", "mlflow")), target_ports=(5000,)),
-    # kube-prometheus-stack's Services (fullnameOverride `kube-prometheus-stack`, Grafana's
-    # fullnameOverride `grafana`): components/monitoring.py checks these rows against its values.
-    Route("prometheus", "prometheus", "/", "monitoring", "kube-prometheus-stack-prometheus", 9090, "/-/healthy", "alb",
-          component="monitoring", description="Prometheus UI",
-          pods=(("app.kubernetes.io/name", "prometheus"),), target_ports=(9090,)),
-    Route("alertmanager", "alertmanager", "/", "monitoring", "kube-prometheus-stack-alertmanager", 9093, "/-/healthy",
-          "alb", component="monitoring", description="Alertmanager UI",
-          pods=(("app.kubernetes.io/name", "alertmanager"),), target_ports=(9093,)),
-)
-
-BY_NAME = {r.name: r for r in ROUTES}
-
-
-def route(name: str) -> Route:
-    return BY_NAME[name]
+def collect(env, units) -> list[Route]:
+    """The routes `units` (in registry order) serve in `env`, each unit asked through its
+    `routes` hook. A route name is an Ingress name and an OIDC client id, so it is unique; a unit
+    contributes only the routes whose Ingress it emits (`Route.owner`)."""
+    out: list[Route] = []
+    by: dict[str, str] = {}
+    for unit in units:
+        if unit.routes is None:
+            continue
+        for r in unit.routes(env):
+            if r.name in by:
+                raise ValueError(f"route {r.name!r} is contributed by both {by[r.name]!r} and {unit.name!r}: "
+                                 f"a route name is an Ingress name and an OIDC client id, it must be unique")
+            if r.owner != unit.name:
+                raise ValueError(f"route {r.name!r} is contributed by {unit.name!r} but names component "
+                                 f"{r.owner!r}: a unit contributes the routes it serves")
+            by[r.name] = unit.name
+            out.append(r)
+    return out
 
 
 def for_env(env) -> list[Route]:
-    """Every route of the env: `ROUTES`, one dashboard per team Ray cluster (`ray.clusters`) and one
-    OpenAI-compatible endpoint per served model (`serving.models`)."""
-    from ..components import kuberay, vllm  # their object naming decides the backends
-
-    mon = env.monitoring
-    off = set() if mon.enabled else {"grafana", "prometheus", "alertmanager"}
-    if not (mon.enabled and mon.alertmanager):
-        off.add("alertmanager")
-    return [*(r for r in ROUTES if r.name not in off), *kuberay.dashboard_routes(env), *vllm.model_routes(env)]
+    """Every route of the env: what each registered unit (and the bootstrap's Argo CD) serves there."""
+    return collect(env, contributors())
 
 
 def hostname(env, r: Route) -> str:

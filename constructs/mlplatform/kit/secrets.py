@@ -2,16 +2,21 @@
 
 A value never passes through this code base. Terraform creates each secret (the *name*) in
 AWS Secrets Manager under the env's `secrets_manager_prefix`; an operator sets the value out of
-band (`aws secretsmanager put-secret-value`); an ExternalSecret, emitted next to the workload
-that reads it, turns it into a Kubernetes Secret; charts are pointed at that Secret by name
-(`existingSecret`-style values), so no chart ever generates a random secret.
+band (`aws secretsmanager put-secret-value`); an ExternalSecret turns it into a Kubernetes
+Secret; charts are pointed at that Secret by name (`existingSecret`-style values), so no chart
+ever generates a random secret.
 
-`terraform/secrets.tf` lists the same names; a test keeps the two in step.
+Each unit declares the catalog rows it reads (its `credentials`) and the Kubernetes Secrets it
+wants filled from them (its `secrets(env)`: `SecretWant`s); `catalog()` and `collect_wants()`
+gather them from every registered unit, and the `secrets` unit emits one ExternalSecret per want.
+`terraform/secrets.tf` lists the catalog's names; a test keeps the two in step.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .component import contributors
 from .meta import Obj, metadata
 
 STORE_KIND = "ClusterSecretStore"
@@ -30,36 +35,6 @@ class Credential:
     optional: bool = False
 
 
-CREDENTIALS: dict[str, Credential] = {c.key: c for c in (
-    Credential("keycloak/bootstrap-admin", ("username", "password"),
-               "Keycloak temporary bootstrap admin (the realm is managed by keycloak-config-cli with it)"),
-    Credential("oidc/jupyterhub", ("client-secret",), "Keycloak client secret of JupyterHub"),
-    Credential("oidc/airflow", ("client-secret",), "Keycloak client secret of Airflow"),
-    Credential("oidc/grafana", ("client-secret",), "Keycloak client secret of Grafana"),
-    Credential("oidc/argocd", ("client-secret",), "Keycloak client secret of Argo CD"),
-    Credential("oidc/platform-ui", ("client-secret",),
-               "Keycloak client secret the shared ALB uses to log users into UIs without their own login"),
-    Credential("jupyterhub/hub", ("cookie-secret", "crypt-keeper-key"),
-               "JupyterHub cookie secret and auth-state keys, 64 hex characters each (otherwise random per render)"),
-    Credential("airflow/keys", ("fernet-key", "webserver-secret-key", "api-secret-key", "jwt-secret"),
-               "Airflow fernet key and signing keys (otherwise generated at random by the chart)"),
-    Credential("huggingface/token", ("token",), "Hugging Face token for gated model downloads"),
-    Credential("serving/api-key", ("api-key",),
-               "API key clients send as `Authorization: Bearer` to every vLLM model endpoint (/v1) of the env"),
-    Credential("grafana/admin", ("admin-user", "admin-password"),
-               "Grafana's built-in admin (break-glass via port-forward; people log in through Keycloak): "
-               "otherwise the chart generates a random password on every render", optional=True),
-    Credential("monitoring/alertmanager", ("alertmanager.yaml",),
-               "Alertmanager configuration (receivers, routes: webhook URLs, chat tokens): a whole alertmanager.yaml",
-               optional=True),
-    Credential("ray/redis", ("password",),
-               "Redis password of Ray GCS fault tolerance: the ElastiCache AUTH token, or the in-cluster Redis's",
-               optional=True),
-    Credential("airflow/git-sync", ("username", "password"),
-               "Airflow DAG repository login for git-sync: username and an access token (private repos only)",
-               optional=True),
-)}
-
 # Database credentials: one secret per RDS database, named `<prefix>rds/<database key>`, with
 # these properties (Terraform creates them next to the RDS instance).
 DATABASE_PROPERTIES = ("username", "password")
@@ -73,20 +48,112 @@ def remote_name(prefix: str, key: str) -> str:
     return f"{prefix}{key}"
 
 
+def oidc_key(client: str) -> str:
+    """The catalog key of a Keycloak client's secret."""
+    return f"oidc/{client}"
+
+
+def oidc_credential(client: str, description: str) -> Credential:
+    return Credential(oidc_key(client), ("client-secret",), description)
+
+
+def oidc_data(client: str) -> dict[str, tuple[str, str]]:
+    """A Secret holding a Keycloak client's secret under key `client-secret`."""
+    return {"client-secret": (oidc_key(client), "client-secret")}
+
+
+def database_data(db: str) -> dict[str, tuple[str, str]]:
+    """A Secret holding a database's login under keys `username` and `password`."""
+    return {p: (database_key(db), p) for p in DATABASE_PROPERTIES}
+
+
+def database_uri(env, db: str) -> str:
+    """An ESO template of a database's connection URI from the fetched `username` and `password`."""
+    d = env.infrastructure.databases[db]
+    return (f"postgresql://{{{{ .username | urlquery }}}}:{{{{ .password | urlquery }}}}@{d.host}:{d.port}/"
+            f"{d.database}?sslmode=require")
+
+
+@dataclass(frozen=True)
+class SecretWant:
+    """A Kubernetes Secret a unit wants filled from the catalog (one ExternalSecret)."""
+
+    secret: str  # the Kubernetes Secret that consumers name
+    namespace: str
+    data: dict[str, tuple[str, str]]  # Secret key -> (credential key, property)
+    labels: dict[str, str] | None = None
+    template_data: dict[str, str] | None = None  # extra keys rendered from the fetched ones
+    per_namespace: bool = False  # the same Secret in several namespaces: `<namespace>-<secret>`
+
+    @property
+    def name(self) -> str:
+        """The ExternalSecret's own name (unique in the `secrets` component)."""
+        return f"{self.namespace}-{self.secret}" if self.per_namespace else self.secret
+
+
+def catalog(units=None) -> dict[str, Credential]:
+    """Every credential the platform reads: the `credentials` rows of `units` (default: every
+    registered contributor), in registry order. A key is one Secrets Manager name: one owner."""
+    out: dict[str, Credential] = {}
+    by: dict[str, str] = {}
+    for unit in contributors() if units is None else units:
+        for c in unit.credentials:
+            if c.key in by:
+                raise ValueError(f"credential {c.key!r} is declared by both {by[c.key]!r} and {unit.name!r}: "
+                                 f"a Secrets Manager name has one owner")
+            by[c.key] = unit.name
+            out[c.key] = c
+    return out
+
+
+def _properties(known: Mapping[str, Credential], cred: str) -> tuple[str, ...] | None:
+    c = known.get(cred)
+    return c.properties if c else (DATABASE_PROPERTIES if cred.startswith("rds/") else None)
+
+
+def collect_wants(env, units=None) -> list[SecretWant]:
+    """Every Secret `units` (default: every registered contributor) want in `env`, in registry
+    order. Each reads only catalogued credentials (or a database's), and each ExternalSecret name
+    is wanted once."""
+    units = contributors() if units is None else units
+    known = catalog(units)
+    out: list[SecretWant] = []
+    by: dict[str, str] = {}
+    for unit in units:
+        if unit.secrets is None:
+            continue
+        for w in unit.secrets(env):
+            where = f"unit {unit.name!r} wants Secret {w.namespace}/{w.secret}"
+            if w.name in by:
+                raise ValueError(f"{where}, but ExternalSecret {w.name!r} is already wanted by {by[w.name]!r}")
+            for cred, prop in w.data.values():
+                props = _properties(known, cred)
+                if props is None:
+                    raise KeyError(f"{where} from credential {cred!r}, which no unit declares "
+                                   f"(`credentials` hook: the catalog of kit/secrets.py)")
+                if prop not in props:
+                    raise KeyError(f"{where} from property {prop!r} of credential {cred!r}, which has {list(props)}")
+            by[w.name] = unit.name
+            out.append(w)
+    return out
+
+
 def external_secret(name: str, *, namespace: str, component: str, env: str, prefix: str, refresh: str,
                     data: dict[str, tuple[str, str]], labels: dict[str, str] | None = None,
-                    template_data: dict[str, str] | None = None, target: str | None = None) -> Obj:
+                    template_data: dict[str, str] | None = None, target: str | None = None,
+                    known: Mapping[str, Credential] | None = None) -> Obj:
     """An ExternalSecret `name` that creates Secret `target` (default: `name`) in `namespace`.
 
     `data` maps a key of the Kubernetes Secret to (credential key, property). Every credential
-    key must be in CREDENTIALS or be a database key; unknown ones are a builder error.
+    key must be in the catalog (`known`, default: `catalog()`) or be a database key; unknown ones
+    are a builder error.
     `template_data` renders extra keys from the fetched ones (ESO template v2, e.g. a connection
     URI); when given, the Secret holds exactly the template keys plus the fetched ones.
     """
+    known = catalog() if known is None else known
     entries = []
     for secret_key, (cred, prop) in sorted(data.items()):
-        known = CREDENTIALS.get(cred)
-        props = known.properties if known else (DATABASE_PROPERTIES if cred.startswith("rds/") else None)
+        props = _properties(known, cred)
         if props is None:
             raise KeyError(f"ExternalSecret {namespace}/{name}: credential {cred!r} is not in the catalog (kit/secrets.py)")
         if prop not in props:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ...kit.component import Component
 # -- imports: routes, credentials, secrets
+from . import access
 # -- imports: rules, dashboards
 # -- imports: checks
 # -- imports: versions
@@ -16,6 +17,8 @@ UNIT = Component(
     "The env's IngressClass: one shared internet-facing ALB, TLS with ACM, HTTPS redirect",
     build,
     # -- routes, credentials, secrets
+    credentials=access.CREDENTIALS,
+    secrets=access.secrets,
     # -- rules, dashboards
     # -- checks
     # -- versions

@@ -34,7 +34,7 @@ from ...kit.component import HelmRelease
 from ...kit.ingress import block_path, ingress
 from ...kit.meta import Obj, metadata
 from .. import mlflow, node_pools, storage
-from .. import secrets as sec
+from .access import JUPYTERHUB_HUB, JUPYTERHUB_OIDC, ROUTE
 
 NAME = "jupyterhub"
 NAMESPACE = "jupyterhub"
@@ -119,7 +119,7 @@ def gating_code(env: Env) -> str:
 
 
 def _oauth(env: Env) -> dict:
-    r, j = routes.route(NAME), env.jupyterhub
+    r, j = ROUTE, env.jupyterhub
     home = routes.url(env, r, r.post_logout)
     return {
         "client_id": CLIENT_ID,  # the secret comes from env OAUTH_CLIENT_SECRET (ExternalSecret)
@@ -151,9 +151,9 @@ def values(env: Env) -> dict:
                       for ns in sorted(j.egress_namespaces)]
     v = {
         "hub": {
-            "baseUrl": routes.route(NAME).path,
+            "baseUrl": ROUTE.path,
             "image": {"name": hub_image.repository, "tag": hub_image.tag},
-            "existingSecret": sec.JUPYTERHUB_HUB,
+            "existingSecret": JUPYTERHUB_HUB,
             "config": {
                 # /jupyter/hub/metrics answers Prometheus without a token (our ServiceMonitor).
                 "JupyterHub": {"authenticator_class": "generic-oauth", "authenticate_prometheus": False},
@@ -162,7 +162,7 @@ def values(env: Env) -> dict:
                                 "pod_security_context": {"seccompProfile": {"type": "RuntimeDefault"}}},
             },
             "extraEnv": {"OAUTH_CLIENT_SECRET": {"valueFrom": {"secretKeyRef": {
-                "name": sec.JUPYTERHUB_OIDC, "key": "client-secret"}}}},
+                "name": JUPYTERHUB_OIDC, "key": "client-secret"}}}},
             "extraConfig": {"10-role-gated-profiles": gating_code(env)},
             "db": {"type": "sqlite-pvc", "pvc": {"storage": j.hub_db_size, "storageClassName": storage.GP3}},
             "resources": {"requests": {"cpu": j.hub_cpu, "memory": j.hub_memory},
@@ -221,7 +221,7 @@ def values(env: Env) -> dict:
         "prePuller": {"hook": {"enabled": False}, "continuous": {"enabled": False}},
         "cull": {"enabled": True, "timeout": j.cull.timeout_seconds, "every": j.cull.every_seconds,
                  "maxAge": j.cull.max_age_seconds},
-        "ingress": {"enabled": False},  # ours, from kit/routes.py
+        "ingress": {"enabled": False},  # ours, from the route (access.py)
     }
     digest = hashlib.sha256(json.dumps(v, sort_keys=True).encode()).hexdigest()
     v["hub"]["annotations"] = {VALUES_HASH: digest}
@@ -283,7 +283,7 @@ HUB_MONITOR = "jupyterhub-hub"
 
 def metrics_path() -> str:
     """The hub serves its Prometheus metrics under its base URL: /jupyter/hub/metrics."""
-    return f"{routes.route(NAME).path}/hub/metrics"
+    return f"{ROUTE.path}/hub/metrics"
 
 
 def service_monitor(env: Env) -> Obj:
@@ -308,7 +308,7 @@ def build(env: Env) -> list[Obj]:
         return []
     # The hub's /metrics answers without a login (authenticate_prometheus: false, for the
     # ServiceMonitor): the ALB refuses it, Prometheus scrapes the hub Service in-cluster.
-    objs = [block_path(ingress(env, routes.route(NAME), component=NAME), "/jupyter/hub/metrics",
+    objs = [block_path(ingress(env, ROUTE, component=NAME), "/jupyter/hub/metrics",
                        "hub-metrics-blocked", "Metrics are not exposed publicly.")]
     if env.monitoring.enabled:
         objs.append(service_monitor(env))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ...kit.component import Component
 # -- imports: routes, credentials, secrets
+from . import access
 # -- imports: rules, dashboards
 # -- imports: checks
 # -- imports: versions
@@ -16,6 +17,9 @@ UNIT = Component(
     "Keycloak (RDS, ALB), the platform realm and its sync Job",
     build,
     # -- routes, credentials, secrets
+    routes=access.routes,
+    credentials=access.CREDENTIALS,
+    secrets=access.secrets,
     # -- rules, dashboards
     # -- checks
     # -- versions

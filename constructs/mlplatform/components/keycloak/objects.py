@@ -5,7 +5,8 @@
   forwarded headers are trusted), bootstrap admin from an ExternalSecret.
 * The realm (never `master`): roles and groups for RBAC, one confidential OIDC client per app
   that logs users in itself and one (`platform-ui`) for the ALB login in front of UIs without
-  their own. Redirect URIs come from `kit/routes.py`, the same table the Ingresses come from.
+  their own. Redirect URIs come from the routes (`kit/routes.py`), the same list the Ingresses
+  come from.
   Client secrets are never in git: the realm file holds `$(file:UTF-8:...)` placeholders that
   keycloak-config-cli fills from Secret `keycloak-oidc-clients` (an ExternalSecret) mounted as
   files; its admin login comes from files too (Spring Boot configtree), never env vars.
@@ -26,7 +27,7 @@ from ...kit import k8s, routes, versions
 from ...kit.ingress import block_path, ingress
 from ...kit.meta import Obj, metadata
 from .. import kuberay
-from .. import secrets as sec
+from .access import KEYCLOAK_ADMIN, KEYCLOAK_CLIENTS, KEYCLOAK_DB, ROUTE, client_secret_key
 
 NAME = "keycloak"
 NAMESPACE = "keycloak"
@@ -56,7 +57,7 @@ CLIENTS_DIR = "/run/secrets/oidc-clients"    # one file per client secret
 
 def _secret_file(client: str) -> str:
     """The realm placeholder keycloak-config-cli fills from the mounted client secret file."""
-    return f"$(file:UTF-8:{CLIENTS_DIR}/{sec.client_secret_key(client)})"
+    return f"$(file:UTF-8:{CLIENTS_DIR}/{client_secret_key(client)})"
 
 
 def _mappers(client: str) -> list[dict]:
@@ -249,9 +250,9 @@ def _keycloak(env: Env) -> Obj:
         "instances": k.instances,
         "image": versions.IMAGES["keycloak"].ref,
         "db": {"vendor": "postgres", "host": db.host, "port": db.port, "database": db.database,
-               "usernameSecret": {"name": sec.KEYCLOAK_DB, "key": "username"},
-               "passwordSecret": {"name": sec.KEYCLOAK_DB, "key": "password"}},
-        "bootstrapAdmin": {"user": {"secret": sec.KEYCLOAK_ADMIN}},
+               "usernameSecret": {"name": KEYCLOAK_DB, "key": "username"},
+               "passwordSecret": {"name": KEYCLOAK_DB, "key": "password"}},
+        "bootstrapAdmin": {"user": {"secret": KEYCLOAK_ADMIN}},
         # TLS ends at the ALB (ACM certificate); the ALB reaches pods over the VPC.
         "http": {"httpEnabled": True, "httpPort": HTTP_PORT},
         "httpManagement": {"port": MANAGEMENT_PORT},
@@ -267,7 +268,7 @@ def _keycloak(env: Env) -> Obj:
 
 
 def _ingress(env: Env) -> Obj:
-    obj = ingress(env, routes.route("keycloak"), component=NAME)
+    obj = ingress(env, ROUTE, component=NAME)
     if not env.keycloak.public_admin_console:
         # The admin console is not served on the internet: the ALB answers 403 for /admin
         # (administrators use `kubectl port-forward svc/keycloak-service 8080`).
@@ -312,11 +313,11 @@ def _realm_sync(env: Env) -> list[Obj]:
                                          {"name": "tmp", "mountPath": "/tmp"}],
                     }],
                     "volumes": [{"name": "realm", "configMap": {"name": REALM_CONFIGMAP}},
-                                {"name": "admin", "secret": {"secretName": sec.KEYCLOAK_ADMIN, "items": [
+                                {"name": "admin", "secret": {"secretName": KEYCLOAK_ADMIN, "items": [
                                     {"key": "username", "path": "keycloak.user"},
                                     {"key": "password", "path": "keycloak.password"}]}},
-                                {"name": "oidc-clients", "secret": {"secretName": sec.KEYCLOAK_CLIENTS, "items": [
-                                    {"key": sec.client_secret_key(c), "path": sec.client_secret_key(c)}
+                                {"name": "oidc-clients", "secret": {"secretName": KEYCLOAK_CLIENTS, "items": [
+                                    {"key": client_secret_key(c), "path": client_secret_key(c)}
                                     for c in client_ids]}},
                                 {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
         })

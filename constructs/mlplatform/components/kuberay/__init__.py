@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ...kit.component import Component
 # -- imports: routes, credentials, secrets
+from . import access
 # -- imports: rules, dashboards
 # -- imports: checks
 # -- imports: versions
@@ -18,6 +19,9 @@ UNIT = Component(
     build,
     helm=helm,
     # -- routes, credentials, secrets
+    routes=dashboard_routes,
+    credentials=access.CREDENTIALS,
+    secrets=access.secrets,
     # -- rules, dashboards
     # -- checks
     # -- versions

@@ -48,7 +48,7 @@ from ...kit.component import HelmRelease
 from ...kit.ingress import ALB, ingress
 from ...kit.meta import LABEL_TEAM, SYNC_WAVE, Obj, metadata
 from .. import mlflow, node_pools
-from .. import secrets as sec
+from .access import RAY_REDIS, RAY_REDIS_CONF
 
 NAME = "kuberay"
 NAMESPACE = "kuberay-system"
@@ -129,7 +129,7 @@ def volcano_enabled(env: Env) -> bool:
 
 
 def dashboard_routes(env: Env) -> list[routes.Route]:
-    """One ALB-login route per team Ray cluster (`kit/routes.py for_env`)."""
+    """One ALB-login route per team Ray cluster: the unit's `routes` hook (collected by `kit/routes.py`)."""
     if not env.ray.enabled:
         return []
     return [routes.Route(
@@ -375,7 +375,7 @@ def cluster_spec(env: Env, team: str, c: RayClusterConfig, *, serve: bool = Fals
     if c.gcs_fault_tolerance:
         spec["gcsFaultToleranceOptions"] = {
             "redisAddress": redis_address(env, team),
-            "redisPassword": {"valueFrom": {"secretKeyRef": {"name": sec.RAY_REDIS, "key": "password"}}},
+            "redisPassword": {"valueFrom": {"secretKeyRef": {"name": RAY_REDIS, "key": "password"}}},
         }
     return spec
 
@@ -483,8 +483,8 @@ def _redis(env: Env, team: str) -> list[Obj]:
                                          {"name": "data", "mountPath": "/data"}],
                     }],
                     "volumes": [
-                        {"name": "config", "secret": {"secretName": sec.RAY_REDIS,
-                                                      "items": [{"key": sec.RAY_REDIS_CONF, "path": "redis.conf"}]}},
+                        {"name": "config", "secret": {"secretName": RAY_REDIS,
+                                                      "items": [{"key": RAY_REDIS_CONF, "path": "redis.conf"}]}},
                         {"name": "data", "emptyDir": {"sizeLimit": "1Gi"}},
                     ],
                 },

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ...kit.component import Component
 # -- imports: routes, credentials, secrets
+from . import access
 # -- imports: rules, dashboards
 # -- imports: checks
 # -- imports: versions
@@ -16,6 +17,8 @@ UNIT = Component(
     "MLflow tracking server: RDS backend, S3 artifacts (IRSA), Keycloak login at the ALB",
     build,
     # -- routes, credentials, secrets
+    routes=access.routes,
+    secrets=access.secrets,
     # -- rules, dashboards
     # -- checks
     # -- versions

@@ -12,7 +12,7 @@ schema, byte-stable and reviewable. The server runs the pinned MLflow image with
   no AWS credentials, the server uses the workloads-s3 IRSA role;
 * MLflow 3's Host-header and CORS protection configured for the public host, the in-cluster
   Service names and the VPC (ALB and kubelet health checks come from pod IPs);
-* Keycloak login in front, at the ALB (route `mlflow` in kit/routes.py).
+* Keycloak login in front, at the ALB (route `mlflow`, access.py).
 
 Every pod that logs experiments (notebooks, Ray, training jobs) gets `MLFLOW_TRACKING_URI` from
 `tracking_env()`, so the URL is spelled in one place; a cross-check verifies it names this Service.
@@ -25,7 +25,7 @@ from ...config.models import Env
 from ...kit import k8s, routes, versions
 from ...kit.ingress import ingress
 from ...kit.meta import Obj, metadata
-from .. import secrets as sec
+from .access import MLFLOW_DB, ROUTE
 
 NAME = "mlflow"
 NAMESPACE = "mlflow"
@@ -51,7 +51,7 @@ def _vpc_host_pattern(cidr: str) -> str:
 
 
 def allowed_hosts(env: Env) -> list[str]:
-    public = routes.hostname(env, routes.route(NAME))
+    public = routes.hostname(env, ROUTE)
     local = [SERVICE, f"{SERVICE}.{NAMESPACE}", f"{SERVICE}.{NAMESPACE}.svc", f"{SERVICE}.{NAMESPACE}.svc.cluster.local"]
     return [public, *local, *(f"{h}:{PORT}" for h in local[1:]), _vpc_host_pattern(env.infrastructure.vpc_cidr),
             "localhost", "127.0.0.1"]
@@ -59,7 +59,7 @@ def allowed_hosts(env: Env) -> list[str]:
 
 def _env(env: Env) -> list[dict]:
     uri = {"name": "MLFLOW_BACKEND_STORE_URI",
-           "valueFrom": {"secretKeyRef": {"name": sec.MLFLOW_DB, "key": URI_KEY}}}
+           "valueFrom": {"secretKeyRef": {"name": MLFLOW_DB, "key": URI_KEY}}}
     public = "https://" + allowed_hosts(env)[0]
     return [uri,
             {"name": "MLFLOW_SERVER_ALLOWED_HOSTS", "value": ",".join(allowed_hosts(env))},
@@ -132,7 +132,7 @@ def build(env: Env) -> list[Obj]:
            "metadata": metadata(SERVICE, component=NAME, env=env.name, namespace=NAMESPACE),
            "spec": {"type": "ClusterIP", "selector": dict(SELECTOR),
                     "ports": [{"name": "http", "port": PORT, "targetPort": "http", "protocol": "TCP"}]}}
-    objs = [sa, _deployment(env), svc, ingress(env, routes.route(NAME), component=NAME)]
+    objs = [sa, _deployment(env), svc, ingress(env, ROUTE, component=NAME)]
     if env.mlflow.replicas > 1:
         objs.append({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
                      "metadata": metadata(NAME, component=NAME, env=env.name, namespace=NAMESPACE),

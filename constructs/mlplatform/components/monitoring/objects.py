@@ -30,7 +30,7 @@ Ingresses of Grafana, Prometheus and Alertmanager on the shared ALB and the plat
   datasource are provisioned, identical in every pod.
 * **Names**: `fullnameOverride`s fix every object name (Services `kube-prometheus-stack-prometheus`
   :9090, `kube-prometheus-stack-alertmanager`:9093, `grafana`:80); `_check` keeps
-  `kit/routes.py` pointing at them.
+  the routes (access.py) pointing at them.
 
 Subchart keys (grafana 12.11.1, kube-state-metrics 8.4.0, prometheus-node-exporter 4.56.1) were
 checked against their sources (grafana-community/helm-charts charts/grafana values.yaml and
@@ -48,7 +48,9 @@ from ...kit.ingress import ALB, ingress
 from ...kit.meta import Obj
 from .. import keycloak, storage
 from . import dashboards as monitoring_dashboards
-from .. import secrets as sec
+from . import access
+from .access import (ALERTMANAGER_CONFIG, ALERTMANAGER_ROUTE, GRAFANA_ADMIN, GRAFANA_OIDC, GRAFANA_ROUTE,
+                     PROMETHEUS_ROUTE)
 
 NAME = "monitoring"
 CHART = "kube-prometheus-stack"
@@ -59,7 +61,6 @@ ALERTMANAGER_SERVICE, ALERTMANAGER_PORT = f"{FULLNAME}-alertmanager", 9093
 GRAFANA, GRAFANA_PORT = "grafana", 80  # Grafana's fullnameOverride; its Service port (-> 3000)
 GRAFANA_CALLBACK = "/login/generic_oauth"  # Grafana's generic OAuth redirect path
 CLIENT_SECRET_ENV = "GF_AUTH_GENERIC_OAUTH_CLIENT_SECRET"  # Grafana: GF_<SECTION>_<KEY> overrides grafana.ini
-ROUTES = ("grafana", "prometheus", "alertmanager")
 # Realm role -> Grafana org role, first match wins; everyone else who logs in is a Viewer.
 GRAFANA_ROLES: tuple[tuple[str, str], ...] = (("admin", "Admin"), ("ml-engineer", "Editor"))
 DEFAULT_GRAFANA_ROLE = "Viewer"
@@ -88,17 +89,16 @@ GRAFANA_SIDECAR_RESOURCES = _res("20m", "64Mi", "200m", "256Mi")
 # --------------------------------------------------------------------------- wiring checks
 def _check(env: Env) -> None:
     """What the env file can't express: the routes and the realm must match the chart's objects."""
-    want = {"grafana": (GRAFANA, GRAFANA_PORT), "prometheus": (PROMETHEUS_SERVICE, PROMETHEUS_PORT),
-            "alertmanager": (ALERTMANAGER_SERVICE, ALERTMANAGER_PORT)}
+    want = ((GRAFANA_ROUTE, GRAFANA, GRAFANA_PORT), (PROMETHEUS_ROUTE, PROMETHEUS_SERVICE, PROMETHEUS_PORT),
+            (ALERTMANAGER_ROUTE, ALERTMANAGER_SERVICE, ALERTMANAGER_PORT))
     ns = env.namespaces.monitoring_namespace
-    for name, (svc, port) in want.items():
-        r = routes.route(name)
+    for r, svc, port in want:
         if (r.namespace, r.service, r.port, r.owner) != (ns, svc, port, NAME):
-            raise ValueError(f"kit/routes.py route {name!r} points at {r.namespace}/{r.service}:{r.port} "
+            raise ValueError(f"route {r.name!r} points at {r.namespace}/{r.service}:{r.port} "
                              f"(component {r.owner}), not the chart's {ns}/{svc}:{port} (component {NAME})")
-    g = routes.route("grafana")
+    g = GRAFANA_ROUTE
     if g.login != "app" or g.callbacks != (GRAFANA_CALLBACK,):
-        raise ValueError(f"kit/routes.py route 'grafana' must log in itself with callback {GRAFANA_CALLBACK}")
+        raise ValueError(f"route 'grafana' must log in itself with callback {GRAFANA_CALLBACK}")
     unknown = {kc for kc, _ in GRAFANA_ROLES} - set(keycloak.ROLES)
     if unknown:
         raise ValueError(f"GRAFANA_ROLES names {sorted(unknown)}, which are not realm roles")
@@ -112,19 +112,19 @@ def role_attribute_path() -> str:
 
 
 def grafana_url(env: Env) -> str:
-    return routes.url(env, routes.route("grafana"))
+    return routes.url(env, GRAFANA_ROUTE)
 
 
 def signout_url(env: Env) -> str:
     """Keycloak's end-session endpoint, back to Grafana's registered post-logout URI afterwards."""
-    r = routes.route("grafana")
+    r = GRAFANA_ROUTE
     home = routes.url(env, r, r.post_logout)
     return (f"{routes.oidc_endpoint(env, 'logout')}?client_id={r.name}"
             f"&post_logout_redirect_uri={quote(home, safe='')}")
 
 
 def grafana_ini(env: Env) -> dict:
-    r = routes.route("grafana")
+    r = GRAFANA_ROUTE
     return {
         "server": {"root_url": grafana_url(env), "domain": routes.hostname(env, r), "enforce_domain": False},
         "analytics": {"check_for_updates": False, "check_for_plugin_updates": False, "reporting_enabled": False},
@@ -172,7 +172,7 @@ def _prometheus(env: Env) -> dict:
         "retention": mon.retention,
         "scrapeInterval": mon.scrape_interval,
         "evaluationInterval": mon.evaluation_interval,
-        "externalUrl": routes.url(env, routes.route("prometheus")),
+        "externalUrl": routes.url(env, PROMETHEUS_ROUTE),
         "resources": mon.prometheus_resources.render(),
         "storageSpec": {"volumeClaimTemplate": {"spec": {
             "storageClassName": storage.GP3,
@@ -198,14 +198,14 @@ def _alertmanager(env: Env) -> dict:
         "podDisruptionBudget": {"enabled": mon.alertmanager_replicas > 1, "minAvailable": 1},
         "alertmanagerSpec": {
             "replicas": mon.alertmanager_replicas,
-            "externalUrl": routes.url(env, routes.route("alertmanager")),
+            "externalUrl": routes.url(env, ALERTMANAGER_ROUTE),
             "resources": dict(ALERTMANAGER_RESOURCES),
             # The whole alertmanager.yaml comes from our Secret; the chart renders no config Secret.
             "useExistingSecret": True,
             # `configSecret` is read by the chart's Alertmanager template but only shown commented
             # out in its default values, so validate/charts.py can't know it: additionalConfig is
             # the chart's pass-through into the Alertmanager spec.
-            "additionalConfig": {"configSecret": sec.ALERTMANAGER_CONFIG},
+            "additionalConfig": {"configSecret": ALERTMANAGER_CONFIG},
         },
     }
 
@@ -222,8 +222,8 @@ def _grafana(env: Env) -> dict:
         "testFramework": {"enabled": False},  # a Helm test hook pod: nothing Argo CD should run
         "rbac": {"namespaced": True},  # the sidecars read ConfigMaps of the monitoring namespace only
         # Keys: the chart's defaults `admin-user` / `admin-password` (what the ExternalSecret writes).
-        "admin": {"existingSecret": sec.GRAFANA_ADMIN},
-        "envValueFrom": {CLIENT_SECRET_ENV: {"secretKeyRef": {"name": sec.GRAFANA_OIDC, "key": "client-secret"}}},
+        "admin": {"existingSecret": GRAFANA_ADMIN},
+        "envValueFrom": {CLIENT_SECRET_ENV: {"secretKeyRef": {"name": GRAFANA_OIDC, "key": "client-secret"}}},
         "grafana.ini": grafana_ini(env),
         "defaultDashboardsEnabled": True,
         "defaultDashboardsTimezone": "utc",
@@ -293,8 +293,7 @@ def helm(env: Env) -> HelmRelease | None:
 # --------------------------------------------------------------------------- our objects
 def active_routes(env: Env) -> list[routes.Route]:
     """The env's routes this component serves (Alertmanager's only where it runs)."""
-    out = [r for r in routes.for_env(env) if r.owner == NAME]
-    return [r for r in out if r.name != "alertmanager" or env.monitoring.alertmanager]
+    return access.routes(env)
 
 
 def _ingress(env: Env, r: routes.Route) -> Obj:

@@ -8,7 +8,7 @@ from ...kit.component import Component
 # -- imports: rules, dashboards
 # -- imports: checks
 # -- imports: versions
-from .objects import AIRFLOW_DB, AIRFLOW_GIT_SYNC, AIRFLOW_KEYS, AIRFLOW_OIDC, ALERTMANAGER_CONFIG, GRAFANA_ADMIN, GRAFANA_OIDC, HF_TOKEN, JUPYTERHUB_HUB, JUPYTERHUB_OIDC, KEYCLOAK_ADMIN, KEYCLOAK_CLIENTS, KEYCLOAK_DB, MLFLOW_DB, NAME, RAY_REDIS, RAY_REDIS_CONF, VLLM_API_KEY, build, client_secret_key
+from .objects import NAME, build
 
 # Contribution hooks are grouped by mechanism; add lines under a group's comment only.
 UNIT = Component(
@@ -21,7 +21,7 @@ UNIT = Component(
     # -- versions
 )
 
-__all__ = ["UNIT", "AIRFLOW_DB", "AIRFLOW_GIT_SYNC", "AIRFLOW_KEYS", "AIRFLOW_OIDC", "ALERTMANAGER_CONFIG", "GRAFANA_ADMIN", "GRAFANA_OIDC", "HF_TOKEN", "JUPYTERHUB_HUB", "JUPYTERHUB_OIDC", "KEYCLOAK_ADMIN", "KEYCLOAK_CLIENTS", "KEYCLOAK_DB", "MLFLOW_DB", "NAME", "RAY_REDIS", "RAY_REDIS_CONF", "VLLM_API_KEY", "client_secret_key"]
+__all__ = ["UNIT", "NAME"]
 # -- published facts: routes, credentials, secrets
 # -- published facts: rules, dashboards
 # -- published facts: checks

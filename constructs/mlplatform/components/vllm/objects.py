@@ -45,7 +45,8 @@ from ...kit import k8s, monitoring, routes, versions
 from ...kit.ingress import ingress
 from ...kit.meta import LABEL_TEAM, Obj, metadata
 from ...kit.quantity import parse
-from .. import secrets, storage
+from .. import storage
+from .access import HF_TOKEN, VLLM_API_KEY
 from ..gpu_operator import TOLERATE_GPU_TAINT
 from ..node_pools import GPU_POOL, GPU_RESOURCE, POOL_LABEL
 
@@ -81,7 +82,7 @@ def models(env: Env) -> list[ServedModel]:
 
 
 def model_routes(env: Env) -> list[routes.Route]:
-    """One public OpenAI-compatible endpoint per model (`kit/routes.py for_env`)."""
+    """One public OpenAI-compatible endpoint per model: the unit's `routes` hook (collected by `kit/routes.py`)."""
     prefix = env.serving.host_prefix
     return [routes.Route(
         f"{prefix}-{m.name}", "platform", API_PATH, namespace(env, m), m.name, PORT, HEALTH, "none",
@@ -127,7 +128,7 @@ def _env_vars(env: Env, m: ServedModel) -> list[dict]:
         return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret_name, "key": key}}}
 
     return [
-        secret("VLLM_API_KEY", secrets.VLLM_API_KEY, "api-key"),
+        secret("VLLM_API_KEY", VLLM_API_KEY, "api-key"),
         # the Hugging Face token as a file (huggingface_hub reads HF_TOKEN_PATH), not an env var
         {"name": "HF_TOKEN_PATH", "value": f"{HF_TOKEN_DIR}/token"},
         {"name": "HF_HOME", "value": f"{CACHE_MOUNT}/{HF_SUBDIR}"},
@@ -157,7 +158,7 @@ def _volumes(env: Env, m: ServedModel, ns: str) -> tuple[list[dict], list[dict]]
         # NCCL between tensor-parallel workers; memory-backed, so it counts against the memory limit.
         {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": m.shared_memory}},
         {"name": "tmp", "emptyDir": {"sizeLimit": TMP_SIZE}},
-        {"name": "hf-token", "secret": {"secretName": secrets.HF_TOKEN, "defaultMode": 0o440,
+        {"name": "hf-token", "secret": {"secretName": HF_TOKEN, "defaultMode": 0o440,
                                         "items": [{"key": "token", "path": "token"}]}},
     ]
     mounts = [cache_mount, {"name": "dshm", "mountPath": "/dev/shm"}, {"name": "tmp", "mountPath": "/tmp"},
