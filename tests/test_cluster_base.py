@@ -7,6 +7,7 @@ import pytest
 from conftest import find
 from mlplatform.components.external_dns import objects as external_dns
 from mlplatform.components.ingress import objects as ingress
+from mlplatform.components.keycloak import checks as keycloak_checks
 from mlplatform.components.keycloak import objects as keycloak
 from mlplatform.components.storage import objects as storage
 from mlplatform.components.aws_load_balancer_controller import objects as lbc
@@ -235,7 +236,7 @@ def test_redirect_without_ingress_route_is_caught(rendered):
     realm = json.loads(cm["data"]["realm.json"])
     realm["clients"][0]["redirectUris"].append(f"https://platform.{r.env.domain}/notebooks/callback")
     cm["data"]["realm.json"] = json.dumps(realm)
-    assert any("matches no ingress host and path" in p for p in crosschecks.check_redirects(r))
+    assert any("matches no ingress host and path" in p for p in keycloak_checks.check_redirects(r))
 
 
 def test_missing_store_and_dangling_secret_reference_are_caught(rendered):

@@ -7,6 +7,7 @@ from ...kit.component import Component
 # -- imports: routes, credentials, secrets
 # -- imports: rules, dashboards
 # -- imports: checks
+from . import checks
 # -- imports: versions
 from .objects import DASHBOARD_PORT, HEAD_PORTS, METRICS_PORT, NAME, NAMESPACE, SERVE_PORT, build, cluster_name, dashboard_routes, head_service, helm, member_group, serve_service, team_namespace
 
@@ -20,6 +21,8 @@ UNIT = Component(
     # -- routes, credentials, secrets
     # -- rules, dashboards
     # -- checks
+    checks=checks.checks,
+    made_services=checks.made_services,
     # -- versions
 )
 

@@ -7,6 +7,7 @@ from ...kit.component import Component
 # -- imports: routes, credentials, secrets
 # -- imports: rules, dashboards
 # -- imports: checks
+from . import checks
 # -- imports: versions
 from .objects import APP, GPU_POOL, NAME, POOL_LABEL, PORT, build, model_routes, models, namespace, served_name
 
@@ -18,6 +19,7 @@ UNIT = Component(
     # -- routes, credentials, secrets
     # -- rules, dashboards
     # -- checks
+    checks=checks.checks,
     # -- versions
 )
 
