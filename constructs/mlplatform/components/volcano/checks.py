@@ -107,12 +107,12 @@ def check_gpu_budget(r: RenderedEnv) -> list[str]:
     return []
 
 
-def uses_scheduler(obj: Obj) -> list[str]:
+def _uses_scheduler(obj: Obj) -> list[str]:
     """Paths under `spec` that say `schedulerName: volcano`."""
     return [path(t) for t, _, v in find(obj.get("spec"), frozenset({"schedulerName"})) if v == SCHEDULER_NAME]
 
 
-def gang(obj: Obj) -> bool:
+def _gang(obj: Obj) -> bool:
     """The object asks its operator for a Volcano PodGroup (`spec.podGroupPolicy.volcano`)."""
     spec = obj.get("spec") or {}
     return isinstance(spec.get("podGroupPolicy"), dict) and "volcano" in spec["podGroupPolicy"]
@@ -134,7 +134,7 @@ def check_users(r: RenderedEnv) -> list[str]:
     users: list[str] = []
     for comp, o in with_embedded(r):
         named = list(queue_refs(o))
-        if uses_scheduler(o) or gang(o) or _ray_wants_volcano(o) or (named and o.get("kind") != "Queue"):
+        if _uses_scheduler(o) or _gang(o) or _ray_wants_volcano(o) or (named and o.get("kind") != "Queue"):
             users.append(where(r, comp, o))
     for comp, rel in sorted(r.helm.items()):
         if rel.chart == KUBERAY_CHART and _kuberay_uses_volcano(rel.values):
