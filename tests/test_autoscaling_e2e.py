@@ -41,7 +41,7 @@ from mlplatform.components.vllm import objects as vllm
 from mlplatform.config.models import Env
 from mlplatform.kit import monitoring
 from mlplatform.plan import render
-from mlplatform.validate import serving
+from mlplatform.components.vllm import checks as serving
 
 A, B, C = "opt-125m", "deepscaler-1-5b", "opt-350m"
 NS = "team-nlp"
@@ -66,7 +66,7 @@ def scenario(envs):
     c.update(name=C, model="facebook/opt-350m", revision=None, autoscaling={"min_replicas": 1, "max_replicas": 2})
     data["serving"]["models"].append(c)
     r = render(Env.model_validate(data))
-    assert r.problems == [] and serving.check(r) == [], (r.problems, serving.check(r))
+    assert r.problems == [] and serving.checks(r) == [], (r.problems, serving.checks(r))
     return r
 
 

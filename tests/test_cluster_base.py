@@ -8,6 +8,7 @@ from conftest import find
 from mlplatform.components.external_dns import objects as external_dns
 from mlplatform.components.ingress import objects as ingress
 from mlplatform.components.jupyterhub import access as jupyterhub_access
+from mlplatform.components.keycloak import checks as keycloak_checks
 from mlplatform.components.keycloak import objects as keycloak
 from mlplatform.components.mlflow import access as mlflow_access
 from mlplatform.components.storage import objects as storage
@@ -237,7 +238,7 @@ def test_redirect_without_ingress_route_is_caught(rendered):
     realm = json.loads(cm["data"]["realm.json"])
     realm["clients"][0]["redirectUris"].append(f"https://platform.{r.env.domain}/notebooks/callback")
     cm["data"]["realm.json"] = json.dumps(realm)
-    assert any("matches no ingress host and path" in p for p in crosschecks.check_redirects(r))
+    assert any("matches no ingress host and path" in p for p in keycloak_checks.check_redirects(r))
 
 
 def test_missing_store_and_dangling_secret_reference_are_caught(rendered):

@@ -14,7 +14,8 @@ from mlplatform.config.models import ComputeConfig, GpuConfig
 from mlplatform.kit import upstream, versions
 from mlplatform.kit.quantity import parse
 from mlplatform.validate import charts, crd, validate
-from mlplatform.validate.scheduling import _tolerates, check_gpu_scheduling, pod_specs
+from mlplatform.kit.pods import pod_specs, tolerates
+from mlplatform.validate.scheduling import check_gpu_scheduling
 
 OURS = ("/karpenter/", "/node-pools/", "/gpu-operator/")
 
@@ -156,7 +157,7 @@ def test_gpu_operator_values(envs):
         assert v["operator"]["upgradeCRD"] is False
         assert v["operator"]["nodeSelector"] == env.infrastructure.system_node_labels
         for tolerations in (v["daemonsets"]["tolerations"], v["node-feature-discovery"]["worker"]["tolerations"]):
-            assert _tolerates(tolerations, node_pools.GPU_TAINT)
+            assert tolerates(tolerations, node_pools.GPU_TAINT)
         for part in ("operator", "devicePlugin", "gfd", "migManager", "validator", "dcgmExporter"):
             res = v[part]["resources"]
             assert {"cpu", "memory"} <= set(res["requests"]) and "memory" in res["limits"], part

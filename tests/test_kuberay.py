@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from conftest import ROOT, find
 from mlplatform.components.keycloak import objects as keycloak
+from mlplatform.components.kuberay import checks as kuberay_checks
 from mlplatform.components.kuberay import objects as kuberay
 from mlplatform.components.mlflow import objects as mlflow
 from mlplatform.components.node_pools import objects as node_pools
@@ -377,12 +378,12 @@ def test_ray_gangs_must_fit_their_volcano_queue(rendered):
     r = copy.deepcopy(rendered["dev"])
     if not kuberay.volcano_enabled(r.env):
         pytest.skip("no Volcano in this env")
-    assert crosschecks.check_ray_queues(r) == []
+    assert kuberay_checks.check_queues(r) == []
     rc = find(r.components[kuberay.NAME], "RayCluster", "research")
     rc["spec"]["workerGroupSpecs"][0]["minReplicas"] = 50
-    assert any("never start" in p for p in crosschecks.check_ray_queues(r))
+    assert any("never start" in p for p in kuberay_checks.check_queues(r))
     rc["metadata"]["labels"]["volcano.sh/queue-name"] = "team-nobody"
-    assert any("team-nobody does not exist" in p for p in crosschecks.check_ray_queues(r))
+    assert any("team-nobody does not exist" in p for p in kuberay_checks.check_queues(r))
 
 
 def test_a_gpu_group_that_fits_no_gpu_pool_is_caught(envs):

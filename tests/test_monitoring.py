@@ -16,6 +16,7 @@ from mlplatform.components.airflow import objects as airflow
 from mlplatform.components.gpu_operator import objects as gpu_operator
 from mlplatform.components.jupyterhub import objects as jupyterhub
 from mlplatform.components.karpenter import objects as karpenter
+from mlplatform.components.keycloak import checks as keycloak_checks
 from mlplatform.components.keycloak import objects as keycloak
 from mlplatform.components.kuberay import objects as kuberay
 from mlplatform.components.monitoring import objects as mon
@@ -23,9 +24,9 @@ from mlplatform.components.monitoring import dashboards as dash
 from mlplatform.components.monitoring import access as mon_access
 from mlplatform.components.spark_operator import objects as spark_operator
 from mlplatform.kit import monitoring as kit_mon
-from mlplatform.kit import routes, upstream
+from mlplatform.kit import routes, selectors, upstream
 from mlplatform.kit.secrets import catalog
-from mlplatform.validate import charts, crosschecks
+from mlplatform.validate import charts
 from mlplatform.validate import monitoring as vmon
 from test_secrets import scan
 
@@ -167,7 +168,7 @@ def test_grafana_oauth_urls_are_the_routes_and_the_realm_client(rendered):
             routes.oidc_endpoint(env, w) for w in ("auth", "token", "userinfo"))
         assert ini["server"]["root_url"] == routes.url(env, mon_access.GRAFANA_ROUTE) == f"https://grafana.{env.domain}"
         assert ini["auth"]["disable_login_form"] is True
-        realm = crosschecks.realm_of(r)
+        realm = keycloak_checks.realm_of(r)
         (client,) = [c for c in realm["clients"] if c["clientId"] == "grafana"]
         assert client["redirectUris"] == [ini["server"]["root_url"] + mon.GRAFANA_CALLBACK]
         post_logout = ini["auth"]["signout_redirect_url"].split("post_logout_redirect_uri=")[1]
@@ -380,12 +381,12 @@ def test_a_pod_monitor_must_find_pods_and_their_port(rendered):
 
 def test_label_selector_semantics():
     labels = {"a": "1", "b": "2"}
-    assert vmon.matches({}, labels) and vmon.matches({"matchLabels": {"a": "1"}}, labels)
-    assert not vmon.matches({"matchLabels": {"a": "2"}}, labels)
-    assert vmon.matches({"matchExpressions": [{"key": "a", "operator": "In", "values": ["1", "3"]}]}, labels)
-    assert not vmon.matches({"matchExpressions": [{"key": "b", "operator": "NotIn", "values": ["2"]}]}, labels)
-    assert vmon.matches({"matchExpressions": [{"key": "c", "operator": "DoesNotExist"}]}, labels)
-    assert not vmon.matches({"matchExpressions": [{"key": "c", "operator": "Exists"}]}, labels)
+    assert selectors.matches({}, labels) and selectors.matches({"matchLabels": {"a": "1"}}, labels)
+    assert not selectors.matches({"matchLabels": {"a": "2"}}, labels)
+    assert selectors.matches({"matchExpressions": [{"key": "a", "operator": "In", "values": ["1", "3"]}]}, labels)
+    assert not selectors.matches({"matchExpressions": [{"key": "b", "operator": "NotIn", "values": ["2"]}]}, labels)
+    assert selectors.matches({"matchExpressions": [{"key": "c", "operator": "DoesNotExist"}]}, labels)
+    assert not selectors.matches({"matchExpressions": [{"key": "c", "operator": "Exists"}]}, labels)
 
 
 # --------------------------------------------------------------------------- dashboards

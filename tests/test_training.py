@@ -1,5 +1,6 @@
 """Training: Volcano (queues per team, gang scheduling) and Kubeflow Trainer v2 (runtimes, team
-access, example TrainJobs), and the cross-checks of `validate/training.py`."""
+access, example TrainJobs), and the checks of both units (`components/volcano/checks.py`,
+`components/kubeflow_trainer/checks.py`)."""
 import copy
 import shutil
 
@@ -7,19 +8,29 @@ import pytest
 import yaml
 
 from conftest import ROOT, find
+from mlplatform.components.kubeflow_trainer import checks as trainer_checks
+from mlplatform.components.kubeflow_trainer.checks import check_trainjobs
 from mlplatform.components.kubeflow_trainer import objects as kt
+from mlplatform.components.kuberay import checks as kuberay_checks
+from mlplatform.components.volcano import checks as volcano_checks
+from mlplatform.components.volcano.checks import check_gpu_budget, check_queue_refs
 from mlplatform.components.volcano import objects as volcano
 from mlplatform.config.loader import EnvError, load_env
 from mlplatform.config.models import TrainerConfig, VolcanoConfig
 from mlplatform.kit import versions
+from mlplatform.kit.checks import embedded
 from mlplatform.kit.component import HelmRelease
+from mlplatform.kit.pods import pod_specs
 from mlplatform.validate import charts, crd, validate
-from mlplatform.validate.scheduling import check_gpu_scheduling, pod_specs
-from mlplatform.validate.training import (check_gpu_budget, check_queue_refs, check_training, check_trainjobs,
-                                          check_volcano_users, embedded)
+from mlplatform.validate.scheduling import check_gpu_scheduling
 
 OURS = ("/volcano/", "/kubeflow-trainer/")
 QUEUE = "scheduling.volcano.sh/queue-name"
+
+
+def check_training(r):
+    """The checks of the units this module is about (Volcano, Trainer, KubeRay's Volcano hand-off)."""
+    return volcano_checks.checks(r) + trainer_checks.checks(r) + kuberay_checks.checks(r)
 
 
 def _examples(r):
@@ -420,7 +431,7 @@ def test_queue_gpu_budgets_must_fit_the_gpu_pool(rendered, envs):
 def test_volcano_users_need_volcano(rendered):
     r = rendered["dev"]
     no_volcano = _with(r, "volcano", [], helm={k: v for k, v in r.helm.items() if v.chart != "volcano"})
-    problems = check_volcano_users(no_volcano)
+    problems = volcano_checks.check_users(no_volcano)
     assert any(p.startswith("dev/crosscheck: Volcano is used (") and "does not install it (volcano.enabled)" in p
                for p in problems), problems
 
@@ -433,7 +444,7 @@ def test_trainer_runtimes_pair_scheduler_and_pod_group(rendered, envs):
     no_sched = copy.deepcopy(rt)
     no_sched["metadata"]["name"] = "no-sched"
     del no_sched["spec"]["template"]["spec"]["replicatedJobs"][0]["template"]["spec"]["template"]["spec"]["schedulerName"]
-    problems = check_volcano_users(_with(r, "kubeflow-trainer", [no_gang, no_sched]))
+    problems = trainer_checks.check_runtimes(_with(r, "kubeflow-trainer", [no_gang, no_sched]))
     assert any("ClusterTrainingRuntime/torch-distributed-cpu: pods use schedulerName: volcano without "
                "podGroupPolicy.volcano" in p for p in problems), problems
     assert any("ClusterTrainingRuntime/no-sched: podGroupPolicy.volcano, but its pods do not say schedulerName: "
@@ -445,12 +456,13 @@ def test_ray_handed_to_volcano_needs_kuberay_configured_for_it(rendered):
     kuberay = HelmRelease(chart="kuberay-operator", release="kuberay-operator", namespace="kuberay-system",
                           values={"batchScheduler": {"enabled": False}})
     helm = {**{k: v for k, v in r.helm.items() if v.chart != "kuberay-operator"}, "kuberay": kuberay}
-    problems = check_volcano_users(_with(r, "kuberay", [_ray("llm", "nlp", "team-nlp")], helm=helm))
+    problems = kuberay_checks.check_volcano_operator(_with(r, "kuberay", [_ray("llm", "nlp", "team-nlp")], helm=helm))
     assert any(p.startswith("dev/kuberay/RayCluster/llm: handed to Volcano") and "batchScheduler.name: volcano" in p
                for p in problems), problems
     ok = HelmRelease(chart="kuberay-operator", release="kuberay-operator", namespace="kuberay-system",
                      values={"batchScheduler": {"name": "volcano"}})
-    assert check_volcano_users(_with(r, "kuberay", [_ray("llm", "nlp", "team-nlp")], helm={**helm, "kuberay": ok})) == []
+    assert kuberay_checks.check_volcano_operator(
+        _with(r, "kuberay", [_ray("llm", "nlp", "team-nlp")], helm={**helm, "kuberay": ok})) == []
 
 
 def _job(r, team, **trainer):

@@ -131,3 +131,43 @@ def test_builder_exception_becomes_a_problem(envs):
 
     r = render(envs["dev"], (Component("broken", "test", broken),))
     assert r.problems == ["dev/broken: build failed: KeyError: 'teams'"]
+
+
+# --------------------------------------------------------------------------- units' own checks
+def test_a_units_checks_hook_is_run_and_its_problems_reported(rendered, monkeypatch):
+    """validate() asks every registered unit -- one it has never heard of included -- for its checks,
+    hands it the rendered env and reports its problems as worded; a unit without the hook adds nothing."""
+    from mlplatform.kit import component
+
+    seen = []
+
+    def checks(r):
+        seen.append((r.env.name, sorted(r.components) == sorted(rendered["dev"].components)))
+        return [f"{r.env.name}/fake/ConfigMap/planted: the fake unit's planted problem"]
+
+    fake = component.Component("fake", "a unit that only checks", component.no_objects, checks=checks)
+    quiet = component.Component("quiet", "a unit with nothing to check", component.no_objects)
+    monkeypatch.setattr(component, "_REGISTRY", [*component.units(), fake, quiet])
+    assert validate(rendered["dev"]) == ["dev/fake/ConfigMap/planted: the fake unit's planted problem"]
+    assert seen == [("dev", True)]
+
+
+def test_a_service_a_unit_says_its_operator_makes_satisfies_in_cluster_urls(rendered, monkeypatch):
+    """An env var naming a Service no manifest declares is refused, unless a unit's `made_services`
+    says its operator or chart makes it (and then its ports are judged)."""
+    from mlplatform.kit import component
+
+    app = _deployment("dev")
+    app["spec"]["template"]["spec"]["containers"][0]["env"] = [
+        {"name": "WIDGET_URL", "value": "http://widget.mlflow.svc.cluster.local:7000"}]
+    (p,) = _with(rendered["dev"], app)
+    assert p.startswith("dev/crosscheck: namespaces/Deployment/mlflow/app: env WIDGET_URL=") \
+        and "no Service mlflow/widget in this env" in p, p
+
+    maker = component.Component("widget-operator", "makes Service widget", component.no_objects,
+                                made_services=lambda r: {("mlflow", "widget"): frozenset({7000})})
+    monkeypatch.setattr(component, "_REGISTRY", [*component.units(), maker])
+    assert _with(rendered["dev"], app) == []
+    app["spec"]["template"]["spec"]["containers"][0]["env"][0]["value"] = "http://widget.mlflow.svc:7001"
+    (p,) = _with(rendered["dev"], app)
+    assert "Service mlflow/widget has no port 7001 (it serves 7000)" in p, p

@@ -12,7 +12,8 @@ from mlplatform.components.vllm import access as vllm_access
 from mlplatform.config.models import Env
 from mlplatform.kit import monitoring, routes
 from mlplatform.plan import render
-from mlplatform.validate import crosschecks, serving, validate
+from mlplatform.components.vllm import checks as serving
+from mlplatform.validate import crosschecks, validate
 from mlplatform.validate.charts import check_values
 
 
@@ -216,7 +217,7 @@ def test_replicas_spread_over_zones_and_nodes_only_where_the_env_asks(envs, rend
 def _broken(r, mutate):
     r2 = copy.deepcopy(r)
     mutate(r2)
-    return serving.check(r2)
+    return serving.checks(r2)
 
 
 def test_an_hpa_whose_metric_no_adapter_rule_serves_is_caught(rendered):
@@ -258,12 +259,12 @@ def test_a_model_too_big_for_the_pools_gpus_or_its_limit_is_caught(envs):
     env = envs["dev"]
     m = env.serving.models[0].model_dump()
     big = _update(env, serving=_serving(env, models=[{**m, "min_gpu_memory_gib": 40}]))
-    problems = serving.check(render(big))
+    problems = serving.checks(render(big))
     assert any("no instance type of NodePool gpu fits one replica" in p and "g5 GPUs have 24 GiB (< 40)" in p
                for p in problems)
     hungry = _update(env, serving=_serving(env, models=[{**m, "resources": {**m["resources"], "memory_request": "60Gi",
                                                                             "memory_limit": "60Gi"}}]))
-    assert any("leaves" in p and "GiB for pods" in p for p in serving.check(render(hungry)))
+    assert any("leaves" in p and "GiB for pods" in p for p in serving.checks(render(hungry)))
     pool = env.compute.karpenter.gpu_pool.model_dump()
     small = _update(env, compute={**env.compute.model_dump(),
                                   "karpenter": {**env.compute.karpenter.model_dump(), "gpu_pool": {**pool, "gpu_limit": 1}}})

@@ -19,7 +19,7 @@ from typing import Any, Iterator
 
 from .components import COMPONENTS
 from .inventory import (GPU, images_used, markdown_table, natural_key, nodepools, objects, queues,
-                        ray_gpu_need, requirement, served_gpu_need)
+                        ray_gpu_need, requirement, served_gpu_need, team_queues)
 from .kit import routes, versions
 from .plan import Rendered
 
@@ -138,10 +138,10 @@ def facts(r: Rendered) -> Facts:
     # GPU budgets: what a team may use (quota, queue), what the env may launch (pool), who asks.
     qs = queues(r)
     served, ray = served_gpu_need(r), ray_gpu_need(r)
-    from .components import volcano
+    by_team = team_queues(r)
     for t in env.teams:
         put("gpu", f"team {t.name} quota", t.quota.gpus)
-        q = qs.get(volcano.queue_name(t.name))
+        q = by_team.get(t.name)
         if q is not None:
             put("gpu", f"team {t.name} queue", ((q.get("spec") or {}).get("capability") or {}).get(GPU, "0"))
         if served.get(t.name):

@@ -227,6 +227,12 @@ def queues(r: Rendered) -> dict[str, Obj]:
     return {_name(o): o for _, o in _of_kind(r, "Queue", "scheduling.volcano.sh")}
 
 
+def team_queues(r: Rendered) -> dict[str, Obj]:
+    """Team -> its Volcano Queue (the queue labelled with the team)."""
+    return {team: q for q in queues(r).values()
+            if (team := ((q.get("metadata") or {}).get("labels") or {}).get(LABEL_TEAM))}
+
+
 def _queue_cells(q: Obj | None) -> list[str | None]:
     if q is None:
         return [None] * 6
@@ -259,16 +265,15 @@ def _gpu_budget(r: Rendered) -> list[str]:
     env = r.env
     qs = queues(r)
     served, ray = served_gpu_need(r), ray_gpu_need(r)
-    from .components import volcano
+    by_team = team_queues(r)
 
     rows, total_quota, total_queue = [], 0, Decimal(0)
     for t in sorted(env.teams, key=lambda t: natural_key(t.name)):
-        qname = volcano.queue_name(t.name)
-        q = qs.get(qname)
+        q = by_team.get(t.name)
         cells = _queue_cells(q)
         total_quota += t.quota.gpus
         total_queue += parse(cells[0]) if cells[0] is not None else 0
-        rows.append([_code(t.name), t.quota.gpus, _code(qname) if q is not None else None, *cells,
+        rows.append([_code(t.name), t.quota.gpus, _code(_name(q)) if q is not None else None, *cells,
                      served.get(t.name, 0), ray.get(t.name, 0)])
     rows.append(["**total**", total_quota, "", fmt_number(total_queue), "", "", "", "", "",
                  sum(served.values()), sum(ray.values())])
@@ -280,7 +285,7 @@ def _gpu_budget(r: Rendered) -> list[str]:
            "",
            *markdown_table(["team", "quota GPUs", "Volcano queue", "queue GPUs", "queue cpu", "queue memory", "weight",
                             "guarantee", "reclaimable", "models at max", "Ray GPU workers at max"], rows)]
-    other = sorted(set(qs) - {volcano.queue_name(t.name) for t in env.teams}, key=natural_key)
+    other = sorted(set(qs) - {_name(by_team[t.name]) for t in env.teams if t.name in by_team}, key=natural_key)
     if other:
         out += ["", "Other queues:", "",
                 *markdown_table(["queue", "GPUs", "cpu", "memory", "weight", "guarantee", "reclaimable"],

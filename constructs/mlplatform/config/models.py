@@ -12,7 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
-from ..kit import instances, quantity
+from ..kit import quantity
+from ..kit.instances import GPU_INSTANCE_CATEGORIES, gpus_per_node_cap, instance_category, instance_generation
 from .guard import GuardConfig
 from .strict import Loc, StrictModel, raise_problems
 from ..kit.versions import SUPPORTED_KUBERNETES_MINORS
@@ -541,53 +542,9 @@ InstanceCategory = Annotated[str, Field(pattern=r"^[a-z]{1,8}$", examples=["c", 
 InstanceFamily = Annotated[str, Field(pattern=r"^[a-z]{1,8}[0-9]{1,2}[a-z-]*$", examples=["g5", "g6e", "p4d", "p5"])]
 InstanceSize = Annotated[str, Field(pattern=r"^(nano|micro|small|medium|large|[0-9]*xlarge|metal(-[0-9]+xl)?)$",
                                     examples=["xlarge", "2xlarge", "12xlarge", "metal"])]
-# EC2 categories whose instances carry NVIDIA GPUs (g: graphics/inference, p: training).
-GPU_INSTANCE_CATEGORIES = ("g", "p")
 # EC2 tag keys Karpenter refuses on an EC2NodeClass (it sets them itself).
 _RESERVED_NODE_TAGS = ("eks:eks-cluster-name", "karpenter.sh/nodepool", "karpenter.sh/nodeclaim",
                        "karpenter.k8s.aws/ec2nodeclass")
-
-
-def instance_category(family: str) -> str:
-    """`g4dn` -> `g`, `p5en` -> `p`, `c7gn` -> `c`: the letters before the generation digits."""
-    i = 0
-    while i < len(family) and family[i].isalpha():
-        i += 1
-    return family[:i]
-
-
-def instance_generation(family: str) -> int | None:
-    """`g4dn` -> 4, `p5en` -> 5; None when the name carries no generation."""
-    rest = family[len(instance_category(family)):]
-    digits = ""
-    for ch in rest:
-        if not ch.isdigit():
-            break
-        digits += ch
-    return int(digits) if digits else None
-
-
-def gpu_families(categories: list[str], families: list[str], min_generation: int | None) -> list[str]:
-    """The GPU instance families a pool may launch: the ones it names, else every family of its
-    categories (and generations) that kit/instances.py knows."""
-    if families:
-        return list(families)
-    return [f for f in sorted(instances.GPU_FAMILIES) if instance_category(f) in categories
-            and (min_generation is None or (instance_generation(f) or 0) >= min_generation)]
-
-
-def gpus_per_node_cap(categories: list[str], families: list[str], sizes: list[str] | None, min_generation: int | None,
-                      explicit: int | None) -> tuple[int, str] | None:
-    """The most GPUs one node of a pool can have, and why: the explicit cap when set, else the largest
-    instance of the families it allows (None when that is unknown: a family missing from the facts)."""
-    if explicit is not None:
-        return explicit, "max_gpus_per_node"
-    top = instances.most_gpus(gpu_families(categories, families, min_generation), sizes)
-    if top is None:
-        return None
-    n, types = top
-    shown = ", ".join(types[:3]) + (", ..." if len(types) > 3 else "")
-    return n, f"largest instances of its families: {shown}"
 
 
 class ControllerResources(Model):

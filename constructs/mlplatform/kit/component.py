@@ -69,8 +69,12 @@ class Component:
     rules: Callable[[Any], list] | None = None
     # Env -> Grafana dashboards the `monitoring` unit emits.
     dashboards: Callable[[Any], list] | None = None
-    # (env, objects of the whole env) -> problems `env/component/Kind/name: message` about this unit.
-    checks: Callable[..., list] | None = None
+    # Rendered env (kit/checks.py `RenderedEnv`: env, objects by component, Helm releases) -> problems
+    # `env/component/Kind/name: message` about this unit; validate/ asks every unit, enabled or not.
+    checks: Callable[[Any], list[str]] | None = None
+    # Rendered env -> {(namespace, Service): ports, or None when unknown} that the unit's operator or
+    # chart creates for the env's objects without a manifest of ours (in-cluster URLs may name them).
+    made_services: Callable[[Any], dict] | None = None
     # Rows of the one versions table (kit/versions.py) this unit pins: charts, images, CRDs, manifests.
     versions: tuple = ()
 

@@ -2,7 +2,9 @@
 
 Every object is checked against the exact API it targets -- core kinds against the env's
 Kubernetes minor (strict), custom resources against the pinned CRD's served version -- and
-against the platform rules. A kind with no schema is an error. Problems read
+against the platform rules. A kind with no schema is an error. Then the generic cross-checks
+(hosts and certificates, secret references, service URLs, GPU scheduling, monitoring, metrics,
+network policies, BOM, admission) and every unit's own `checks`. Problems read
 `env/component/Kind/name: message`.
 """
 from __future__ import annotations
@@ -10,10 +12,10 @@ from __future__ import annotations
 import json
 
 from ..kit import versions
+from ..kit.component import units
 from ..kit.meta import Obj, group_of
 from ..plan import Rendered
-from . import (admission, bom, cel, charts, core, crd, crosschecks, metrics, monitoring, netpol, rendered, rules,
-               scheduling, serving, training)
+from . import admission, bom, cel, charts, core, crd, crosschecks, metrics, monitoring, netpol, rendered, rules, scheduling
 
 MAX_ERRORS_PER_OBJECT = 8
 BOOTSTRAP = "argocd-bootstrap"
@@ -75,6 +77,12 @@ def _body_problems(obj: Obj, cs: core.CoreSchemas) -> tuple[list[str], bool | No
     return out, s.namespaced
 
 
+def unit_checks(r: Rendered) -> list[str]:
+    """Every unit's own checks (`Component.checks`), in registry order; a unit's check runs whether
+    or not the unit is enabled in this env (Volcano's reports work that needs Volcano when it is off)."""
+    return [p for unit in units() if unit.checks is not None for p in unit.checks(r)]
+
+
 def validate(r: Rendered) -> list[str]:
     env = r.env
     cs = core.schemas(env.kubernetes_version)
@@ -122,10 +130,9 @@ def validate(r: Rendered) -> list[str]:
         problems += [f"{env.name}/{BOOTSTRAP}/argo-cd.values: {m}" for m in charts.check_values("argo-cd", r.argocd_values)]
     problems += crosschecks.check(r)
     problems += scheduling.check_gpu_scheduling(r)
-    problems += training.check_training(r)
+    problems += unit_checks(r)
     problems += monitoring.check(r)
     problems += metrics.check(r)  # every metric and label a query reads: kit/metrics.py
-    problems += serving.check(r)
     problems += netpol.check(r) + netpol.check_route_backends(r)
     problems += bom.check(r)  # the BOM agrees with itself and covers every image the env runs
     problems += admission.check(r)  # the union of ours, chart renders and controller-made pods

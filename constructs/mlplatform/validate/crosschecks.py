@@ -2,29 +2,25 @@
 
 * every Ingress host is under the env domain and covered by the ACM certificate, and every
   Ingress serves a route of `kit/routes.py` from a namespace that admits ALB traffic;
-* every OIDC redirect URI of the realm is on a route's host and under its path;
 * every ExternalSecret names a store the env has;
 * every Secret an object or a chart value names is created by an ExternalSecret (same namespace);
 * every in-cluster URL in a container env (`MLFLOW_TRACKING_URI`, `RAY_ADDRESS`, any `*.svc` value)
-  names a Service the env has, on a port it serves: one we emit, one an operator makes for a
-  custom resource we emit (RayCluster, RayService, Keycloak), or one a chart makes by convention
-  (MLflow's, when the mlflow component is rendered);
-* every Ray cluster handed to Volcano names a Queue the env has, and its gang (head, autoscaler
-  and every worker group at `minReplicas`) fits that queue's capability: a bigger gang never starts.
+  names a Service the env has, on a port it serves: one we emit, or one an operator or chart
+  makes for what we emit (each unit's `made_services`, e.g. KubeRay's head Services).
+
+Checks about one unit (the realm's redirects, Ray gangs against their queues, ...) are that
+unit's `checks`; `validate/__init__.py` runs them.
 """
 from __future__ import annotations
 
-import json
-from decimal import Decimal
 from typing import Any, Iterator
 from urllib.parse import urlsplit
 
-from ..kit import quantity, refs, routes
-from ..kit.meta import Obj, ref
+from ..kit import refs, routes
+from ..kit.checks import objects
+from ..kit.component import units
+from ..kit.meta import ref
 from ..kit.secrets import STORE_KIND
-
-GPU = "nvidia.com/gpu"
-REALM_CONFIGMAP = ("keycloak", "keycloak-realm")  # (namespace, name) of the realm the sync Job applies
 
 
 def covered(host: str, cert_domains: list[str]) -> bool:
@@ -35,10 +31,6 @@ def covered(host: str, cert_domains: list[str]) -> bool:
         if d.startswith("*.") and host.count(".") == d.count(".") and host.split(".", 1)[1] == d[2:]:
             return True
     return False
-
-
-def _all(r) -> list[tuple[str, Obj]]:
-    return [(c, o) for c, objs in sorted(r.components.items()) for o in objs]
 
 
 def check_hosts(r) -> list[str]:
@@ -53,7 +45,7 @@ def check_hosts(r) -> list[str]:
             out.append(f"route {name}: host {host} is not under the env domain {env.domain}")
         if not covered(host, certs):
             out.append(f"route {name}: host {host} is not covered by the certificate ({', '.join(certs)})")
-    for comp, o in _all(r):
+    for comp, o in objects(r):
         if o.get("kind") != "Ingress":
             continue
         ns = o["metadata"].get("namespace")
@@ -83,41 +75,9 @@ def check_hosts(r) -> list[str]:
     return out
 
 
-def realm_of(r) -> dict | None:
-    for _, o in _all(r):
-        md = o.get("metadata", {})
-        if o.get("kind") == "ConfigMap" and (md.get("namespace"), md.get("name")) == REALM_CONFIGMAP:
-            return json.loads(o["data"]["realm.json"])
-    return None
-
-
-def check_redirects(r) -> list[str]:
-    env, out = r.env, []
-    realm = realm_of(r)
-    if realm is None:
-        return out
-    if realm.get("realm") == "master":
-        out.append("keycloak realm: apps must not use the master realm")
-    served = [(routes.hostname(env, rt), rt.path) for rt in routes.for_env(env)]
-    for c in realm.get("clients", []):
-        uris = list(c.get("redirectUris", [])) + [u for u in c.get("attributes", {}).get(
-            "post.logout.redirect.uris", "").split("##") if u]
-        for uri in uris:
-            if not uri.startswith("https://"):
-                out.append(f"keycloak client {c['clientId']}: redirect {uri} is not https")
-                continue
-            if "*" in uri:
-                out.append(f"keycloak client {c['clientId']}: wildcard redirect {uri}")
-            host, _, path = uri[len("https://"):].partition("/")
-            path = "/" + path
-            if not any(h == host and (p == "/" or path == p or path.startswith(p + "/")) for h, p in served):
-                out.append(f"keycloak client {c['clientId']}: redirect {uri} matches no ingress host and path")
-    return out
-
-
 def check_secrets(r) -> list[str]:
     out = []
-    objs = _all(r)
+    objs = objects(r)
     stores = {(o["kind"], o["metadata"]["name"]) for _, o in objs if o.get("kind") in ("ClusterSecretStore", "SecretStore")}
     # store name -> the namespaces its conditions admit (indexed once: one lookup per ExternalSecret)
     conditions: dict[str, list[dict]] = {}
@@ -154,27 +114,16 @@ _DEFAULT_PORTS = {"http": 80, "https": 443, "ray": 10001, "redis": 6379, "rediss
 
 def known_services(r) -> dict[tuple[str, str], frozenset[int] | None]:
     """(namespace, Service) -> ports (None: exists, ports not known here), for every Service the
-    env will have."""
-    from ..components import kuberay, mlflow
-
+    env will have: the ones we emit, then what each unit says its operator or chart makes."""
     out: dict[tuple[str, str], frozenset[int] | None] = {("default", "kubernetes"): frozenset({443})}
-    for _, o in _all(r):
-        md, kind = o.get("metadata") or {}, o.get("kind")
-        ns, name = md.get("namespace"), md.get("name", "")
-        spec = o.get("spec") or {}
-        if kind == "Service" and o.get("apiVersion") == "v1":
-            out[(ns, name)] = frozenset(p.get("port") for p in spec.get("ports") or [])
-        elif kind in ("RayCluster", "RayService") and str(o.get("apiVersion", "")).startswith("ray.io/"):
-            cluster = spec.get("rayClusterConfig") if kind == "RayService" else spec
-            heads = ((cluster or {}).get("headGroupSpec") or {}).get("template", {}).get("spec", {}).get("containers") or []
-            ports = {p.get("containerPort") for c in heads[:1] for p in c.get("ports") or []}
-            out[(ns, kuberay.head_service(name))] = frozenset(ports | set(kuberay.HEAD_PORTS.values()))
-            if kind == "RayService":
-                out[(ns, kuberay.serve_service(name))] = frozenset({kuberay.SERVE_PORT})
-        elif kind == "Keycloak":
-            out[(ns, f"{name}-service")] = None  # the operator's `<Keycloak name>-service`
-    if mlflow.NAME in r.helm or mlflow.NAME in r.components:
-        out[(mlflow.NAMESPACE, mlflow.SERVICE)] = frozenset({mlflow.PORT})
+    for _, o in objects(r):
+        if o.get("kind") == "Service" and o.get("apiVersion") == "v1":
+            md = o.get("metadata") or {}
+            out[(md.get("namespace"), md.get("name", ""))] = frozenset(
+                p.get("port") for p in (o.get("spec") or {}).get("ports") or [])
+    for unit in units():
+        if unit.made_services is not None:
+            out.update(unit.made_services(r))
     return out
 
 
@@ -227,7 +176,7 @@ def check_service_urls(r) -> list[str]:
     services = known_services(r)
     sources: list[tuple[str, str | None, Any]] = [
         (f"{comp}/{ref(o)}", (o.get("metadata") or {}).get("namespace"), o.get("spec"))
-        for comp, o in _all(r) if o.get("kind") not in ("Application", "ApplicationSet", "AppProject")]
+        for comp, o in objects(r) if o.get("kind") not in ("Application", "ApplicationSet", "AppProject")]
     sources += [(f"{comp}/HelmRelease/{rel.release}", rel.namespace, rel.values) for comp, rel in sorted(r.helm.items())]
     for where, ns, node in sources:
         for name, value in sorted(set(_env_entries(node))):
@@ -248,55 +197,6 @@ def check_service_urls(r) -> list[str]:
     return out
 
 
-# --------------------------------------------------------------------------- Ray gangs vs Volcano queues
-QUEUE_LABEL = "volcano.sh/queue-name"
-
-
-def _ray_gang(cluster: dict) -> dict[str, Decimal]:
-    """Requests of the pods KubeRay puts in a RayCluster's PodGroup (minMember): the head (with the
-    autoscaler sidecar) and `minReplicas` pods of every worker group."""
-    total = {"cpu": Decimal(0), "memory": Decimal(0), GPU: Decimal(0)}
-
-    def add(containers: list, n: int) -> None:
-        for c in containers or []:
-            req = (c.get("resources") or {}).get("requests") or {}
-            for k in total:
-                if k in req:
-                    total[k] += n * quantity.parse(req[k])
-
-    head = (cluster.get("headGroupSpec") or {}).get("template", {}).get("spec", {})
-    add(head.get("containers"), 1)
-    if cluster.get("enableInTreeAutoscaling"):
-        add([cluster.get("autoscalerOptions") or {}], 1)
-    for g in cluster.get("workerGroupSpecs") or []:
-        add(((g.get("template") or {}).get("spec") or {}).get("containers"), int(g.get("minReplicas") or 0))
-    return total
-
-
-def check_ray_queues(r) -> list[str]:
-    out: list[str] = []
-    queues = {o["metadata"]["name"]: (o.get("spec") or {}).get("capability") or {}
-              for _, o in _all(r) if o.get("kind") == "Queue" and str(o.get("apiVersion", "")).startswith("scheduling.volcano.sh/")}
-    for comp, o in _all(r):
-        if o.get("kind") not in ("RayCluster", "RayService") or not str(o.get("apiVersion", "")).startswith("ray.io/"):
-            continue
-        q = ((o.get("metadata") or {}).get("labels") or {}).get(QUEUE_LABEL)
-        if q is None:
-            continue
-        if q not in queues:
-            out.append(f"{comp}/{ref(o)}: Volcano queue {q} does not exist in this env")
-            continue
-        spec = o.get("spec") or {}
-        gang = _ray_gang(spec.get("rayClusterConfig") or {} if o["kind"] == "RayService" else spec)
-        for k, need in gang.items():
-            cap = queues[q].get(k)
-            if cap is not None and need > quantity.parse(cap):
-                out.append(f"{comp}/{ref(o)}: its gang (head + minReplicas workers) requests {k} "
-                           f"{format(need.normalize(), 'f')} but queue {q} holds at most {cap}: it would never start")
-    return out
-
-
 def check(r) -> list[str]:
     return [f"{r.env.name}/crosscheck: {m}"
-            for m in check_hosts(r) + check_redirects(r) + check_secrets(r) + check_service_urls(r)
-            + check_ray_queues(r)]
+            for m in check_hosts(r) + check_secrets(r) + check_service_urls(r)]

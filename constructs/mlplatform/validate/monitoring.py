@@ -28,6 +28,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from ..kit.meta import Obj
+from ..kit.selectors import matches
 
 CHART = "kube-prometheus-stack"
 MONITOR_KINDS = {"ServiceMonitor": "serviceMonitor", "PodMonitor": "podMonitor", "PrometheusRule": "rule"}
@@ -35,26 +36,6 @@ GROUP = "monitoring.coreos.com"
 RELEASE_LABELS = ("release", "app.kubernetes.io/instance")
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"}
 RAY_METRICS_PORT = "metrics"  # KubeRay adds this container port (8080) to every Ray container
-
-
-# --------------------------------------------------------------------------- label selectors
-def matches(selector: dict | None, labels: dict[str, str] | None) -> bool:
-    """Kubernetes label-selector semantics (`{}` selects everything)."""
-    selector, labels = selector or {}, labels or {}
-    for k, v in (selector.get("matchLabels") or {}).items():
-        if labels.get(k) != v:
-            return False
-    for e in selector.get("matchExpressions") or []:
-        key, op, vals = e.get("key"), e.get("operator"), e.get("values") or []
-        if op == "In" and labels.get(key) not in vals:
-            return False
-        if op == "NotIn" and key in labels and labels[key] in vals:
-            return False
-        if op == "Exists" and key not in labels:
-            return False
-        if op == "DoesNotExist" and key in labels:
-            return False
-    return True
 
 
 def _namespace_labels(r) -> dict[str, dict[str, str]]:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from ..kit.meta import Obj
+from ..kit.selectors import matches
 
 NAME_LABEL = "kubernetes.io/metadata.name"
 
@@ -62,8 +63,7 @@ def pod(namespace: str, labels: dict[str, str], ip: str, ports: dict[str, int] |
 
 def selects(selector: dict | None, labels: dict[str, str]) -> bool:
     """A LabelSelector against labels; an empty (or absent) selector selects everything (the one
-    matcher of validate/, monitoring.matches)."""
-    from .monitoring import matches
+    matcher of validate/ and the units' checks, kit/selectors.py)."""
     return matches(selector, labels)
 
 

@@ -8,6 +8,7 @@ from ...kit.component import Component
 from . import access
 # -- imports: rules, dashboards
 # -- imports: checks
+from . import checks
 # -- imports: versions
 from .objects import NAME, ROLES, build
 
@@ -22,6 +23,7 @@ UNIT = Component(
     secrets=access.secrets,
     # -- rules, dashboards
     # -- checks
+    checks=checks.checks,
     # -- versions
 )
 

@@ -7,6 +7,7 @@ from ...kit.component import Component, no_objects
 # -- imports: routes, credentials, secrets
 # -- imports: rules, dashboards
 # -- imports: checks
+from . import checks
 # -- imports: versions
 from .objects import NAME, upstream
 
@@ -19,6 +20,7 @@ UNIT = Component(
     # -- routes, credentials, secrets
     # -- rules, dashboards
     # -- checks
+    made_services=checks.made_services,
     # -- versions
 )
 

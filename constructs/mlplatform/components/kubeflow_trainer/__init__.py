@@ -7,6 +7,7 @@ from ...kit.component import Component
 # -- imports: routes, credentials, secrets
 # -- imports: rules, dashboards
 # -- imports: checks
+from . import checks
 # -- imports: versions
 from .objects import NAME, build, helm
 
@@ -20,6 +21,7 @@ UNIT = Component(
     # -- routes, credentials, secrets
     # -- rules, dashboards
     # -- checks
+    checks=checks.checks,
     # -- versions
 )
 

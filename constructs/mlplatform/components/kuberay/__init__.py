@@ -8,6 +8,7 @@ from ...kit.component import Component
 from . import access
 # -- imports: rules, dashboards
 # -- imports: checks
+from . import checks
 # -- imports: versions
 from .objects import DASHBOARD_PORT, HEAD_PORTS, METRICS_PORT, NAME, NAMESPACE, SERVE_PORT, build, cluster_name, dashboard_routes, head_service, helm, member_group, serve_service, team_namespace
 
@@ -24,6 +25,8 @@ UNIT = Component(
     secrets=access.secrets,
     # -- rules, dashboards
     # -- checks
+    checks=checks.checks,
+    made_services=checks.made_services,
     # -- versions
 )
 

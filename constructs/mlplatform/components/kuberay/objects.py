@@ -119,13 +119,10 @@ def team_namespace(env: Env, team: str) -> str:
 
 
 def volcano_enabled(env: Env) -> bool:
-    """Ray pods are gang-scheduled by Volcano when the env runs it (config section `volcano` and
-    the `volcano` component, which installs the PodGroup CRD and the `team-<team>` queues)."""
-    from .. import COMPONENTS
-
+    """Ray pods are gang-scheduled by Volcano when the env runs it (config section `volcano`: the
+    `volcano` component then installs the PodGroup CRD and the `team-<team>` queues)."""
     v = getattr(env, "volcano", None)
-    return (v is not None and bool(getattr(v, "enabled", True))
-            and any(c.name == "volcano" for c in COMPONENTS))
+    return v is not None and bool(getattr(v, "enabled", True))
 
 
 def dashboard_routes(env: Env) -> list[routes.Route]:

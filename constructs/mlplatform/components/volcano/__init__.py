@@ -7,6 +7,9 @@ from ...kit.component import Component
 # -- imports: routes, credentials, secrets
 # -- imports: rules, dashboards
 # -- imports: checks
+from . import checks
+from .checks import queue_gpus, queues
+from .objects import QUEUE_LABEL
 # -- imports: versions
 from .objects import NAME, POD_GROUP_CRD, QUEUE_ANNOTATION, SCHEDULER_NAME, build, helm, namespace_annotations, queue_name
 
@@ -19,6 +22,7 @@ UNIT = Component(
     # -- routes, credentials, secrets
     # -- rules, dashboards
     # -- checks
+    checks=checks.checks,
     # -- versions
 )
 
@@ -26,4 +30,5 @@ __all__ = ["UNIT", "NAME", "POD_GROUP_CRD", "QUEUE_ANNOTATION", "SCHEDULER_NAME"
 # -- published facts: routes, credentials, secrets
 # -- published facts: rules, dashboards
 # -- published facts: checks
+__all__ += ["QUEUE_LABEL", "queue_gpus", "queues"]
 # -- published facts: versions

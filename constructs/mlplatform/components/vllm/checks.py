@@ -1,4 +1,4 @@
-"""Serving cross-checks: the autoscaling chain and GPU capacity, judged on the rendered objects.
+"""Checks about vLLM serving: the autoscaling chain and GPU capacity, judged on the rendered objects.
 
 An HPA that names a metric nobody serves, or a rule that reads a label the pods don't carry,
 does nothing and says nothing. So for every HorizontalPodAutoscaler of the env:
@@ -19,21 +19,15 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from ..kit import instances, monitoring
-from ..kit.meta import Obj
-from ..kit.quantity import parse
-from . import scheduling
-from .monitoring import matches
+from ...kit import instances, monitoring
+from ...kit.checks import RenderedEnv, objects, where
+from ...kit.meta import Obj
+from ...kit.nodepools import FAMILY, SIZE, node_pools
+from ...kit.quantity import parse
+from ...kit.selectors import matches
+from .objects import GPU_POOL, NAME, POOL_LABEL, models, served_name
 
 WORKLOADS = ("Deployment", "StatefulSet")
-
-
-def _objs(r) -> list[tuple[str, Obj]]:
-    return [(c, o) for c, objs in sorted(r.components.items()) for o in objs]
-
-
-def _where(r, comp: str, o: Obj) -> str:
-    return f"{r.env.name}/{comp}/{o.get('kind')}/{(o.get('metadata') or {}).get('name')}"
 
 
 def _matchers(query: str) -> dict[str, str]:
@@ -41,7 +35,7 @@ def _matchers(query: str) -> dict[str, str]:
     return dict(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="([^"]*)"', query))
 
 
-def adapter_rules(r) -> dict[str, dict]:
+def adapter_rules(r: RenderedEnv) -> dict[str, dict]:
     """Custom metric name -> prometheus-adapter rule, from the adapter's HelmRelease values."""
     out: dict[str, dict] = {}
     for rel in r.helm.values():
@@ -57,7 +51,7 @@ class _Index:
     def __init__(self, r):
         self.services: dict[str, list[Obj]] = {}
         self.monitors: list[Obj] = []
-        for _, o in _objs(r):
+        for _, o in objects(r):
             if o.get("kind") == "Service" and (o.get("spec") or {}).get("selector"):
                 self.services.setdefault(o["metadata"].get("namespace"), []).append(o)
             elif o.get("kind") == "ServiceMonitor":
@@ -88,9 +82,9 @@ def _scraped(idx: _Index, ns: str, pod_labels: dict, container_ports: dict[str, 
             f"on a port that reaches a container port: the queue metric would never exist")
 
 
-def check_autoscaling(r) -> list[str]:
+def check_autoscaling(r: RenderedEnv) -> list[str]:
     out: list[str] = []
-    objs = _objs(r)
+    objs = objects(r)
     workloads = {(o["metadata"].get("namespace"), o["kind"], o["metadata"]["name"]): o
                  for _, o in objs if o.get("kind") in WORKLOADS}
     rules = adapter_rules(r)
@@ -98,15 +92,15 @@ def check_autoscaling(r) -> list[str]:
     for comp, h in objs:
         if h.get("kind") != "HorizontalPodAutoscaler":
             continue
-        where, ns, spec = _where(r, comp, h), h["metadata"].get("namespace"), h.get("spec") or {}
+        hpa, ns, spec = where(r, comp, h), h["metadata"].get("namespace"), h.get("spec") or {}
         tref = spec.get("scaleTargetRef") or {}
         target = workloads.get((ns, tref.get("kind"), tref.get("name")))
         if target is None:
-            out.append(f"{where}: scaleTargetRef {tref.get('kind')}/{tref.get('name')} is not a workload this env "
+            out.append(f"{hpa}: scaleTargetRef {tref.get('kind')}/{tref.get('name')} is not a workload this env "
                        f"emits in namespace {ns}")
             continue
         if "replicas" in (target.get("spec") or {}):
-            out.append(f"{where}: its target {tref.get('kind')}/{tref.get('name')} sets spec.replicas: Argo CD would "
+            out.append(f"{hpa}: its target {tref.get('kind')}/{tref.get('name')} sets spec.replicas: Argo CD would "
                        f"reset the HPA's decision on every sync (leave replicas out of the manifest)")
         tmpl = (target["spec"].get("template") or {})
         pod_labels = (tmpl.get("metadata") or {}).get("labels") or {}
@@ -116,7 +110,7 @@ def check_autoscaling(r) -> list[str]:
             if m.get("type") not in ("Pods", "Object"):
                 continue
             name = ((m.get(m["type"].lower()) or {}).get("metric") or {}).get("name", "")
-            at = f"{where}: spec.metrics[{i}] {name}"
+            at = f"{hpa}: spec.metrics[{i}] {name}"
             rule = rules.get(name)
             if rule is None:
                 out.append(f"{at}: no prometheus-adapter rule serves this metric (the HPA would never scale)")
@@ -132,8 +126,7 @@ def check_autoscaling(r) -> list[str]:
                 out.append(f"{at}: the adapter rule reads namespace {want['namespace']!r}, the HPA is in {ns!r}")
             model = want.get(monitoring.VLLM_MODEL_LABEL)
             if model is not None:
-                from ..components import vllm
-                served = {vllm.served_name(c) for c in containers}
+                served = {served_name(c) for c in containers}
                 if model not in served:
                     out.append(f"{at}: the adapter rule reads {monitoring.VLLM_MODEL_LABEL}={model!r} but "
                                f"{tref.get('name')} serves {sorted(s for s in served if s) or 'no --served-model-name'}")
@@ -143,38 +136,37 @@ def check_autoscaling(r) -> list[str]:
     return out
 
 
-def check_gpu_capacity(r) -> list[str]:
+def check_gpu_capacity(r: RenderedEnv) -> list[str]:
     """Every served model fits an instance of its GPU pool; the pool's GPU limit holds them all."""
-    from ..components import vllm
-
     env, out = r.env, []
-    pools = {p.labels.get(vllm.POOL_LABEL): p for p in scheduling.node_pools(r.components, env.name)}
+    pools = {p.labels.get(POOL_LABEL): p for p in node_pools(r.components, env.name)}
     need: dict[str, Decimal] = {}
-    for m in vllm.models(env):
-        where = f"{env.name}/{vllm.NAME}/Deployment/{m.name}"
-        pool = pools.get(vllm.GPU_POOL)
+    for m in models(env):
+        model_at = f"{env.name}/{NAME}/Deployment/{m.name}"
+        pool = pools.get(GPU_POOL)
         if pool is None:
-            out.append(f"{where}: no NodePool labelled {vllm.POOL_LABEL}={vllm.GPU_POOL} (GPU nodes)")
+            out.append(f"{model_at}: no NodePool labelled {POOL_LABEL}={GPU_POOL} (GPU nodes)")
             continue
-        families = [v for op, vals in pool.reqs(scheduling.FAMILY) if op == "In" for v in vals]
-        sizes = [v for op, vals in pool.reqs(scheduling.SIZE) if op == "In" for v in vals] or None
+        families = [v for op, vals in pool.reqs(FAMILY) if op == "In" for v in vals]
+        sizes = [v for op, vals in pool.reqs(SIZE) if op == "In" for v in vals] or None
         fits, why = instances.fitting(families, sizes, gpus=m.gpus, gpu_memory_gib=m.min_gpu_memory_gib,
                                       memory=parse(m.resources.memory_request), max_gpus=pool.max_gpus_per_node)
         if not fits:
-            out.append(f"{where}: no instance type of NodePool {pool.name} fits one replica: {why}")
+            out.append(f"{model_at}: no instance type of NodePool {pool.name} fits one replica: {why}")
         per_replica = Decimal(m.gpus)
         need[m.name] = per_replica * (m.autoscaling.max_replicas + (1 if m.rollout == "surge" else 0))
         if pool.gpu_limit is not None and need[m.name] > pool.gpu_limit:
-            out.append(f"{where}: max replicas need {need[m.name]} GPUs, more than NodePool {pool.name}'s limit "
+            out.append(f"{model_at}: max replicas need {need[m.name]} GPUs, more than NodePool {pool.name}'s limit "
                        f"{pool.gpu_limit}")
-    pool = pools.get(vllm.GPU_POOL)
+    pool = pools.get(GPU_POOL)
     total = sum(need.values(), Decimal(0))
     if pool is not None and pool.gpu_limit is not None and total > pool.gpu_limit:
-        out.append(f"{env.name}/{vllm.NAME}: all models at max replicas need {total} GPUs, more than NodePool "
+        out.append(f"{env.name}/{NAME}: all models at max replicas need {total} GPUs, more than NodePool "
                    f"{pool.name}'s limit {pool.gpu_limit} (raise compute.karpenter.gpu_pool.gpu_limit or lower "
                    f"autoscaling.max_replicas)")
     return out
 
 
-def check(r) -> list[str]:
+def checks(r: RenderedEnv) -> list[str]:
+    """Every problem about serving in one rendered env."""
     return check_autoscaling(r) + check_gpu_capacity(r)
