@@ -8,9 +8,10 @@ import yaml
 
 from conftest import ROOT, find
 from mlplatform.components.kubeflow_trainer import objects as kt
+from mlplatform.components.kubeflow_trainer.config import TrainerConfig
 from mlplatform.components.volcano import objects as volcano
+from mlplatform.components.volcano.config import VolcanoConfig
 from mlplatform.config.loader import EnvError, load_env
-from mlplatform.config.models import TrainerConfig, VolcanoConfig
 from mlplatform.kit import versions
 from mlplatform.kit.component import HelmRelease
 from mlplatform.validate import charts, crd, validate

@@ -71,3 +71,49 @@ def most_gpus(families: list[str], sizes: list[str] | None) -> tuple[int, list[s
         return None
     top = max(counts.values())
     return top, [t for t, n in counts.items() if n == top]
+
+
+# EC2 categories whose instances carry NVIDIA GPUs (g: graphics/inference, p: training).
+GPU_INSTANCE_CATEGORIES = ("g", "p")
+
+
+def instance_category(family: str) -> str:
+    """`g4dn` -> `g`, `p5en` -> `p`, `c7gn` -> `c`: the letters before the generation digits."""
+    i = 0
+    while i < len(family) and family[i].isalpha():
+        i += 1
+    return family[:i]
+
+
+def instance_generation(family: str) -> int | None:
+    """`g4dn` -> 4, `p5en` -> 5; None when the name carries no generation."""
+    rest = family[len(instance_category(family)):]
+    digits = ""
+    for ch in rest:
+        if not ch.isdigit():
+            break
+        digits += ch
+    return int(digits) if digits else None
+
+
+def gpu_families(categories: list[str], families: list[str], min_generation: int | None) -> list[str]:
+    """The GPU instance families a pool may launch: the ones it names, else every family of its
+    categories (and generations) that kit/instances.py knows."""
+    if families:
+        return list(families)
+    return [f for f in sorted(GPU_FAMILIES) if instance_category(f) in categories
+            and (min_generation is None or (instance_generation(f) or 0) >= min_generation)]
+
+
+def gpus_per_node_cap(categories: list[str], families: list[str], sizes: list[str] | None, min_generation: int | None,
+                      explicit: int | None) -> tuple[int, str] | None:
+    """The most GPUs one node of a pool can have, and why: the explicit cap when set, else the largest
+    instance of the families it allows (None when that is unknown: a family missing from the facts)."""
+    if explicit is not None:
+        return explicit, "max_gpus_per_node"
+    top = most_gpus(gpu_families(categories, families, min_generation), sizes)
+    if top is None:
+        return None
+    n, types = top
+    shown = ", ".join(types[:3]) + (", ..." if len(types) > 3 else "")
+    return n, f"largest instances of its families: {shown}"

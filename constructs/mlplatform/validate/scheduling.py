@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Iterable
 
-from ..config.models import GPU_INSTANCE_CATEGORIES, gpus_per_node_cap, instance_category, instance_generation
+from ..kit.instances import GPU_INSTANCE_CATEGORIES, gpus_per_node_cap, instance_category, instance_generation
 from ..kit.meta import Obj
 from ..kit.quantity import parse
 

@@ -20,13 +20,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import TYPE_CHECKING
 
-from ...config.models import Env
 from ...kit import k8s, routes, versions
 from ...kit.ingress import block_path, ingress
 from ...kit.meta import Obj, metadata
 from .. import kuberay
 from .. import secrets as sec
+
+if TYPE_CHECKING:
+    from ...config.models import Env
 
 NAME = "keycloak"
 NAMESPACE = "keycloak"

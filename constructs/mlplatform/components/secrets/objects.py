@@ -10,12 +10,15 @@ sets the values (`terraform/README.md`). Charts and workloads refer to the Secre
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ...config.models import Env
 from ...kit import routes
 from ...kit.ingress import ALB_OIDC_SECRET
 from ...kit.meta import Obj, metadata
 from ...kit.secrets import STORE_KIND, STORE_NAME, database_key, external_secret
+
+if TYPE_CHECKING:
+    from ...config.models import Env
 
 NAME = "secrets"
 
