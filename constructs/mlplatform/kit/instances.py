@@ -3,7 +3,8 @@
 Karpenter knows this from the EC2 API at run time; the generator needs it at synth to tell
 whether a served model fits any instance its pool may launch (`validate/serving.py`). Values
 from the EC2 instance type pages (accelerated computing); a family missing here is reported,
-not guessed.
+not guessed. Also how EC2 names a family (category + generation: `g4dn` = `g` + 4), which the NodePool
+models and the scheduling check both read.
 """
 from __future__ import annotations
 
