@@ -7,10 +7,11 @@ import pytest
 
 from conftest import find
 from mlplatform.components.gpu_operator import objects as gpu_operator
+from mlplatform.components.gpu_operator.config import GpuConfig
 from mlplatform.components.karpenter import objects as karpenter
 from mlplatform.components.node_pools import objects as node_pools
 from mlplatform.config.loader import EnvError, load_env
-from mlplatform.config.models import ComputeConfig, GpuConfig
+from mlplatform.config.models import ComputeConfig
 from mlplatform.kit import upstream, versions
 from mlplatform.kit.quantity import parse
 from mlplatform.validate import charts, crd, validate

@@ -268,10 +268,12 @@ def test_chart_monitors_carry_the_selector_labels(envs):
     assert "ServiceMonitor.monitoring.coreos.com" in karpenter.helm(env).requires_crds
     v = mon.values(env)
     assert v["kube-state-metrics"]["releaseLabel"] is True and v["prometheus-node-exporter"]["releaseLabel"] is True
-    for field, model in (("service_monitor_labels", "GpuConfig"), ("pod_monitor_labels", "SparkConfig"),
-                         ("service_monitor_labels", "RayConfig")):
-        import mlplatform.config.models as models
-        assert field not in getattr(models, model).model_fields, f"{model}.{field}: the labels are kit/monitoring.py's"
+    from mlplatform.components.gpu_operator.config import GpuConfig
+    from mlplatform.components.kuberay.config import RayConfig
+    from mlplatform.components.spark_operator.config import SparkConfig
+    for field, model in (("service_monitor_labels", GpuConfig), ("pod_monitor_labels", SparkConfig),
+                         ("service_monitor_labels", RayConfig)):
+        assert field not in model.model_fields, f"{model.__name__}.{field}: the labels are kit/monitoring.py's"
 
 
 def test_jupyterhub_hub_metrics_are_scraped_without_a_token(rendered):

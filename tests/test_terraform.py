@@ -23,7 +23,7 @@ import yaml
 from hcl2 import SerializationOptions
 
 from mlplatform.config.loader import load_env
-from mlplatform.config.models import Database, Efs, IamRoles, Infrastructure
+from mlplatform.config.infrastructure import Database, Efs, IamRoles, Infrastructure
 from mlplatform.config.terraform import (
     TerraformOutputError,
     import_outputs,

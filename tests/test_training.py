@@ -14,9 +14,10 @@ from mlplatform.components.kubeflow_trainer import objects as kt
 from mlplatform.components.kuberay import checks as kuberay_checks
 from mlplatform.components.volcano import checks as volcano_checks
 from mlplatform.components.volcano.checks import check_gpu_budget, check_queue_refs
+from mlplatform.components.kubeflow_trainer.config import TrainerConfig
 from mlplatform.components.volcano import objects as volcano
+from mlplatform.components.volcano.config import VolcanoConfig
 from mlplatform.config.loader import EnvError, load_env
-from mlplatform.config.models import TrainerConfig, VolcanoConfig
 from mlplatform.kit import versions
 from mlplatform.kit.checks import embedded
 from mlplatform.kit.component import HelmRelease

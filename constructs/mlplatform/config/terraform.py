@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from .models import Infrastructure
+from .infrastructure import Infrastructure
 
 HEADER = """\
 # yaml-language-server: $schema=infra.schema.json

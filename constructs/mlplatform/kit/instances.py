@@ -4,7 +4,8 @@ Karpenter knows this from the EC2 API at run time; the generator needs it at syn
 whether a served model fits any instance its pool may launch (the vllm unit's checks) and how many
 GPUs a pool's largest node has (the NodePool config, `kit/nodepools.py`). Values
 from the EC2 instance type pages (accelerated computing); a family missing here is reported,
-not guessed.
+not guessed. Also how EC2 names a family (category + generation: `g4dn` = `g` + 4), which the NodePool
+models and the scheduling check both read.
 """
 from __future__ import annotations
 

@@ -40,14 +40,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import TYPE_CHECKING
 
-from ...config.models import Env
 from ...kit import k8s, monitoring, routes, versions
 from ...kit.component import HelmRelease
 from ...kit.ingress import ingress
 from ...kit.meta import Obj, metadata
 from .. import keycloak, storage
 from .access import AIRFLOW_DB, AIRFLOW_GIT_SYNC, AIRFLOW_KEYS, AIRFLOW_OIDC, ROUTE
+
+if TYPE_CHECKING:
+    from ...config.models import Env
 
 NAME = "airflow"
 NAMESPACE = "airflow"

@@ -6,9 +6,13 @@ chart's, so every ALB-wide setting is reviewed in `dist/`.
 """
 from __future__ import annotations
 
-from ...config.models import Env
+from typing import TYPE_CHECKING
+
 from ...kit import k8s
 from ...kit.component import HelmRelease
+
+if TYPE_CHECKING:
+    from ...config.models import Env
 
 NAME = "aws-load-balancer-controller"
 NAMESPACE = "kube-system"

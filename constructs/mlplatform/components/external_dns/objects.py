@@ -3,8 +3,12 @@ book's record script. Scoped to the env's hosted zone and domain; TXT ownership 
 the cluster name, so two clusters never fight over a record."""
 from __future__ import annotations
 
-from ...config.models import Env
+from typing import TYPE_CHECKING
+
 from ...kit.component import HelmRelease
+
+if TYPE_CHECKING:
+    from ...config.models import Env
 
 NAME = "external-dns"
 NAMESPACE = "external-dns"

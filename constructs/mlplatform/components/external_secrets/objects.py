@@ -3,8 +3,12 @@
 The store and every ExternalSecret are in `components/secrets.py`."""
 from __future__ import annotations
 
-from ...config.models import Env
+from typing import TYPE_CHECKING
+
 from ...kit.component import HelmRelease
+
+if TYPE_CHECKING:
+    from ...config.models import Env
 
 NAME = "external-secrets"
 NAMESPACE = "external-secrets"

@@ -22,10 +22,14 @@ on each sync. The Job would add a privileged-RBAC hook and a failure mode for no
 """
 from __future__ import annotations
 
-from ...config.models import Env
+from typing import TYPE_CHECKING
+
 from ...kit import monitoring
 from ...kit.component import HelmRelease
 from ..node_pools import GPU_RESOURCE
+
+if TYPE_CHECKING:
+    from ...config.models import Env
 
 NAME = "gpu-operator"
 RELEASE = "gpu-operator"

@@ -8,11 +8,15 @@ OIDC login) are generated in `kit/ingress.py` from `kit/routes.py`.
 """
 from __future__ import annotations
 
-from ...config.models import Env
+from typing import TYPE_CHECKING
+
 from ...kit import routes
 from ...kit.ingress import ALB_OIDC_SECRET
 from ...kit.meta import Obj, metadata
 from .. import aws_load_balancer_controller as lbc
+
+if TYPE_CHECKING:
+    from ...config.models import Env
 
 NAME = "ingress"
 CONTROLLER = "ingress.k8s.aws/alb"

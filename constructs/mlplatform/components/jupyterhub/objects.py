@@ -26,15 +26,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from ...config.models import Env, NotebookProfile
 from ...kit import k8s, monitoring, routes, versions
 from ...kit.component import HelmRelease
 from ...kit.ingress import block_path, ingress
 from ...kit.meta import Obj, metadata
 from .. import mlflow, node_pools, storage
 from .access import JUPYTERHUB_HUB, JUPYTERHUB_OIDC, ROUTE
+from .config import NotebookProfile
+
+if TYPE_CHECKING:
+    from ...config.models import Env
 
 NAME = "jupyterhub"
 NAMESPACE = "jupyterhub"

@@ -13,9 +13,13 @@ Argo CD Application whose source is a chart syncs only the chart, never `dist/` 
 """
 from __future__ import annotations
 
-from ...config.models import Env
+from typing import TYPE_CHECKING
+
 from ...kit import monitoring
 from ...kit.component import HelmRelease
+
+if TYPE_CHECKING:
+    from ...config.models import Env
 
 NAME = "karpenter"
 RELEASE = "karpenter"

@@ -4,6 +4,8 @@ The unit's public surface: `UNIT` (the registry reads it) and the facts other un
 from __future__ import annotations
 
 from ...kit.component import Component
+# -- imports: config
+from .config import KeycloakRole
 # -- imports: routes, credentials, secrets
 from . import access
 # -- imports: rules, dashboards
@@ -28,6 +30,8 @@ UNIT = Component(
 )
 
 __all__ = ["UNIT", "NAME", "ROLES"]
+# -- published facts: config
+__all__ += ["KeycloakRole"]
 # -- published facts: routes, credentials, secrets
 # -- published facts: rules, dashboards
 # -- published facts: checks

@@ -21,13 +21,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import TYPE_CHECKING
 
-from ...config.models import Env
 from ...kit import k8s, routes, versions
 from ...kit.ingress import block_path, ingress
 from ...kit.meta import Obj, metadata
 from .. import kuberay
 from .access import KEYCLOAK_ADMIN, KEYCLOAK_CLIENTS, KEYCLOAK_DB, ROUTE, client_secret_key
+
+if TYPE_CHECKING:
+    from ...config.models import Env
 
 NAME = "keycloak"
 NAMESPACE = "keycloak"

@@ -7,8 +7,12 @@ and where it watches.
 """
 from __future__ import annotations
 
-from ...config.models import Env
+from typing import TYPE_CHECKING
+
 from ...kit.component import UpstreamManifests
+
+if TYPE_CHECKING:
+    from ...config.models import Env
 
 NAME = "keycloak-operator"
 NAMESPACE = "keycloak"

@@ -41,7 +41,7 @@ PodGroups: read; the team's own TrainingRuntimes by name) bound to that ServiceA
 the Kubernetes group `<trainer.member_group_prefix><team>` (people, through EKS access entries).
 Queues are cluster-scoped: one ClusterRole `kubeflow-trainer-runtime-reader` lets every team read
 them. ClusterTrainingRuntimes are read per team, by name (`resourceNames`), only those whose
-whole gang fits the team's quota and queue (`config.models.runtime_fits`): ClusterRole and
+whole gang fits the team's quota and queue (`config.py` `runtime_fits`): ClusterRole and
 binding `kubeflow-trainer-runtime-reader-<team>`. Names carry the namespace because every object
 of this component lands in one folder.
 
@@ -53,14 +53,19 @@ MLflow tracking URI (`components/mlflow.py`) in the trainer's environment, and a
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import yaml
 
-from ...config.models import Env, TrainingRuntimeConfig, runtime_fits
 from ...kit import k8s, versions, yamltext
 from ...kit.component import HelmRelease
 from ...kit.meta import LABEL_TEAM, SYNC_WAVE, Obj, metadata
 from .. import mlflow, volcano
 from ..node_pools import GPU_RESOURCE
+from .config import TrainingRuntimeConfig, runtime_fits
+
+if TYPE_CHECKING:
+    from ...config.models import Env
 
 NAME = "kubeflow-trainer"
 RELEASE = "kubeflow-trainer"
@@ -237,7 +242,7 @@ READER_RULES = [
 
 def fitting_runtimes(env: Env, team, *, cluster: bool) -> list[str]:
     """Names of the runtimes (ClusterTrainingRuntimes, or the team's own TrainingRuntimes) whose
-    whole gang fits the team's quota and queue (`config.models.runtime_fits`): the only ones its
+    whole gang fits the team's quota and queue (`config.py` `runtime_fits`): the only ones its
     RBAC names. (validate/admission.py check_quota refuses a runtime that a team it is offered to
     with any of the resource can't hold, so a GPU team is only left out of a runtime by its queue.)"""
     return sorted(r.name for r in env.trainer.runtimes

@@ -39,16 +39,21 @@ from __future__ import annotations
 
 import copy
 import json
+from typing import TYPE_CHECKING
 
 
 
-from ...config.models import ControllerResources, Env, RayClusterConfig, RayServiceConfig, RayWorkerGroup
+from ...config.base import ControllerResources
 from ...kit import k8s, monitoring, routes, versions, yamltext
 from ...kit.component import HelmRelease
 from ...kit.ingress import ALB, ingress
 from ...kit.meta import LABEL_TEAM, SYNC_WAVE, Obj, metadata
 from .. import mlflow, node_pools
 from .access import RAY_REDIS, RAY_REDIS_CONF
+from .config import RayClusterConfig, RayServiceConfig, RayWorkerGroup
+
+if TYPE_CHECKING:
+    from ...config.models import Env
 
 NAME = "kuberay"
 NAMESPACE = "kuberay-system"

@@ -20,12 +20,15 @@ Every pod that logs experiments (notebooks, Ray, training jobs) gets `MLFLOW_TRA
 from __future__ import annotations
 
 import ipaddress
+from typing import TYPE_CHECKING
 
-from ...config.models import Env
 from ...kit import k8s, routes, versions
 from ...kit.ingress import ingress
 from ...kit.meta import Obj, metadata
 from .access import MLFLOW_DB, ROUTE
+
+if TYPE_CHECKING:
+    from ...config.models import Env
 
 NAME = "mlflow"
 NAMESPACE = "mlflow"

@@ -39,9 +39,9 @@ templates), because their defaults are not mirrored for `validate/charts.py`.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from ...config.models import Env
 from ...kit import monitoring, routes
 from ...kit.component import HelmRelease
 from ...kit.ingress import ALB, ingress
@@ -51,6 +51,9 @@ from . import dashboards as monitoring_dashboards
 from . import access
 from .access import (ALERTMANAGER_CONFIG, ALERTMANAGER_ROUTE, GRAFANA_ADMIN, GRAFANA_OIDC, GRAFANA_ROUTE,
                      PROMETHEUS_ROUTE)
+
+if TYPE_CHECKING:
+    from ...config.models import Env
 
 NAME = "monitoring"
 CHART = "kube-prometheus-stack"

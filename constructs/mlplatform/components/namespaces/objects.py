@@ -17,11 +17,16 @@ VPC-wide block would let every pod in. `validate/netpol.py` refuses any env wher
 """
 from __future__ import annotations
 
-from ...config.models import ContainerDefaults, Env, Team
+from typing import TYPE_CHECKING
+
+from ...config.tenants import ContainerDefaults, Team
 from ...kit import k8s
 from ...kit.meta import LABEL_TEAM, Obj
 from ...kit.quantity import parse
 from .. import kuberay, mlflow, volcano
+
+if TYPE_CHECKING:
+    from ...config.models import Env
 
 NAME = "namespaces"
 

@@ -4,6 +4,8 @@ The unit's public surface: `UNIT` (the registry reads it) and the facts other un
 from __future__ import annotations
 
 from ...kit.component import Component
+# -- imports: config
+from .config import GpuNodePoolConfig, NodePoolConfig
 # -- imports: routes, credentials, secrets
 # -- imports: rules, dashboards
 # -- imports: checks
@@ -22,6 +24,8 @@ UNIT = Component(
 )
 
 __all__ = ["UNIT", "GPU_POOL", "GPU_RESOURCE", "NAME", "POOL_LABEL"]
+# -- published facts: config
+__all__ += ["GpuNodePoolConfig", "NodePoolConfig"]
 # -- published facts: routes, credentials, secrets
 # -- published facts: rules, dashboards
 # -- published facts: checks

@@ -17,9 +17,14 @@ syncs after it.
 """
 from __future__ import annotations
 
-from ...config.models import DisruptionBudget, Env, GpuNodePoolConfig, NodePoolConfig
+from typing import TYPE_CHECKING
+
 from ...kit import versions
 from ...kit.meta import Obj, metadata
+from .config import DisruptionBudget, GpuNodePoolConfig, NodePoolConfig
+
+if TYPE_CHECKING:
+    from ...config.models import Env
 
 NAME = "node-pools"
 NODE_CLASS = "default"

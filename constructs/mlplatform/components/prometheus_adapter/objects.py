@@ -15,10 +15,14 @@ cluster network only.
 """
 from __future__ import annotations
 
-from ...config.models import Env
+from typing import TYPE_CHECKING
+
 from ...kit import monitoring
 from ...kit.component import HelmRelease
 from .. import vllm
+
+if TYPE_CHECKING:
+    from ...config.models import Env
 
 NAME = "prometheus-adapter"
 RELEASE = "prometheus-adapter"

@@ -6,8 +6,12 @@ kube-prometheus-stack release then runs with `crds.enabled: false` and never own
 """
 from __future__ import annotations
 
-from ...config.models import Env
+from typing import TYPE_CHECKING
+
 from ...kit.component import UpstreamManifests
+
+if TYPE_CHECKING:
+    from ...config.models import Env
 
 NAME = "prometheus-crds"
 

@@ -22,11 +22,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from ...config.models import Env, ServedModel
 from ...kit import monitoring, versions
 from ...kit.meta import Obj, metadata
 from .. import airflow, gpu_operator, jupyterhub, kuberay, vllm
+
+if TYPE_CHECKING:
+    from ...config.models import Env
+    from ..vllm import ServedModel
 
 NAME = "prometheus-rules"
 PREFIX = "ml-platform"

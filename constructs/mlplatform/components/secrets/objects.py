@@ -11,10 +11,14 @@ random one.
 """
 from __future__ import annotations
 
-from ...config.models import Env
+from typing import TYPE_CHECKING
+
 from ...kit.component import contributors
 from ...kit.meta import Obj, metadata
 from ...kit.secrets import STORE_KIND, STORE_NAME, SecretWant, catalog, collect_wants, external_secret
+
+if TYPE_CHECKING:
+    from ...config.models import Env
 
 NAME = "secrets"
 

@@ -15,11 +15,15 @@ webhook configurations: Argo CD keeps those live values instead of resetting the
 """
 from __future__ import annotations
 
-from ...config.models import Env
+from typing import TYPE_CHECKING
+
 from ...kit import monitoring
 from ...kit.component import HelmRelease
 from ...kit.meta import Obj, metadata
 from .. import airflow
+
+if TYPE_CHECKING:
+    from ...config.models import Env
 
 NAME = "spark-operator"
 NAMESPACE = "spark-operator"

@@ -9,8 +9,12 @@ system through the Terraform-made access point (uid 1000 / gid 100), pre-bound b
 """
 from __future__ import annotations
 
-from ...config.models import Env
+from typing import TYPE_CHECKING
+
 from ...kit.meta import SYNC_OPTIONS, Obj, metadata
+
+if TYPE_CHECKING:
+    from ...config.models import Env
 
 NAME = "storage"
 GP3 = "gp3"

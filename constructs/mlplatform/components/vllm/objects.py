@@ -39,8 +39,8 @@ per model needs nothing in between and keeps each model's traffic, TLS and healt
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-from ...config.models import Env, ServedModel
 from ...kit import k8s, monitoring, routes, versions
 from ...kit.ingress import ingress
 from ...kit.meta import LABEL_TEAM, Obj, metadata
@@ -49,6 +49,10 @@ from .. import storage
 from .access import HF_TOKEN, VLLM_API_KEY
 from ..gpu_operator import TOLERATE_GPU_TAINT
 from ..node_pools import GPU_POOL, GPU_RESOURCE, POOL_LABEL
+from .config import ServedModel
+
+if TYPE_CHECKING:
+    from ...config.models import Env
 
 NAME = "vllm"
 PORT = 8000

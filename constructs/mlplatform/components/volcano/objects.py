@@ -9,7 +9,7 @@ team's gang-scheduled work to the team's queue).
 
 **Kubernetes minor.** The chart's BOM row carries the minors Volcano certifies upstream
 (`kubernetes_minors`, README "Kubernetes compatibility": v1.15 is exact for 1.24-1.35). An env on
-another minor is refused when its file is loaded (`config/models.py` `training_team_problems`)
+another minor is refused when its file is loaded (`config.py` `training_team_problems`)
 and, should a config bypass that, when the release is built (`helm`).
 
 **Scheduler.** `enqueue, allocate, backfill, reclaim` with `gang` (all pods of a PodGroup or
@@ -59,12 +59,17 @@ Argo CD applies them once the chart's Deployments (the queue webhooks, which fai
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 
 
-from ...config.models import Env, QueueConfig
+
 from ...kit import k8s, versions, yamltext
 from ...kit.component import HelmRelease
 from ...kit.meta import LABEL_TEAM, SYNC_WAVE, Obj, metadata
+from .config import QueueConfig
+
+if TYPE_CHECKING:
+    from ...config.models import Env
 
 NAME = "volcano"
 RELEASE = "volcano"  # the admission Service and webhook client configs derive from it: keep it

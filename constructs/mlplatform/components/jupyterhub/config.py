@@ -1,0 +1,129 @@
+"""The `jupyterhub` section: who may log in, the spawn menu (notebook profiles), culling, the hub's
+size; and the check that a root profile has a namespace that admits root."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+from pydantic import AfterValidator, Field, model_validator
+
+from ...config.base import DnsLabel, Model, Quantity, refuse, twice
+from ...config.strict import Loc
+from ...kit import quantity
+from ..keycloak import KeycloakRole
+
+if TYPE_CHECKING:
+    from ...config.models import Env
+
+
+def _binary_memory(v: str) -> str:
+    """KubeSpawner sizes memory in binary units with one-letter suffixes (4G = 4 GiB): accept the
+    Kubernetes spelling (4Gi) in config and refuse decimal units that would silently mean less."""
+    quantity.parse(v)
+    if not v[-2:] in ("Mi", "Gi", "Ti"):
+        raise ValueError(f"{v!r}: use Mi, Gi or Ti (binary units) for notebook memory")
+    return v
+
+
+BinaryMemory = Annotated[str, AfterValidator(_binary_memory), Field(examples=["512Mi", "4Gi"])]
+
+
+class NotebookProfile(Model):
+    """One entry of the JupyterHub spawn menu."""
+
+    slug: DnsLabel = Field(description="profile id (DNS label): what the spawn form submits; unique")
+    display_name: Annotated[str, Field(min_length=1, max_length=80)] = Field(description="title in the spawn menu")
+    description: str = Field(default="", description="one line under the title in the spawn menu")
+    image: str = Field(description="key of the image in kit/versions.py IMAGES (one versions table)")
+    cpu_guarantee: Annotated[float, Field(gt=0, le=192)] = Field(
+        description="CPUs reserved for the notebook (request), in cores")
+    cpu_limit: Annotated[float, Field(gt=0, le=192)] = Field(
+        description="most CPUs the notebook may use, in cores (not below cpu_guarantee)")
+    mem_guarantee: BinaryMemory = Field(
+        description="memory reserved for the notebook (request), binary units (Mi, Gi, Ti)")
+    mem_limit: BinaryMemory = Field(
+        description="most memory the notebook may use before it is OOM-killed, binary units (not below mem_guarantee)")
+    gpus: Annotated[int, Field(ge=0, le=8)] = Field(default=0,
+        description="nvidia.com/gpu of the notebook; above 0 it runs on the GPU pool")
+    required_roles: list[KeycloakRole] = Field(
+        default_factory=list, description="Keycloak realm roles allowed to see and start it (empty: everyone)")
+    default: bool = Field(default=False, description="preselected in the spawn menu (at most one profile)")
+    run_as_root: bool = Field(default=False, description="explicit opt-in; notebooks run as uid 1000 without sudo otherwise")
+
+    @model_validator(mode="after")
+    def _sizes(self) -> "NotebookProfile":
+        from ...kit import versions
+        if self.image not in versions.IMAGES:
+            raise ValueError(f"image {self.image!r} is not in the versions table (kit/versions.py IMAGES)")
+        if self.cpu_guarantee > self.cpu_limit:
+            raise ValueError("cpu_guarantee must not exceed cpu_limit")
+        if quantity.parse(self.mem_guarantee) > quantity.parse(self.mem_limit):
+            raise ValueError("mem_guarantee must not exceed mem_limit")
+        return self
+
+
+class CullConfig(Model):
+    timeout_seconds: Annotated[int, Field(ge=300)] = Field(default=3600,
+        description="a notebook server idle this many seconds is stopped")
+    every_seconds: Annotated[int, Field(ge=60)] = Field(default=300,
+        description="how often the culler checks for idle servers, in seconds")
+    max_age_seconds: Annotated[int, Field(ge=0)] = Field(default=604800, description="0: no maximum age")
+
+
+def _default_profiles() -> list[NotebookProfile]:
+    P = NotebookProfile
+    return [
+        P(slug="small", display_name="Small (CPU)", description="2 CPU, 4 GiB: exploring and light work",
+          image="notebook-base", cpu_guarantee=0.5, cpu_limit=2, mem_guarantee="1Gi", mem_limit="4Gi", default=True),
+        P(slug="datascience", display_name="Data science (CPU)", description="4 CPU, 16 GiB, the data-science image",
+          image="notebook-datascience", cpu_guarantee=1, cpu_limit=4, mem_guarantee="4Gi", mem_limit="16Gi"),
+        P(slug="gpu-1", display_name="1 GPU", description="One NVIDIA GPU, 8 CPU, 32 GiB (PyTorch, CUDA)",
+          image="notebook-pytorch-cuda", cpu_guarantee=2, cpu_limit=8, mem_guarantee="16Gi", mem_limit="32Gi",
+          gpus=1, required_roles=["admin", "ml-engineer", "data-scientist"]),
+    ]
+
+
+class JupyterHubConfig(Model):
+    """JupyterHub at platform.<domain>/jupyter, logins through the platform realm."""
+
+    enabled: bool = Field(default=True, description="install JupyterHub")
+    admin_roles: list[KeycloakRole] = Field(
+        description="realm roles that are JupyterHub admins", default_factory=lambda: ["admin"])
+    allowed_roles: list[KeycloakRole] = Field(default_factory=lambda: ["admin", "ml-engineer", "data-scientist"],
+                                              min_length=1, description="realm roles that may log in at all")
+    profiles: list[NotebookProfile] = Field(
+        description="the spawn menu; a user sees the profiles whose required_roles they have", default_factory=_default_profiles, min_length=1)
+    home_size: Quantity = Field(default="10Gi", description="size of each user's home volume (a gp3 PVC per user)")
+    hub_db_size: Quantity = Field(default="10Gi", description="size of the hub's sqlite database volume")
+    start_timeout_seconds: Annotated[int, Field(ge=60, le=3600)] = Field(
+        default=900, description="a GPU node takes minutes to join and pull a CUDA image")
+    cull: CullConfig = Field(default=CullConfig(), description="stopping idle notebook servers")
+    internet_egress: bool = Field(default=True, description="notebooks may reach public IPs (pip, git, datasets)")
+    egress_namespaces: list[DnsLabel] = Field(default_factory=lambda: ["mlflow"],
+                                              description="in-cluster namespaces notebooks may call")
+    hub_cpu: Quantity = Field(default="500m", description="CPU request of the hub pod")
+    hub_cpu_limit: Quantity = Field(default="2", description="CPU limit of the hub pod")
+    hub_memory: Quantity = Field(default="1Gi", description="memory request and limit of the hub pod")
+
+    @model_validator(mode="after")
+    def _profiles(self) -> "JupyterHubConfig":
+        refuse("notebook profiles listed twice", twice([p.slug for p in self.profiles]))
+        defaults = [p.slug for p in self.profiles if p.default]
+        if len(defaults) > 1:
+            raise ValueError(f"more than one default profile: {', '.join(defaults)}")
+        for p in self.profiles:
+            if p.required_roles and not set(p.required_roles) & set(self.allowed_roles):
+                raise ValueError(f"profile {p.slug!r} requires roles {p.required_roles} none of which may log in "
+                                 f"(allowed_roles {self.allowed_roles})")
+        return self
+
+
+def root_notebook_problems(env: Env) -> list[tuple[Loc, str]]:
+    """A root notebook profile needs a namespace whose Pod Security level admits root."""
+    root = [(i, p.slug) for i, p in enumerate(env.jupyterhub.profiles) if p.run_as_root]
+    ns = next((p for p in env.namespaces.platform if p.name == "jupyterhub"), None)
+    if root and env.jupyterhub.enabled and ns is not None and ns.pod_security == "restricted":
+        return [(("jupyterhub", "profiles", i, "run_as_root"),
+                 f"profile {slug} would run as root, but namespace jupyterhub enforces Pod Security "
+                 "`restricted`, which refuses root pods: drop run_as_root, or give the namespace "
+                 "`baseline` with a pod_security_reason in namespaces.platform") for i, slug in root]
+    return []
