@@ -60,10 +60,14 @@ class Component:
     credentials: tuple = ()
     # Env -> the Secrets this unit wants from the catalog (the `secrets` unit emits the ExternalSecrets).
     secrets: Callable[[Any], list] | None = None
-    # Env -> rule areas (recording rules + alerts) the `prometheus-rules` unit emits.
+    # Env -> rule areas (kit/rules.py `RuleArea`: recording rules + alerts) the `prometheus-rules` unit emits.
     rules: Callable[[Any], list] | None = None
-    # Env -> Grafana dashboards the `monitoring` unit emits.
+    # Env -> Grafana dashboards (kit/dashboards.py `Dashboard`) the `monitoring` unit emits.
     dashboards: Callable[[Any], list] | None = None
+    # Env -> series served per pod as custom metrics (kit/monitoring.py `PodMetric`) by `prometheus-adapter`.
+    custom_metrics: Callable[[Any], list] | None = None
+    # Rows of the metrics facts table (kit/metrics.py): the `Exporter`s this unit runs, the `Metric`s they emit.
+    metrics: tuple = ()
     # (env, objects of the whole env) -> problems `env/component/Kind/name: message` about this unit.
     checks: Callable[..., list] | None = None
     # Rows of the one versions table (kit/versions.py) this unit pins: charts, images, CRDs, manifests.

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from ..kit import instances, monitoring
+from ..kit import instances
 from ..kit.meta import Obj
 from ..kit.quantity import parse
 from . import scheduling
@@ -130,12 +130,12 @@ def check_autoscaling(r) -> list[str]:
             want = _matchers(rule.get("seriesQuery", ""))
             if want.get("namespace") not in (None, ns):
                 out.append(f"{at}: the adapter rule reads namespace {want['namespace']!r}, the HPA is in {ns!r}")
-            model = want.get(monitoring.VLLM_MODEL_LABEL)
+            from ..components import vllm
+            model = want.get(vllm.MODEL_LABEL)
             if model is not None:
-                from ..components import vllm
                 served = {vllm.served_name(c) for c in containers}
                 if model not in served:
-                    out.append(f"{at}: the adapter rule reads {monitoring.VLLM_MODEL_LABEL}={model!r} but "
+                    out.append(f"{at}: the adapter rule reads {vllm.MODEL_LABEL}={model!r} but "
                                f"{tref.get('name')} serves {sorted(s for s in served if s) or 'no --served-model-name'}")
             why = _scraped(idx, ns, pod_labels, ports)
             if why:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from ...kit.component import Component
 # -- imports: routes, credentials, secrets
 # -- imports: rules, dashboards
+from . import monitoring
 # -- imports: checks
 # -- imports: versions
 from .objects import DASHBOARD_PORT, HEAD_PORTS, METRICS_PORT, NAME, NAMESPACE, SERVE_PORT, build, cluster_name, dashboard_routes, head_service, helm, member_group, serve_service, team_namespace
@@ -19,6 +20,9 @@ UNIT = Component(
     helm=helm,
     # -- routes, credentials, secrets
     # -- rules, dashboards
+    rules=monitoring.rules,
+    dashboards=monitoring.dashboards,
+    metrics=monitoring.FACTS,
     # -- checks
     # -- versions
 )

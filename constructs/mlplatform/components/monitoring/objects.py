@@ -43,11 +43,11 @@ from urllib.parse import quote
 
 from ...config.models import Env
 from ...kit import monitoring, routes
+from ...kit import dashboards as monitoring_dashboards
 from ...kit.component import HelmRelease
 from ...kit.ingress import ALB, ingress
 from ...kit.meta import Obj
 from .. import keycloak, storage
-from . import dashboards as monitoring_dashboards
 from .. import secrets as sec
 
 NAME = "monitoring"
@@ -251,7 +251,7 @@ def values(env: Env) -> dict:
         "cleanPrometheusOperatorObjectNames": False,
         "crds": {"enabled": False},  # the `prometheus-crds` component owns them
         # KubeHpaMaxedOut fires forever on an HPA whose min equals max (a model pinned at one
-        # replica); VLLMAutoscalerAtMaxReplicas (components/prometheus_rules.py) replaces it.
+        # replica); VLLMAutoscalerAtMaxReplicas (the vllm unit's rules) replaces it.
         "defaultRules": {"create": True, "rules": {**{r: False for r in EKS_ABSENT_RULES}, "windows": False},
                          "disabled": {"KubeHpaMaxedOut": True}},
         **{t: {"enabled": False} for t in EKS_ABSENT_TARGETS},

@@ -6,6 +6,8 @@ from __future__ import annotations
 from ...kit.component import Component
 # -- imports: routes, credentials, secrets
 # -- imports: rules, dashboards
+from . import metrics, monitoring
+from .metrics import MODEL_LABEL
 # -- imports: checks
 # -- imports: versions
 from .objects import APP, GPU_POOL, NAME, POOL_LABEL, PORT, build, model_routes, models, namespace, served_name
@@ -17,6 +19,10 @@ UNIT = Component(
     build,
     # -- routes, credentials, secrets
     # -- rules, dashboards
+    rules=monitoring.rules,
+    dashboards=monitoring.dashboards,
+    custom_metrics=monitoring.custom_metrics,
+    metrics=metrics.FACTS,
     # -- checks
     # -- versions
 )
@@ -24,5 +30,6 @@ UNIT = Component(
 __all__ = ["UNIT", "APP", "GPU_POOL", "NAME", "POOL_LABEL", "PORT", "model_routes", "models", "namespace", "served_name"]
 # -- published facts: routes, credentials, secrets
 # -- published facts: rules, dashboards
+__all__ += ["MODEL_LABEL"]
 # -- published facts: checks
 # -- published facts: versions
