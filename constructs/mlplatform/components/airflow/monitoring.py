@@ -45,11 +45,11 @@ FACTS = (
     *(Metric(f"airflow_pool_{g}", "airflow-statsd", ("pool",),
              f"{_AF_MAP} airflow.pool.{g}.* -> pool=$1; the unsuffixed duplicate Airflow 3.2 also sends "
              f"(airflow-core wheel: airflow/_shared/observability/metrics/dual_stats_manager.py) is dropped "
-             f"by components/airflow.py STATSD_DROP_MAPPINGS", True)
+             f"by components/airflow/objects.py STATSD_DROP_MAPPINGS", True)
       for g in ("open_slots", "starving_tasks")),
     *(Metric(f"airflow_pool_{g}", "airflow-statsd", ("pool",),
-             f"components/airflow.py STATSD_POOL_MAPPINGS airflow.pool.{g}.* -> pool=$1 (the chart maps none); "
-             f"airflow-core 3.2.0 wheel: airflow/jobs/scheduler_job_runner.py _emit_pool_metrics", True)
+             f"components/airflow/objects.py STATSD_POOL_MAPPINGS airflow.pool.{g}.* -> pool=$1 (the chart maps "
+             f"none); airflow-core 3.2.0 wheel: airflow/jobs/scheduler_job_runner.py _emit_pool_metrics", True)
       for g in ("running_slots", "queued_slots")),
     # One executor: Airflow sends executor.<gauge> without the class suffix, so the chart's
     # `airflow.executor.<gauge>.*` -> executor=$1 mapping does not apply: no `executor` label.
@@ -99,7 +99,7 @@ def rules(env: Env) -> list[RuleArea]:
 # Airflow 3.2 StatsD metrics through the chart's statsd-exporter and its mapping
 # (apache/airflow chart/files/statsd-mappings.yml: scheduler_heartbeat, pool.open_slots.<pool>,
 # pool.starving_tasks.<pool>, executor.*; pool.running_slots/queued_slots.<pool> by our
-# statsd.extraMappings in components/airflow.py, which also drop Airflow's unsuffixed pool.* duplicates
+# statsd.extraMappings in objects.py, which also drop Airflow's unsuffixed pool.* duplicates
 # that would otherwise read as a pool=""); unmapped names keep statsd-exporter's default
 # (dots become underscores: airflow.ti_failures -> airflow_ti_failures).
 AIRFLOW = Dashboard(

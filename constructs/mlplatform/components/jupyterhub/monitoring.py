@@ -87,7 +87,7 @@ def rules(env: Env) -> list[RuleArea]:
 # ------------------------------------------------------------------------------ dashboard
 # JupyterHub 5.5: the hub's own metrics (jupyterhub/jupyterhub jupyterhub/metrics.py; active users
 # are one gauge, jupyterhub_active_users, with period = 24h | 7d | 30d), scraped at
-# /jupyter/hub/metrics by components/jupyterhub.py's ServiceMonitor.
+# /jupyter/hub/metrics by objects.py's ServiceMonitor.
 JUPYTERHUB = Dashboard(
     "jupyterhub", "JupyterHub",
     "Running notebook servers, users, spawn times and failures, hub errors.",

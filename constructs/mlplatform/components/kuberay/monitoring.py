@@ -71,7 +71,7 @@ def rules(env: Env) -> list[RuleArea]:
 # Ray 2.52: the metrics agent on every Ray node (port `metrics`, which KubeRay adds to every Ray
 # container; ray-project/ray python/ray/dashboard/modules/reporter/reporter_agent.py
 # METRICS_GAUGES, exported with the `ray_` prefix; ray_tasks/ray_actors by State from the core
-# workers), scraped by components/kuberay.py's PodMonitor, whose podTargetLabels copy KubeRay's
+# workers), scraped by objects.py's PodMonitor, whose podTargetLabels copy KubeRay's
 # pod labels ray.io/cluster and ray.io/node-type to ray_io_cluster / ray_io_node_type.
 _R = 'ray_io_cluster=~"$cluster"'
 RAY = Dashboard(
