@@ -66,7 +66,7 @@ def test_a_pin_bump_fails_until_the_rows_are_rechecked(rendered, monkeypatch):
 
 def test_every_exporter_is_checked_at_its_pin_and_every_row_names_its_source():
     assert metrics.stale_pins() == []
-    table = metrics.facts()
+    table = metrics.collect_facts()
     for m in table.metrics.values():
         assert m.exporter in table.exporters and m.source
         assert m.verified or "not re-read" in m.source, m.name
@@ -118,6 +118,6 @@ def test_unsuffixed_pool_gauges_do_not_become_a_pool_without_name(rendered):
     mappings = chart_defaults + v["statsd"]["extraMappings"]
     for g in airflow.AIRFLOW_POOL_GAUGES:
         assert _statsd_map(mappings, f"airflow.pool.{g}") is None, g
-        if f"airflow_pool_{g}" in metrics.facts().metrics:  # the ones our queries read
+        if f"airflow_pool_{g}" in metrics.collect_facts().metrics:  # the ones our queries read
             assert _statsd_map(mappings, f"airflow.pool.{g}.default_pool") == (
                 f"airflow_pool_{g}", {"pool": "default_pool"}), g

@@ -392,7 +392,7 @@ def test_label_selector_semantics():
 def test_dashboards_are_configmaps_with_valid_deterministic_json(rendered):
     r = rendered["staging"]
     cms = [o for o in r.components[mon.NAME] if o["kind"] == "ConfigMap"]
-    contributed = dash.dashboards(r.env)
+    contributed = dash.collect_dashboards(r.env)
     assert len(cms) == len(contributed) == 6
     uids = []
     for d, cm in zip(contributed, cms):
@@ -414,7 +414,7 @@ def test_dashboards_are_configmaps_with_valid_deterministic_json(rendered):
 
 def test_every_panel_uses_the_provisioned_datasource(rendered):
     uid = _values(rendered["prod"])["grafana"]["sidecar"]["datasources"]["uid"]
-    for d in dash.dashboards(rendered["prod"].env):
+    for d in dash.collect_dashboards(rendered["prod"].env):
         model = dash.render(d)
         refs = [p["datasource"] for p in model["panels"]] + [t["datasource"] for p in model["panels"] for t in p["targets"]] \
             + [v["datasource"] for v in model["templating"]["list"]]
@@ -431,7 +431,7 @@ def _promtool_check(exprs: list[str], tmp_path: Path) -> subprocess.CompletedPro
 
 def _all_exprs(env) -> list[str]:
     out = []
-    for d in dash.dashboards(env):
+    for d in dash.collect_dashboards(env):
         out += dash.expressions(d)
         out += [v.metric for v in d.variables]  # label_values(<metric>, <label>): the metric must parse
     return out

@@ -87,7 +87,7 @@ def test_rules_collector_emits_each_contributed_area_in_registry_order(fake_unit
 
 
 def test_every_contributed_alert_gets_the_runbook_url_and_the_runbook_lines(fake_units):
-    alerts = [r for o in rules.prometheus_rules(ENV, "collector") for g in o["spec"]["groups"] for r in g["rules"]
+    alerts = [r for o in rules.build_prometheus_rules(ENV, "collector") for g in o["spec"]["groups"] for r in g["rules"]
               if "alert" in r]
     assert len(alerts) == 3
     url = "https://github.com/example-org/gitops/blob/v7/README.md#alerts-and-runbooks"
@@ -108,14 +108,14 @@ def test_an_alert_the_on_call_cannot_act_on_is_refused(fake_units, change, says)
     broken = replace(BETA, rules=lambda env: [RuleArea("beta", (), [_alert("BetaSlow", **change)])])
     fake_units(ALPHA, broken)
     with pytest.raises(ValueError) as e:
-        rules.prometheus_rules(ENV, "collector")
+        rules.build_prometheus_rules(ENV, "collector")
     assert "test/collector: rule area 'beta', alert 'BetaSlow'" in str(e.value) and says in str(e.value)
 
 
 def test_an_area_contributed_twice_is_refused(fake_units):
     fake_units(ALPHA, replace(BETA, rules=ALPHA.rules))
     with pytest.raises(ValueError, match="rule areas contributed twice: alpha"):
-        rules.prometheus_rules(ENV, "collector")
+        rules.build_prometheus_rules(ENV, "collector")
 
 
 def test_nothing_without_monitoring(fake_units):
@@ -124,7 +124,7 @@ def test_nothing_without_monitoring(fake_units):
 
 # ------------------------------------------------------------------------------ dashboards
 def test_dashboards_collector_ships_each_contribution_as_a_sidecar_configmap(fake_units):
-    cms = dashboards.configmaps(ENV, "watch", "collector")
+    cms = dashboards.build_configmaps(ENV, "watch", "collector")
     assert [cm["metadata"]["name"] for cm in cms] == ["dashboard-alpha", "dashboard-beta"]
     for cm, name in zip(cms, ("alpha", "beta")):
         assert cm["metadata"]["labels"][dashboards.SIDECAR_LABEL] == dashboards.SIDECAR_LABEL_VALUE
@@ -132,7 +132,7 @@ def test_dashboards_collector_ships_each_contribution_as_a_sidecar_configmap(fak
         assert model["uid"] == dashboards.uid(name)
     fake_units(ALPHA, replace(BETA, dashboards=ALPHA.dashboards))
     with pytest.raises(ValueError, match="dashboards contributed twice"):
-        dashboards.configmaps(ENV, "watch", "collector")
+        dashboards.build_configmaps(ENV, "watch", "collector")
 
 
 # ------------------------------------------------------------------------------ custom metrics
@@ -151,16 +151,16 @@ def test_metric_facts_are_collected_from_the_units(fake_units):
     up, labels = metrics.lookup("up")
     assert labels == ("instance", "job", "pod") + ("job", "pod")  # every target's labels, then its own exporter's
     assert metrics.lookup("beta_slow") is None
-    assert metrics.facts().owners == {"alpha-exporter": "alpha", "beta-exporter": "beta"}
+    assert metrics.collect_facts().owners == {"alpha-exporter": "alpha", "beta-exporter": "beta"}
 
 
 def test_metric_facts_refuse_a_row_twice_or_a_row_without_its_exporter(fake_units):
     fake_units(ALPHA, replace(BETA, metrics=(ALPHA.metrics[1],)))
     with pytest.raises(ValueError, match="alpha_up is contributed twice"):
-        metrics.facts()
+        metrics.collect_facts()
     fake_units(replace(BETA, metrics=(ALPHA.metrics[1],)))
     with pytest.raises(ValueError, match="names exporter 'alpha-exporter', which no unit contributes"):
-        metrics.facts()
+        metrics.collect_facts()
 
 
 # ------------------------------------------------------------------------------ no collector names a unit

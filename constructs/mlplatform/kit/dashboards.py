@@ -1,8 +1,8 @@
 """Grafana dashboards as data, rendered to JSON, and the collector that ships them as ConfigMaps.
 
-A unit whose software emits metrics contributes `dashboards(env)` (`kit.component.Component
-.dashboards`): `Dashboard`s of `Panel`s of `Query`s, written next to the metric families they
-read. The collector (`configmaps`, called by the `monitoring` unit) asks every registered unit in
+A unit whose software emits metrics contributes `dashboards(env)` (`Component.dashboards`):
+`Dashboard`s of `Panel`s of `Query`s, written next to the metric families they read.
+The collector (`build_configmaps`, called by the `monitoring` unit) asks every registered unit in
 registry order and names none: one ConfigMap per dashboard (label `grafana_dashboard: "1"`, key
 `<name>.json`), picked up by Grafana's dashboard sidecar in the monitoring namespace.
 
@@ -140,7 +140,7 @@ def expressions(d: Dashboard) -> list[str]:
 
 
 # --------------------------------------------------------------------------- the collector
-def dashboards(env: Any) -> list[Dashboard]:
+def collect_dashboards(env: Any) -> list[Dashboard]:
     """Every unit's dashboards, in registry order."""
     found = [d for u in component.units() if u.dashboards for d in u.dashboards(env)]
     names = [d.name for d in found]
@@ -149,11 +149,11 @@ def dashboards(env: Any) -> list[Dashboard]:
     return found
 
 
-def configmaps(env: Any, namespace: str, component_name: str) -> list[Obj]:
+def build_configmaps(env: Any, namespace: str, component_name: str) -> list[Obj]:
     """One ConfigMap per contributed dashboard, labelled for Grafana's dashboard sidecar."""
     return [{
         "apiVersion": "v1", "kind": "ConfigMap",
         "metadata": metadata(configmap_name(d), component=component_name, env=env.name, namespace=namespace,
                              extra_labels={SIDECAR_LABEL: SIDECAR_LABEL_VALUE}),
         "data": {f"{d.name}.json": to_json(d)},
-    } for d in dashboards(env)]
+    } for d in collect_dashboards(env)]

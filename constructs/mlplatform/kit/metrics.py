@@ -1,13 +1,13 @@
 """The metrics facts table: every metric and label a rule, dashboard or adapter query may use.
 
 The rows ship with the unit that runs the exporter (`kit.component.Component.metrics`: its
-`Exporter`s and the `Metric`s they emit); `facts()` collects them from every registered unit and
-names none. Each row says which exporter emits the series, at which pinned version it was checked
-(the pin itself is read from `kit.versions`), and the source that shows it. `validate/metrics.py` reads
-every PrometheusRule, Grafana dashboard and prometheus-adapter rule we emit and reports a metric
-or label that is not here -- and every row whose exporter's pin moved away from the version the
-row was checked at: a version bump that renames a metric fails the synth instead of blanking a
-panel or silencing an alert.
+`Exporter`s and the `Metric`s they emit); `collect_facts()` gathers them from every registered unit
+and names none. Each row says which exporter emits the series, at which pinned version it was
+checked (the pin itself is read from `kit.versions`), and the source that shows it.
+`validate/metrics.py` reads every PrometheusRule, Grafana dashboard and prometheus-adapter rule we
+emit and reports a metric or label that is not here -- and every row whose exporter's pin moved away
+from the version the row was checked at: a version bump that renames a metric fails the synth
+instead of blanking a panel or silencing an alert.
 
 `verified`: True where the source was read at that version (the path is in the release's own
 package); False where the row restates what the code cited before and nobody has re-read it at
@@ -93,7 +93,7 @@ def _collect(units: tuple) -> Facts:
     return Facts(exporters, rows, owners)
 
 
-def facts() -> Facts:
+def collect_facts() -> Facts:
     """The table of the registered units (built once per registry)."""
     units = component.units()
     if not (_CACHE and len(_CACHE[0][0]) == len(units) and all(a is b for a, b in zip(_CACHE[0][0], units))):
@@ -107,7 +107,7 @@ _HISTOGRAM_SERIES = {"_bucket": ("le",), "_count": (), "_sum": ()}
 def lookup(series: str) -> tuple[Metric, tuple[str, ...]] | None:
     """The row a stored series name belongs to, and the labels that series has (the metric's,
     its exporter's target labels, `le` for a histogram bucket); None when it is not in the table."""
-    f = facts()
+    f = collect_facts()
     rows, exporters = f.metrics, f.exporters
     if series in rows and rows[series].kind != "histogram":
         m = rows[series]
@@ -122,7 +122,7 @@ def lookup(series: str) -> tuple[Metric, tuple[str, ...]] | None:
 
 def stale_pins() -> list[str]:
     """Exporters whose pin moved away from the version their rows were checked at."""
-    f, out = facts(), []
+    f, out = collect_facts(), []
     for e in f.exporters.values():
         pinned = e.pinned()
         if pinned is not None and pinned != e.checked_at:

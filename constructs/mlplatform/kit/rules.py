@@ -2,12 +2,11 @@
 
 A unit whose software emits metrics contributes `rules(env)` (`kit.component.Component.rules`): a
 list of `RuleArea`s, each a name, its recording rules and its alerts, written next to the metric
-families they read. The collector (`prometheus_rules`, called by the `prometheus-rules` unit)
-asks every registered unit in registry order and names none. Per area it emits one
-PrometheusRule `ml-platform-<area>` in the monitoring namespace, labelled so the
-kube-prometheus-stack Prometheus selects it (`kit.monitoring.monitor_labels`), with a
-`ml-platform.<area>.recording` group and a `ml-platform.<area>.alerts` group (each only when
-non-empty).
+families they read. The collector (`build_prometheus_rules`, called by the `prometheus-rules` unit)
+asks every registered unit in registry order and names none. Per area it emits one PrometheusRule
+`ml-platform-<area>` in the monitoring namespace, labelled so the kube-prometheus-stack Prometheus
+selects it (`kit.monitoring.monitor_labels`), with a `ml-platform.<area>.recording` group and a
+`ml-platform.<area>.alerts` group (each only when non-empty).
 
 What every alert gets from here, so no unit repeats it: `severity` (checked against
 `SEVERITIES`), the annotations `summary`, `description`, `runbook` (Means / Check / Do, what the
@@ -133,14 +132,14 @@ def rule_object(env: Any, area: RuleArea, component_name: str) -> Obj:
 
 
 # ------------------------------------------------------------------------------ the collector
-def areas(env: Any) -> list[RuleArea]:
+def collect_areas(env: Any) -> list[RuleArea]:
     """Every unit's rule areas, in registry order."""
     return [a for u in component.units() if u.rules for a in u.rules(env)]
 
 
-def prometheus_rules(env: Any, component_name: str) -> list[Obj]:
+def build_prometheus_rules(env: Any, component_name: str) -> list[Obj]:
     """One PrometheusRule per contributed area; refuses an alert the on-call could not act on."""
-    found = areas(env)
+    found = collect_areas(env)
     names = [a.name for a in found]
     dup = sorted({n for n in names if names.count(n) > 1})
     bad = [p for a in found for p in problems(a)]

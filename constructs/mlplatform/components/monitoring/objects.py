@@ -312,4 +312,4 @@ def build(env: Env) -> list[Obj]:
         return []
     ns = env.namespaces.monitoring_namespace
     return [*(_ingress(env, r) for r in active_routes(env)),
-            *monitoring_dashboards.configmaps(env, ns, NAME)]
+            *monitoring_dashboards.build_configmaps(env, ns, NAME)]

@@ -23,4 +23,4 @@ NAME = "prometheus-rules"
 def build(env: Env) -> list[Obj]:
     if not env.monitoring.enabled:
         return []
-    return rules.prometheus_rules(env, NAME)
+    return rules.build_prometheus_rules(env, NAME)
