@@ -37,9 +37,9 @@ from conftest import find
 from hpa_sim import (SYNC_PERIOD_SECONDS, CustomMetricsClient, HorizontalController, HpaSpec, MetricsUnavailable,
                      Pod, Policy, PrometheusAdapter, PrometheusAPI, ScalingRules, matches, pods_metric_replicas)
 from mlplatform.components.prometheus_adapter import objects as prometheus_adapter
+from mlplatform.components.vllm import metrics as vllm_metrics
 from mlplatform.components.vllm import objects as vllm
 from mlplatform.config.models import Env
-from mlplatform.kit import monitoring
 from mlplatform.plan import render
 from mlplatform.components.vllm import checks as serving
 
@@ -356,7 +356,7 @@ def test_the_adapter_query_returns_exactly_one_models_per_pod_queue(scenario, fl
     assert values_of(adapter, b, b_pods) == {b_pods[0]: 3000, b_pods[1]: 5000}  # B untouched by A's step
 
     # both models really are in one namespace: a per-namespace queue would have mixed them
-    queue = f'{monitoring.VLLM_QUEUE_SERIES}{{namespace="{NS}"}}'
+    queue = f'{vllm_metrics.QUEUE_SERIES}{{namespace="{NS}"}}'
     per_model = {s["metric"]["model_name"]: int(s["value"][1])
                  for s in prometheus.query(f"count by (model_name) ({queue})")}
     assert per_model == {A: 3, B: 2}
@@ -373,7 +373,7 @@ def test_the_adapter_query_returns_exactly_one_models_per_pod_queue(scenario, fl
                        'namespace="team-nlp",pod=~"' + "|".join(a_pods) + '"})')
 
     # the relist registers exactly the metrics of models whose pods report, as pod metrics of team-nlp
-    assert set(adapter.discover()) == {(NS, monitoring.queue_metric(A)), (NS, monitoring.queue_metric(B))}
+    assert set(adapter.discover()) == {(NS, vllm_metrics.queue_metric(A)), (NS, vllm_metrics.queue_metric(B))}
     rule_a = next(rule for rule in adapter.rules if rule.name_as == a.metric)
     series = prometheus.series(rule_a.series_query, 60)
     assert {(s["namespace"], s["pod"], s["model_name"], s["engine"]) for s in series} == \
@@ -390,7 +390,7 @@ def test_a_model_without_series_keeps_its_replicas_instead_of_reading_zero(scena
         ts = [t for t in prometheus.get("/api/v1/targets")["activeTargets"] if t["labels"]["service"] == C]
         return sorted((t["labels"]["pod"], t["health"], "503" in t["lastError"]) for t in ts)
     eventually(c_targets, [(p, "down", True) for p in pod_names(C)], "C's targets scraped and failing")
-    eventually(lambda: adapter.discover().get((NS, monitoring.queue_metric(A))) is not None, True, "A registered")
+    eventually(lambda: adapter.discover().get((NS, vllm_metrics.queue_metric(A))) is not None, True, "A registered")
 
     pods = [Pod(p, {}, phase="Running") for p in pod_names(C)]  # running, not ready (loading)
     with pytest.raises(MetricsUnavailable, match=f"the server could not find the metric {c.metric} for pods"):

@@ -1,6 +1,7 @@
 """Issue 14 item 13: every metric and label a rule, dashboard or adapter query uses is in the
-facts table (kit/metrics.py), checked at synth (validate/metrics.py); the dashboards that could
-never show what they claim (JupyterHub active users, Airflow executor, pool="" series) are fixed."""
+facts table (each unit's rows, collected by kit/metrics.py), checked at synth (validate/metrics.py);
+the dashboards that could never show what they claim (JupyterHub active users, Airflow executor,
+pool="" series) are fixed."""
 import copy
 import dataclasses
 import json
@@ -8,8 +9,10 @@ import json
 import pytest
 
 from conftest import find
+from mlplatform.components.airflow import monitoring as airflow_mon
 from mlplatform.components.airflow import objects as airflow
-from mlplatform.components.monitoring import dashboards as dash
+from mlplatform.components.jupyterhub import monitoring as jupyterhub_mon
+from mlplatform.kit import dashboards as dash
 from mlplatform.kit import metrics, promql, versions
 from mlplatform.validate import metrics as vmetrics
 
@@ -17,7 +20,7 @@ from mlplatform.validate import metrics as vmetrics
 def _with_query(r, expr: str):
     """The rendered env with one more panel query on the JupyterHub dashboard ConfigMap."""
     r2 = dataclasses.replace(r, components=copy.deepcopy(r.components))
-    cm = find(r2.components["monitoring"], "ConfigMap", dash.configmap_name(dash.JUPYTERHUB))
+    cm = find(r2.components["monitoring"], "ConfigMap", dash.configmap_name(jupyterhub_mon.JUPYTERHUB))
     d = json.loads(cm["data"]["jupyterhub.json"])
     d["panels"][0]["targets"].append({"refId": "Z", "expr": expr})
     cm["data"]["jupyterhub.json"] = json.dumps(d)
@@ -63,8 +66,9 @@ def test_a_pin_bump_fails_until_the_rows_are_rechecked(rendered, monkeypatch):
 
 def test_every_exporter_is_checked_at_its_pin_and_every_row_names_its_source():
     assert metrics.stale_pins() == []
-    for m in metrics.METRICS.values():
-        assert m.exporter in metrics.EXPORTERS and m.source
+    table = metrics.collect_facts()
+    for m in table.metrics.values():
+        assert m.exporter in table.exporters and m.source
         assert m.verified or "not re-read" in m.source, m.name
 
 
@@ -79,13 +83,13 @@ def test_the_tokenizer_finds_metrics_and_labels():
 
 # ----------------------------------------------------------------------------- the three dashboards
 def test_jupyterhub_active_users_reads_the_gauge_jupyterhub_emits():
-    exprs = dash.expressions(dash.JUPYTERHUB)
+    exprs = dash.expressions(jupyterhub_mon.JUPYTERHUB)
     assert 'max(jupyterhub_active_users{period="24h"})' in exprs
     assert not any("daily_active_users" in e for e in exprs)
 
 
 def test_airflow_executor_panel_does_not_group_by_a_label_a_single_executor_lacks():
-    exprs = [e for e in dash.expressions(dash.AIRFLOW) if "executor" in e]
+    exprs = [e for e in dash.expressions(airflow_mon.AIRFLOW) if "executor" in e]
     assert exprs and all("executor)" not in e and "by (executor" not in e for e in exprs)
 
 
@@ -114,6 +118,6 @@ def test_unsuffixed_pool_gauges_do_not_become_a_pool_without_name(rendered):
     mappings = chart_defaults + v["statsd"]["extraMappings"]
     for g in airflow.AIRFLOW_POOL_GAUGES:
         assert _statsd_map(mappings, f"airflow.pool.{g}") is None, g
-        if f"airflow_pool_{g}" in metrics.METRICS:  # the ones our queries read
+        if f"airflow_pool_{g}" in metrics.collect_facts().metrics:  # the ones our queries read
             assert _statsd_map(mappings, f"airflow.pool.{g}.default_pool") == (
                 f"airflow_pool_{g}", {"pool": "default_pool"}), g

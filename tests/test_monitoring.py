@@ -20,9 +20,12 @@ from mlplatform.components.keycloak import checks as keycloak_checks
 from mlplatform.components.keycloak import objects as keycloak
 from mlplatform.components.kuberay import objects as kuberay
 from mlplatform.components.monitoring import objects as mon
-from mlplatform.components.monitoring import dashboards as dash
 from mlplatform.components.monitoring import access as mon_access
+from mlplatform.components.secrets import objects as sec
 from mlplatform.components.spark_operator import objects as spark_operator
+from mlplatform.components.vllm import metrics as vllm_metrics
+from mlplatform.components.vllm import monitoring as vllm_mon
+from mlplatform.kit import dashboards as dash
 from mlplatform.kit import monitoring as kit_mon
 from mlplatform.kit import routes, selectors, upstream
 from mlplatform.kit.secrets import catalog
@@ -395,9 +398,10 @@ def test_label_selector_semantics():
 def test_dashboards_are_configmaps_with_valid_deterministic_json(rendered):
     r = rendered["staging"]
     cms = [o for o in r.components[mon.NAME] if o["kind"] == "ConfigMap"]
-    assert len(cms) == len(dash.DASHBOARDS) == 6
+    contributed = dash.collect_dashboards(r.env)
+    assert len(cms) == len(contributed) == 6
     uids = []
-    for d, cm in zip(dash.DASHBOARDS, cms):
+    for d, cm in zip(contributed, cms):
         assert cm["metadata"]["labels"]["grafana_dashboard"] == "1"
         assert cm["metadata"]["namespace"] == "monitoring"
         (key,) = cm["data"]
@@ -416,7 +420,7 @@ def test_dashboards_are_configmaps_with_valid_deterministic_json(rendered):
 
 def test_every_panel_uses_the_provisioned_datasource(rendered):
     uid = _values(rendered["prod"])["grafana"]["sidecar"]["datasources"]["uid"]
-    for d in dash.DASHBOARDS:
+    for d in dash.collect_dashboards(rendered["prod"].env):
         model = dash.render(d)
         refs = [p["datasource"] for p in model["panels"]] + [t["datasource"] for p in model["panels"] for t in p["targets"]] \
             + [v["datasource"] for v in model["templating"]["list"]]
@@ -431,19 +435,20 @@ def _promtool_check(exprs: list[str], tmp_path: Path) -> subprocess.CompletedPro
     return subprocess.run([PROMTOOL, "check", "rules", str(f)], capture_output=True, text=True)
 
 
-def _all_exprs() -> list[str]:
+def _all_exprs(env) -> list[str]:
     out = []
-    for d in dash.DASHBOARDS:
+    for d in dash.collect_dashboards(env):
         out += dash.expressions(d)
         out += [v.metric for v in d.variables]  # label_values(<metric>, <label>): the metric must parse
     return out
 
 
 @pytest.mark.skipif(not Path(PROMTOOL).exists(), reason="promtool is not installed")
-def test_every_dashboard_query_is_promql(tmp_path):
-    res = _promtool_check(_all_exprs(), tmp_path)
+def test_every_dashboard_query_is_promql(tmp_path, envs):
+    exprs = _all_exprs(envs["staging"])
+    res = _promtool_check(exprs, tmp_path)
     assert res.returncode == 0, res.stdout + res.stderr
-    assert f"{len(_all_exprs())} rules found" in res.stdout
+    assert f"{len(exprs)} rules found" in res.stdout
 
 
 @pytest.mark.skipif(not Path(PROMTOOL).exists(), reason="promtool is not installed")
@@ -452,8 +457,8 @@ def test_promtool_rejects_a_broken_query(tmp_path):
     assert res.returncode != 0
 
 
-def test_dashboards_use_the_metric_names_of_our_pinned_exporters():
-    text = "\n".join(_all_exprs())
+def test_dashboards_use_the_metric_names_of_our_pinned_exporters(envs):
+    text = "\n".join(_all_exprs(envs["staging"]))
     assert "vllm:kv_cache_usage_perc" in text and "gpu_cache_usage_perc" not in text  # vLLM V1 name
     for metric in ("DCGM_FI_DEV_GPU_UTIL", "DCGM_FI_DEV_FB_USED", "DCGM_FI_DEV_GPU_TEMP", "DCGM_FI_DEV_POWER_USAGE",
                    "DCGM_FI_DEV_XID_ERRORS", "jupyterhub_running_servers", "jupyterhub_server_spawn_duration_seconds_bucket",
@@ -461,7 +466,7 @@ def test_dashboards_use_the_metric_names_of_our_pinned_exporters():
                    "karpenter_nodepools_usage", "karpenter_nodepools_limit", "kube_horizontalpodautoscaler_spec_max_replicas",
                    "ray_node_cpu_utilization"):
         assert metric in text, metric
-    assert kit_mon.VLLM_QUEUE_SERIES in text and kit_mon.VLLM_MODEL_LABEL in text
+    assert vllm_metrics.QUEUE_SERIES in text and vllm_metrics.MODEL_LABEL in text
 
 
 def test_vllm_hpa_panels_find_the_models_hpas(rendered):
@@ -469,7 +474,7 @@ def test_vllm_hpa_panels_find_the_models_hpas(rendered):
     r = rendered["staging"]
     hpas = {o["metadata"]["name"] for o in r.components["vllm"] if o["kind"] == "HorizontalPodAutoscaler"}
     assert hpas == {m.name for m in r.env.serving.models}
-    assert 'horizontalpodautoscaler=~"$model"' in "\n".join(dash.expressions(dash.VLLM))
+    assert 'horizontalpodautoscaler=~"$model"' in "\n".join(dash.expressions(vllm_mon.VLLM))
 
 
 def test_a_volume_size_is_not_judged_as_a_container_size():

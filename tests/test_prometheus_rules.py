@@ -1,4 +1,4 @@
-"""PrometheusRules (`components/prometheus_rules.py`) judged by the real promtool:
+"""PrometheusRules (every unit's `rules`, emitted by the `prometheus-rules` unit) judged by the real promtool:
 
 a) `promtool check rules` accepts every group every env emits;
 b) `promtool test rules` on the emitted rules (written out of the component, not copied): the vLLM
@@ -19,7 +19,10 @@ import pytest
 import yaml
 
 from conftest import ENVS
+from mlplatform.components.gpu_operator import monitoring as gpu_mon
+from mlplatform.components.monitoring import monitoring as platform_mon
 from mlplatform.components.prometheus_rules import objects as pr
+from mlplatform.components.vllm import metrics as vllm_metrics
 from mlplatform.config.models import Env
 from mlplatform.kit import monitoring
 from mlplatform.validate import crd
@@ -122,7 +125,7 @@ def vllm_pod(model: str, pod: str, ns: str = NS) -> dict:
             "instance": "10.0.3.17:8000", MODEL: model, "engine": "0"}
 
 
-MODEL = monitoring.VLLM_MODEL_LABEL
+MODEL = vllm_metrics.MODEL_LABEL
 KSM = {"job": "kube-state-metrics", "instance": "10.0.2.4:8080", "endpoint": "http", "container": "kube-state-metrics",
        "service": "kube-prometheus-stack-kube-state-metrics",
        "pod": "kube-prometheus-stack-kube-state-metrics-6c9f8d7b5-x2x4z"}
@@ -141,7 +144,7 @@ def dcgm(env: Env, gpu: str, node: str, holder: tuple[str, str, str] | None = No
     """A DCGM series as the gpu-operator's ServiceMonitor scrapes it: the exporter's labels, the
     Kubernetes mapping of the pod holding the GPU (renamed exported_* unless honorLabels), and the
     target labels of the exporter pod."""
-    ns_label, pod_label = pr.dcgm_workload_labels(env)
+    ns_label, pod_label = gpu_mon.dcgm_workload_labels(env)
     labels = {"gpu": gpu, "UUID": f"GPU-5f1c2a7e-0b3d-4e8f-9a61-00000000000{gpu}", "pci_bus_id": f"00000000:00:1{gpu}.0",
               "device": f"nvidia{gpu}", "modelName": "NVIDIA A10G", "Hostname": node,
               "DCGM_FI_DRIVER_VERSION": "580.95.05"}
@@ -198,22 +201,22 @@ def test_queue_alert_fires_only_for_the_saturated_model_at_max_replicas(env, tmp
     chat = [f"chat-7d9f8b6c5-{s}" for s in ("abcde", "fghij", "klmno")]
     # 1) embed (pinned at 1 = max) has 50 waiting; chat is at max but idle: only embed alerts.
     flooded = _test(
-        [*(_series(monitoring.VLLM_QUEUE_SERIES, vllm_pod("chat", p), "0x40") for p in chat),
-         _series(monitoring.VLLM_QUEUE_SERIES, vllm_pod("embed", "embed-6c4b9d7f8-pqrst"), "50x40"),
+        [*(_series(vllm_metrics.QUEUE_SERIES, vllm_pod("chat", p), "0x40") for p in chat),
+         _series(vllm_metrics.QUEUE_SERIES, vllm_pod("embed", "embed-6c4b9d7f8-pqrst"), "50x40"),
          *hpa_series("chat", 3, 3), *hpa_series("embed", 1, 1)],
         [("VLLMQueueHighAtMaxReplicas", "9m", []),  # vllm_for 10m not yet reached
          ("VLLMQueueHighAtMaxReplicas", "15m", [model_alert("embed", "warning")])])
     # 2) chat: 20 waiting per replica but the HPA can still add one (2 of 3): silent.
     scaling = _test(
-        [*(_series(monitoring.VLLM_QUEUE_SERIES, vllm_pod("chat", p), "20x40") for p in chat[:2]),
+        [*(_series(vllm_metrics.QUEUE_SERIES, vllm_pod("chat", p), "20x40") for p in chat[:2]),
          *hpa_series("chat", 2, 3)],
         [("VLLMQueueHighAtMaxReplicas", "20m", [])])
     # 3) chat at max with 12+9+9 waiting (two engines on one pod): 10 per replica > its own 6.
     saturated = _test(
-        [_series(monitoring.VLLM_QUEUE_SERIES, vllm_pod("chat", chat[0]), "12x40"),
-         _series(monitoring.VLLM_QUEUE_SERIES, vllm_pod("chat", chat[1]), "9x40"),
-         _series(monitoring.VLLM_QUEUE_SERIES, {**vllm_pod("chat", chat[2]), "engine": "0"}, "4x40"),
-         _series(monitoring.VLLM_QUEUE_SERIES, {**vllm_pod("chat", chat[2]), "engine": "1"}, "5x40"),
+        [_series(vllm_metrics.QUEUE_SERIES, vllm_pod("chat", chat[0]), "12x40"),
+         _series(vllm_metrics.QUEUE_SERIES, vllm_pod("chat", chat[1]), "9x40"),
+         _series(vllm_metrics.QUEUE_SERIES, {**vllm_pod("chat", chat[2]), "engine": "0"}, "4x40"),
+         _series(vllm_metrics.QUEUE_SERIES, {**vllm_pod("chat", chat[2]), "engine": "1"}, "5x40"),
          *hpa_series("chat", 3, 3)],
         [("VLLMQueueHighAtMaxReplicas", "15m", [model_alert("chat", "warning")])],
         [{"expr": 'namespace_model:vllm_num_requests_waiting_per_replica:avg{model_name="chat"}', "eval_time": "5m",
@@ -253,7 +256,7 @@ def test_kv_cache_alert_names_the_full_replica_only(env, tmp_path, promtool):
 
 
 def test_absent_queue_metric_is_reported_per_model(env, tmp_path, promtool):
-    t = _test([_series(monitoring.VLLM_QUEUE_SERIES, vllm_pod("embed", "embed-6c4b9d7f8-pqrst"), "0x40")],
+    t = _test([_series(vllm_metrics.QUEUE_SERIES, vllm_pod("embed", "embed-6c4b9d7f8-pqrst"), "0x40")],
               [("VLLMScalingMetricAbsent", "5m", []),
                ("VLLMScalingMetricAbsent", "15m", [model_alert("chat", "critical")])])
     _unit(promtool, tmp_path, env, [t])
@@ -291,7 +294,7 @@ def test_vllm_alerts_are_generated_from_the_model_list(env):
               "VLLMScalingMetricAbsent", "VLLMAutoscalerScalingInactive"}
     assert per_model == {"chat": common | {"VLLMAutoscalerAtMaxReplicas"}, "embed": common}
     absent = {r["labels"][MODEL]: r["expr"] for r in rules if r["alert"] == "VLLMScalingMetricAbsent"}
-    assert absent["chat"] == f'absent({monitoring.VLLM_QUEUE_SERIES}{{namespace="{NS}",{MODEL}="chat"}})'
+    assert absent["chat"] == f'absent({vllm_metrics.QUEUE_SERIES}{{namespace="{NS}",{MODEL}="chat"}})'
 
 
 # ------------------------------------------------------------------------------ (b) GPU
@@ -372,15 +375,15 @@ def test_gpu_recording_rules_give_per_pod_and_per_node_views(env, tmp_path, prom
 
 def test_dcgm_workload_labels_follow_the_gpu_operator_service_monitor(env, monkeypatch):
     """honorLabels decides whether the exporter's pod/namespace survive the scrape."""
-    assert pr.dcgm_workload_labels(env) == ("exported_namespace", "exported_pod")  # the chart default
-    real = pr.gpu_operator.values
+    assert gpu_mon.dcgm_workload_labels(env) == ("exported_namespace", "exported_pod")  # the chart default
+    real = gpu_mon.values
 
     def honoring(e):
         v = real(e)
         v["dcgmExporter"]["serviceMonitor"]["honorLabels"] = True
         return v
-    monkeypatch.setattr(pr.gpu_operator, "values", honoring)
-    assert pr.dcgm_workload_labels(env) == ("namespace", "pod")
+    monkeypatch.setattr(gpu_mon, "values", honoring)
+    assert gpu_mon.dcgm_workload_labels(env) == ("namespace", "pod")
     expr = next(r["expr"] for g in _groups(pr.build(env)) for r in g["rules"] if r.get("alert") == "GPUAllocatedButIdle")
     assert "exported_" not in expr and 'pod!=""' in expr
 
@@ -436,7 +439,7 @@ def test_annotations_render_for_a_firing_model_alert(env, tmp_path, promtool):
     rule = next(r for g in groups for r in g["rules"]
                 if r.get("alert") == "VLLMQueueHighAtMaxReplicas" and r["labels"][MODEL] == "chat")
     chat = [f"chat-7d9f8b6c5-{s}" for s in ("abcde", "fghij", "klmno")]
-    t = _test([*(_series(monitoring.VLLM_QUEUE_SERIES, vllm_pod("chat", p), "8x30") for p in chat),
+    t = _test([*(_series(vllm_metrics.QUEUE_SERIES, vllm_pod("chat", p), "8x30") for p in chat),
                *hpa_series("chat", 3, 3)], [])
     ann = dict(rule["annotations"])
     ann["description"] = ann["description"].replace('{{ $value | printf "%.1f" }}', "8.0")
@@ -454,7 +457,7 @@ def test_annotations_render_for_a_firing_model_alert(env, tmp_path, promtool):
 
 def test_a_wrong_expectation_fails(env, tmp_path, promtool):
     """The harness can fail: expecting the at-max alert while the HPA can still scale is refused."""
-    t = _test([*(_series(monitoring.VLLM_QUEUE_SERIES, vllm_pod("chat", f"chat-7d9f8b6c5-{s}"), "20x40")
+    t = _test([*(_series(vllm_metrics.QUEUE_SERIES, vllm_pod("chat", f"chat-7d9f8b6c5-{s}"), "20x40")
                  for s in ("abcde", "fghij")), *hpa_series("chat", 2, 3)],
               [("VLLMQueueHighAtMaxReplicas", "20m", [model_alert("chat", "warning")])])
     run = _run(promtool, tmp_path, _groups(pr.build(env), annotations=False), [t])
@@ -556,7 +559,7 @@ def test_model_slo_overrides_only_its_model(env):
 def test_workload_alerts_cover_exactly_the_platforms_namespaces(env):
     expr = _rule(pr.build(env), "PersistentVolumeNearlyFull")["expr"]
     covered = set(re.search(r'namespace=~"([^"]+)"', expr)[1].split("|"))
-    assert covered == set(pr.platform_namespaces(env))
+    assert covered == set(platform_mon.platform_namespaces(env))
     assert {"monitoring", "jupyterhub", NS} <= covered and "kube-system" not in covered
 
 

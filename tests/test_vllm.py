@@ -7,10 +7,11 @@ from pydantic import ValidationError
 
 from conftest import find
 from mlplatform.components.prometheus_adapter import objects as prometheus_adapter
+from mlplatform.components.vllm import metrics as vllm_metrics
 from mlplatform.components.vllm import objects as vllm
 from mlplatform.components.vllm import access as vllm_access
 from mlplatform.config.models import Env
-from mlplatform.kit import monitoring, routes
+from mlplatform.kit import routes
 from mlplatform.plan import render
 from mlplatform.components.vllm import checks as serving
 from mlplatform.validate import crosschecks, validate
@@ -164,7 +165,7 @@ def test_each_hpa_scales_on_its_own_models_queue_through_the_adapter_rule_made_f
             metric = h["metrics"][0]
             assert metric["type"] == "Pods" and metric["pods"]["target"]["type"] == "AverageValue"
             name_ = metric["pods"]["metric"]["name"]
-            assert name_ == monitoring.queue_metric(m.name) and name_ in rules
+            assert name_ == vllm_metrics.queue_metric(m.name) and name_ in rules
             rule = rules[name_]
             assert f'model_name="{m.name}"' in rule["seriesQuery"] and f'namespace="team-{m.team}"' in rule["seriesQuery"]
             assert f'model_name="{m.name}"' in rule["metricsQuery"] and "sum by (<<.GroupBy>>)" in rule["metricsQuery"]
@@ -177,7 +178,7 @@ def test_each_hpa_scales_on_its_own_models_queue_through_the_adapter_rule_made_f
                                                  "periodSeconds": 60}]
             assert b["scaleDown"]["stabilizationWindowSeconds"] >= m.startup_timeout_seconds
     # the two staging models never share a metric
-    assert len({monitoring.queue_metric(m.name) for m in envs["staging"].serving.models}) == 2
+    assert len({vllm_metrics.queue_metric(m.name) for m in envs["staging"].serving.models}) == 2
 
 
 def test_the_adapter_values_pass_the_chart_and_reach_prometheus_through_the_operators_service(envs):

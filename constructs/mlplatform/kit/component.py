@@ -65,10 +65,14 @@ class Component:
     # Env -> the Kubernetes Secrets this unit wants filled from the catalog (the `secrets` unit
     # emits one ExternalSecret per want).
     secrets: Callable[[Any], list[SecretWant]] | None = None
-    # Env -> rule areas (recording rules + alerts) the `prometheus-rules` unit emits.
+    # Env -> rule areas (kit/rules.py `RuleArea`: recording rules + alerts) the `prometheus-rules` unit emits.
     rules: Callable[[Any], list] | None = None
-    # Env -> Grafana dashboards the `monitoring` unit emits.
+    # Env -> Grafana dashboards (kit/dashboards.py `Dashboard`) the `monitoring` unit emits.
     dashboards: Callable[[Any], list] | None = None
+    # Env -> series served per pod as custom metrics (kit/monitoring.py `PodMetric`) by `prometheus-adapter`.
+    custom_metrics: Callable[[Any], list] | None = None
+    # Rows of the metrics facts table (kit/metrics.py): the `Exporter`s this unit runs, the `Metric`s they emit.
+    metrics: tuple = ()
     # Rendered env (kit/checks.py `RenderedEnv`: env, objects by component, Helm releases) -> problems
     # `env/component/Kind/name: message` about this unit; validate/ asks every unit, enabled or not.
     checks: Callable[[Any], list[str]] | None = None

@@ -1,17 +1,16 @@
 """The monitoring contract every component shares: which labels make Prometheus pick up a
-ServiceMonitor, PodMonitor or PrometheusRule, where Prometheus answers queries, and the
-definition of the vLLM queue signal (the series vLLM exports, the label that names the model,
-the custom metric the adapter serves and the HPA asks for).
+ServiceMonitor, PodMonitor or PrometheusRule, where Prometheus answers queries, and the shape of
+a series a unit offers its HPAs as a custom metric (`PodMetric`, served by prometheus-adapter).
 
 Everything that scrapes, records, alerts or autoscales derives from these names, so a
-ServiceMonitor can't miss the selector, and an HPA, its adapter rule and vLLM's label can't drift
-apart. `validate/` cross-checks the result on every synth.
+ServiceMonitor can't miss the selector. The metric families themselves ship with the unit that
+exports them (`components/<unit>/monitoring.py`). `validate/` cross-checks the result on every synth.
 """
 from __future__ import annotations
 
-import re
+from dataclasses import dataclass
 
-# kube-prometheus-stack release (components/monitoring.py). Its Prometheus selects monitors and
+# kube-prometheus-stack release (the `monitoring` unit). Its Prometheus selects monitors and
 # rules by exactly these labels, in every namespace (explicit selectors, not the chart's
 # nil-uses-Helm-values magic); the chart's own monitors carry them too.
 RELEASE = "kube-prometheus-stack"
@@ -34,41 +33,17 @@ def monitor_labels(extra: dict[str, str] | None = None) -> dict[str, str]:
     return {**(extra or {}), **SELECTOR_LABELS}
 
 
-# ----------------------------------------------------------------------------- vLLM queue signal
-# vLLM's OpenAI server exports this gauge per engine, labelled with the served model name.
-VLLM_QUEUE_SERIES = "vllm:num_requests_waiting"
-VLLM_RUNNING_SERIES = "vllm:num_requests_running"
-VLLM_MODEL_LABEL = "model_name"
-# The adapter's name for one model's queue: a Kubernetes custom-metric name per model, because
-# model names (`org/repo`, or anything with `/`) can't be HPA label-selector values, and one
-# metric per model keeps one model's queue from ever steering another's replicas.
-_METRIC_PREFIX = "vllm_waiting_requests_"
+# ----------------------------------------------------------------------------- custom metrics for HPAs
+@dataclass(frozen=True)
+class PodMetric:
+    """A series served per pod as a Kubernetes custom metric (`Component.custom_metrics`).
 
-
-def queue_metric(model: str) -> str:
-    """`opt-125m` -> `vllm_waiting_requests_opt_125m` (the HPA's and the adapter's metric name)."""
-    if not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", model):
-        raise ValueError(f"model name {model!r} is not a DNS label")
-    return _METRIC_PREFIX + model.replace("-", "_")
-
-
-def queue_selector(namespace: str, served_name: str) -> str:
-    """PromQL label matchers of one model's queue series (namespace + vLLM's model label)."""
-    return f'{{namespace="{namespace}",{VLLM_MODEL_LABEL}="{served_name}"}}'
-
-
-def adapter_rule(namespace: str, served_name: str, model: str) -> dict:
-    """prometheus-adapter custom rule: one model's queue, per pod (never summed per namespace).
-
-    The adapter lists the series by `seriesQuery`, ties each to its Namespace and Pod through the
-    `namespace`/`pod` target labels Prometheus adds when scraping, renames it to
-    `queue_metric(model)`, and answers an HPA's Pods metric with `metricsQuery`, grouped by pod
-    (`<<.GroupBy>>`) over the HPA's pods (`<<.LabelMatchers>>`).
+    `name` is what an HPA's Pods metric asks for; `series` the series Prometheus stores; `matchers`
+    the equality matchers (label, value) that pick exactly the contributor's series, in order. The
+    `prometheus-adapter` unit turns each into an adapter rule keyed by namespace and pod, so one
+    workload's series can never steer another's replicas.
     """
-    sel = f'namespace="{namespace}",{VLLM_MODEL_LABEL}="{served_name}"'
-    return {
-        "seriesQuery": f'{VLLM_QUEUE_SERIES}{{{sel},pod!=""}}',
-        "resources": {"overrides": {"namespace": {"resource": "namespace"}, "pod": {"resource": "pod"}}},
-        "name": {"matches": f"^{re.escape(VLLM_QUEUE_SERIES)}$", "as": queue_metric(model)},
-        "metricsQuery": f"sum by (<<.GroupBy>>) ({VLLM_QUEUE_SERIES}{{{sel},<<.LabelMatchers>>}})",
-    }
+
+    name: str
+    series: str
+    matchers: tuple[tuple[str, str], ...]

@@ -7,6 +7,7 @@ from ...kit.component import Component
 # -- imports: routes, credentials, secrets
 from . import access
 # -- imports: rules, dashboards
+from . import monitoring
 # -- imports: checks
 # -- imports: versions
 from .objects import NAME, NAMESPACE, build, helm
@@ -22,6 +23,9 @@ UNIT = Component(
     credentials=access.CREDENTIALS,
     secrets=access.secrets,
     # -- rules, dashboards
+    rules=monitoring.rules,
+    dashboards=monitoring.dashboards,
+    metrics=monitoring.FACTS,
     # -- checks
     # -- versions
 )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from ...kit.component import Component, no_objects
 # -- imports: routes, credentials, secrets
 # -- imports: rules, dashboards
+from . import monitoring
 # -- imports: checks
 # -- imports: versions
 from .objects import NAME, helm
@@ -18,6 +19,9 @@ UNIT = Component(
     helm=helm,
     # -- routes, credentials, secrets
     # -- rules, dashboards
+    rules=monitoring.rules,
+    dashboards=monitoring.dashboards,
+    metrics=monitoring.FACTS,
     # -- checks
     # -- versions
 )

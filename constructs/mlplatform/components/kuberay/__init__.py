@@ -7,6 +7,7 @@ from ...kit.component import Component
 # -- imports: routes, credentials, secrets
 from . import access
 # -- imports: rules, dashboards
+from . import monitoring
 # -- imports: checks
 from . import checks
 # -- imports: versions
@@ -24,6 +25,9 @@ UNIT = Component(
     credentials=access.CREDENTIALS,
     secrets=access.secrets,
     # -- rules, dashboards
+    rules=monitoring.rules,
+    dashboards=monitoring.dashboards,
+    metrics=monitoring.FACTS,
     # -- checks
     checks=checks.checks,
     made_services=checks.made_services,

@@ -43,11 +43,11 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from ...kit import monitoring, routes
+from ...kit import dashboards as monitoring_dashboards
 from ...kit.component import HelmRelease
 from ...kit.ingress import ALB, ingress
 from ...kit.meta import Obj
 from .. import keycloak, storage
-from . import dashboards as monitoring_dashboards
 from . import access
 from .access import (ALERTMANAGER_CONFIG, ALERTMANAGER_ROUTE, GRAFANA_ADMIN, GRAFANA_OIDC, GRAFANA_ROUTE,
                      PROMETHEUS_ROUTE)
@@ -254,7 +254,7 @@ def values(env: Env) -> dict:
         "cleanPrometheusOperatorObjectNames": False,
         "crds": {"enabled": False},  # the `prometheus-crds` component owns them
         # KubeHpaMaxedOut fires forever on an HPA whose min equals max (a model pinned at one
-        # replica); VLLMAutoscalerAtMaxReplicas (components/prometheus_rules.py) replaces it.
+        # replica); VLLMAutoscalerAtMaxReplicas (the vllm unit's rules) replaces it.
         "defaultRules": {"create": True, "rules": {**{r: False for r in EKS_ABSENT_RULES}, "windows": False},
                          "disabled": {"KubeHpaMaxedOut": True}},
         **{t: {"enabled": False} for t in EKS_ABSENT_TARGETS},
@@ -314,4 +314,4 @@ def build(env: Env) -> list[Obj]:
         return []
     ns = env.namespaces.monitoring_namespace
     return [*(_ingress(env, r) for r in active_routes(env)),
-            *monitoring_dashboards.configmaps(env, ns, NAME)]
+            *monitoring_dashboards.build_configmaps(env, ns, NAME)]

@@ -1,4 +1,4 @@
-"""Component `prometheus-rules`: the platform's recording rules and alerts, from config.
+"""Component `prometheus-rules`: the platform's recording rules and alerts, from every unit.
 
 The unit's public surface: `UNIT` (the registry reads it) and the facts other units may read."""
 from __future__ import annotations

@@ -9,6 +9,8 @@ from .config import ServedModel
 # -- imports: routes, credentials, secrets
 from . import access
 # -- imports: rules, dashboards
+from . import metrics, monitoring
+from .metrics import MODEL_LABEL
 # -- imports: checks
 from . import checks
 # -- imports: versions
@@ -24,6 +26,10 @@ UNIT = Component(
     credentials=access.CREDENTIALS,
     secrets=access.secrets,
     # -- rules, dashboards
+    rules=monitoring.rules,
+    dashboards=monitoring.dashboards,
+    custom_metrics=monitoring.custom_metrics,
+    metrics=metrics.FACTS,
     # -- checks
     checks=checks.checks,
     # -- versions
@@ -34,5 +40,6 @@ __all__ = ["UNIT", "APP", "GPU_POOL", "NAME", "POOL_LABEL", "PORT", "model_route
 __all__ += ["ServedModel"]
 # -- published facts: routes, credentials, secrets
 # -- published facts: rules, dashboards
+__all__ += ["MODEL_LABEL"]
 # -- published facts: checks
 # -- published facts: versions

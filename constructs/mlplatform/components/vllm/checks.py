@@ -19,12 +19,13 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from ...kit import instances, monitoring
+from ...kit import instances
 from ...kit.checks import RenderedEnv, objects, where
 from ...kit.meta import Obj
 from ...kit.nodepools import FAMILY, SIZE, node_pools
 from ...kit.quantity import parse
 from ...kit.selectors import matches
+from .metrics import MODEL_LABEL
 from .objects import GPU_POOL, NAME, POOL_LABEL, models, served_name
 
 WORKLOADS = ("Deployment", "StatefulSet")
@@ -124,11 +125,11 @@ def check_autoscaling(r: RenderedEnv) -> list[str]:
             want = _matchers(rule.get("seriesQuery", ""))
             if want.get("namespace") not in (None, ns):
                 out.append(f"{at}: the adapter rule reads namespace {want['namespace']!r}, the HPA is in {ns!r}")
-            model = want.get(monitoring.VLLM_MODEL_LABEL)
+            model = want.get(MODEL_LABEL)
             if model is not None:
                 served = {served_name(c) for c in containers}
                 if model not in served:
-                    out.append(f"{at}: the adapter rule reads {monitoring.VLLM_MODEL_LABEL}={model!r} but "
+                    out.append(f"{at}: the adapter rule reads {MODEL_LABEL}={model!r} but "
                                f"{tref.get('name')} serves {sorted(s for s in served if s) or 'no --served-model-name'}")
             why = _scraped(idx, ns, pod_labels, ports)
             if why:

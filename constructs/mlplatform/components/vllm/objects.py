@@ -23,9 +23,9 @@ network policy apply):
 - **PodDisruptionBudget** `maxUnavailable: 1` with `unhealthyPodEvictionPolicy: AlwaysAllow`:
   never blocks a node drain (the book's `minAvailable: <replicas>` does), even with one replica
   or a replica stuck loading.
-- **HPA `<model>`** on `kit.monitoring.queue_metric(<model>)`, a Pods metric: this model's
-  waiting requests per pod, served by prometheus-adapter from a rule generated from the same
-  model list (`components/prometheus_adapter.py`). Scale-up fast (bounded by
+- **HPA `<model>`** on `metrics.queue_metric(<model>)`, a Pods metric: this model's
+  waiting requests per pod, served by prometheus-adapter from the custom metric this unit
+  contributes for the same model list (`monitoring.custom_metrics`). Scale-up fast (bounded by
   `scale_up_pods_per_minute`: each replica needs a GPU node), scale-down stabilized for at least
   the model's startup time.
 - **Ingress** `llm-<model>` (a route of `kit/routes.py`): `https://llm-<model>.<domain>/v1/...`
@@ -50,6 +50,7 @@ from .access import HF_TOKEN, VLLM_API_KEY
 from ..gpu_operator import TOLERATE_GPU_TAINT
 from ..node_pools import GPU_POOL, GPU_RESOURCE, POOL_LABEL
 from .config import ServedModel
+from .metrics import queue_metric
 
 if TYPE_CHECKING:
     from ...config.models import Env
@@ -314,7 +315,7 @@ def hpa(env: Env, m: ServedModel) -> Obj:
             "minReplicas": a.min_replicas,
             "maxReplicas": a.max_replicas,
             "metrics": [{"type": "Pods", "pods": {
-                "metric": {"name": monitoring.queue_metric(m.name)},
+                "metric": {"name": queue_metric(m.name)},
                 "target": {"type": "AverageValue", "averageValue": _quantity(a.target_waiting_per_replica)}}}],
             "behavior": {
                 "scaleUp": {"stabilizationWindowSeconds": 0, "selectPolicy": "Max",
