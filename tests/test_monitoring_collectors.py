@@ -61,13 +61,12 @@ QUIET = Component("quiet", "contributes nothing", no_objects)
 @pytest.fixture
 def fake_units():
     """The registry replaced by the fake units (restored afterwards)."""
-    real = component.units()
+    boot = component.contributors()[len(component.units()):]
 
     def use(*units):
-        component.register(units)
-    use(ALPHA, QUIET, BETA)
-    yield use
-    component.register(real)
+        component.register(units, boot)
+    with component.registered((ALPHA, QUIET, BETA)):
+        yield use
 
 
 # ------------------------------------------------------------------------------ rules

@@ -9,8 +9,9 @@ imports `components`, so the registry lives here (an extension point the app fil
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from .meta import Obj
 
@@ -100,6 +101,18 @@ def register(units: tuple[Component, ...], bootstrap: tuple[Component, ...] = ()
         raise ValueError(f"duplicate component names in the registry: {sorted(n for n in names if names.count(n) > 1)}")
     _REGISTRY[:] = units
     _BOOTSTRAP[:] = bootstrap
+
+
+@contextmanager
+def registered(units: tuple[Component, ...], bootstrap: tuple[Component, ...] | None = None) -> Iterator[None]:
+    """Collectors see `units` (and `bootstrap`, default: the current one) inside the block; the
+    registry is restored afterwards. For tests of collectors with fake units."""
+    saved = (tuple(_REGISTRY), tuple(_BOOTSTRAP))
+    register(units, saved[1] if bootstrap is None else bootstrap)
+    try:
+        yield
+    finally:
+        _REGISTRY[:], _BOOTSTRAP[:] = saved
 
 
 def units() -> tuple[Component, ...]:

@@ -17,10 +17,6 @@ from ...kit.meta import Obj
 if TYPE_CHECKING:
     from ...config.models import Env
 
-if TYPE_CHECKING:
-    from ...config.models import Env
-    from ..vllm import ServedModel
-
 NAME = "prometheus-rules"
 
 
