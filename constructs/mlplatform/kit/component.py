@@ -66,7 +66,8 @@ class Component:
     dashboards: Callable[[Any], list] | None = None
     # (env, objects of the whole env) -> problems `env/component/Kind/name: message` about this unit.
     checks: Callable[..., list] | None = None
-    # Rows of the one versions table (kit/versions.py) this unit pins: charts, images, CRDs, manifests.
+    # Rows of the one versions table this unit pins (`kit.versions.Row`: HelmChart, ManifestSource,
+    # CrdPin, Image, ChartImages, KnownStale), declared in its `versions.py`; kit/versions.py collects them.
     versions: tuple = ()
 
 

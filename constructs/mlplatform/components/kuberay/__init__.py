@@ -8,6 +8,7 @@ from ...kit.component import Component
 # -- imports: rules, dashboards
 # -- imports: checks
 # -- imports: versions
+from .versions import VERSIONS
 from .objects import DASHBOARD_PORT, HEAD_PORTS, METRICS_PORT, NAME, NAMESPACE, SERVE_PORT, build, cluster_name, dashboard_routes, head_service, helm, member_group, serve_service, team_namespace
 
 # Contribution hooks are grouped by mechanism; add lines under a group's comment only.
@@ -21,6 +22,7 @@ UNIT = Component(
     # -- rules, dashboards
     # -- checks
     # -- versions
+    versions=VERSIONS,
 )
 
 __all__ = ["UNIT", "DASHBOARD_PORT", "HEAD_PORTS", "METRICS_PORT", "NAME", "NAMESPACE", "SERVE_PORT", "cluster_name", "dashboard_routes", "head_service", "member_group", "serve_service", "team_namespace"]

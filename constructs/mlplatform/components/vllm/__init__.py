@@ -8,6 +8,7 @@ from ...kit.component import Component
 # -- imports: rules, dashboards
 # -- imports: checks
 # -- imports: versions
+from .versions import VERSIONS
 from .objects import APP, GPU_POOL, NAME, POOL_LABEL, PORT, build, model_routes, models, namespace, served_name
 
 # Contribution hooks are grouped by mechanism; add lines under a group's comment only.
@@ -19,6 +20,7 @@ UNIT = Component(
     # -- rules, dashboards
     # -- checks
     # -- versions
+    versions=VERSIONS,
 )
 
 __all__ = ["UNIT", "APP", "GPU_POOL", "NAME", "POOL_LABEL", "PORT", "model_routes", "models", "namespace", "served_name"]
