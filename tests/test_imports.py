@@ -1,8 +1,8 @@
 """Imports go one way, and units reach each other only through their published facts.
 
 Layers, bottom to top: `kit` -> `config` -> `components` -> the whole-env machinery (`renders`,
-`validate`, `plan`, `inventory`, `review`, `guard`, `envdiff`, `write`) -> `synth` -> `cli` ->
-`app.py`; `bench/` sits above the product. The rules, each failing with file and line:
+`validate`, `plan`, `inventory`, `review`, `guard`, `envdiff`, `write`) -> `synth` -> `commands` ->
+`cli` -> `app.py`; `bench/` sits above the product. The rules, each failing with file and line:
 
 - `kit` imports nothing above it (no `config`, no `components`, no machinery);
 - a unit (`components/<name>/...`) imports another unit only as `mlplatform.components.<other>` (its
@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "constructs"
 PKG = SRC / "mlplatform"
 
-MACHINERY = {"renders", "validate", "plan", "inventory", "review", "guard", "envdiff", "write", "synth", "cli",
-             "scale"}
+MACHINERY = {"renders", "validate", "plan", "inventory", "review", "guard", "envdiff", "write", "synth", "commands",
+             "cli"}
 
 
 def _module_name(path: Path) -> str:
@@ -125,9 +125,9 @@ ALLOWED: set[str] = {
     "mlplatform/validate/serving.py:",
 }
 # Modules over the size limit that the refactor is splitting; the list must end empty.
-LONG_ALLOWED = {"cli.py", "components/airflow/objects.py", "components/kuberay/objects.py",
+LONG_ALLOWED = {"components/airflow/objects.py", "components/kuberay/objects.py",
                 "components/prometheus_rules/objects.py", "config/models.py", "guard.py", "kit/helm.py",
-                "kit/policy.py", "scale.py", "validate/admission.py", "validate/cel.py",
+                "kit/policy.py", "validate/admission.py", "validate/cel.py",
                 "validate/references.py"}
 
 
