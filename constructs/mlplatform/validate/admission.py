@@ -7,7 +7,7 @@ On it:
 
 - **Pod Security Admission** at each namespace's `enforce` level (admission_pss.py: every
   baseline and restricted rule, init and ephemeral containers, pod-level inheritance).
-- **References** (references.py): ServiceAccounts, Secrets and ConfigMaps with their keys (a
+- **References** (references/): ServiceAccounts, Secrets and ConfigMaps with their keys (a
   Secret an ExternalSecret makes counts), Services and ports behind Ingresses, monitors and
   webhooks, roleRefs, StorageClasses, namespaces.
 - **The AppProject gate**: every cluster-scoped kind applied is in the project's
@@ -247,7 +247,7 @@ def check_argocd(r) -> list[str]:
 # --- NetworkPolicies that protect or admit nothing ---------------------------------------------
 
 def _operator_made_pods(o: Obj) -> list[tuple[str, dict]]:
-    """(namespace, labels) of pods an operator creates from a custom resource, where references.py
+    """(namespace, labels) of pods an operator creates from a custom resource, where references/
     does not model them already: the Keycloak operator's server pods (its Utils.allInstanceLabels:
     app, app.kubernetes.io/instance, app.kubernetes.io/managed-by, and component=server)."""
     if o.get("kind") == "Keycloak" and str(o.get("apiVersion", "")).startswith("k8s.keycloak.org/"):
@@ -269,7 +269,7 @@ def check_network_policies(r) -> list[str]:
     tenants = set(_team_namespaces([o for _, o, _ in union]))
     pods: dict[str | None, list[tuple[dict, dict]]] = {}
     for _, o, _ in union:
-        for t in list(references._pod_templates(o)) + list(references._operator_pods(o)):
+        for t in list(references.pod_templates(o)) + list(references.operator_pods(o)):
             pods.setdefault(t.namespace, []).append((t.labels, t.patterns))
         for ns, labels in _operator_made_pods(o):
             pods.setdefault(ns, []).append((labels, {}))
