@@ -5,7 +5,7 @@
     .venv/bin/python scripts/vllm_facts.py --wheel /tmp/vllm/vllm-<version>-*.whl [--dist dist]
 
 What it checks, reading only the wheel's Python sources (nothing is imported or run):
-- every `vllm serve` flag we pass: the `"--flag"` literals of components/vllm.py and every flag in the
+- every `vllm serve` flag we pass: the `"--flag"` literals of components/vllm/ and every flag in the
   args of the vLLM containers in dist/ exist in the release's argument parser (a literal `"--flag"`
   in an `add_argument`, or a field of a `*FrontendArgs` class, which vLLM turns into `--field-name`);
 - every `vllm:` metric dist/ uses (PrometheusRules, the prometheus-adapter rule, dashboards): the
@@ -76,9 +76,10 @@ def _frontend_fields(text: str) -> set[str]:
 
 
 def used_flags(dist: Path) -> set[str]:
-    """Flags components/vllm.py can pass, and those the vLLM containers in dist/ do pass."""
+    """Flags the vllm unit (components/vllm/) can pass, and those the vLLM containers in dist/ do pass."""
     import yaml
-    flags = set(FLAG.findall((ROOT / "constructs" / "mlplatform" / "components" / "vllm.py").read_text()))
+    unit = ROOT / "constructs" / "mlplatform" / "components" / "vllm"
+    flags = {f for p in sorted(unit.glob("*.py")) for f in FLAG.findall(p.read_text())}
     for f in sorted(dist.glob("*/vllm/Deployment.*.k8s.yaml")):
         for doc in yaml.safe_load_all(f.read_text()):
             for c in ((doc or {}).get("spec", {}).get("template", {}).get("spec", {}).get("containers") or []):
