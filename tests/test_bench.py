@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from mlplatform.cli import BUDGET_RATIO, bench
+from bench.synth import BUDGET_RATIO, bench
 
 
 @pytest.mark.skipif(os.environ.get("MLP_SKIP_BENCH") == "1", reason="MLP_SKIP_BENCH=1")

@@ -8,7 +8,7 @@ import yaml
 
 from conftest import ROOT, find
 from mlplatform.kit import versions
-from mlplatform.validate import cel, validate
+from mlplatform.validate import cel, cel_runtime, validate
 
 RULE = "(x-kubernetes-validations rule: "
 
@@ -221,8 +221,9 @@ def test_duration_and_date_time_typed_self():
         "spec.after: at most an hour (x-kubernetes-validations rule: self <= duration('1h'))"]
     (p,) = _check(s, {"after": "soon", "at": "2024-05-01T10:00:00Z"})
     assert p.startswith("spec.after: rule evaluation error: "), p
-    assert cel.go_duration("1h30m") == cel.go_duration("90m") and cel.go_duration("-1.5s").total_seconds() == -1.5
-    assert cel.go_duration("5") is None and cel.go_duration("") is None
+    duration = cel_runtime.go_duration
+    assert duration("1h30m") == duration("90m") and duration("-1.5s").total_seconds() == -1.5
+    assert duration("5") is None and duration("") is None
 
 
 def test_message_expression_and_field_path():

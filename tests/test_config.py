@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from conftest import ROOT
-from mlplatform.cli import write_schemas
+from mlplatform.commands.files import write_schemas
 from mlplatform.config.loader import EnvError, load_env
 
 

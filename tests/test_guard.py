@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
-from mlplatform.cli import guard_against_ref, main
+from mlplatform.cli import main
+from mlplatform.commands.gate import guard_against_ref
 from mlplatform.config.guard import AllowedChange, GuardConfig
 from mlplatform.config.loader import EnvError
 from mlplatform.guard import guard_trees, load_configs

@@ -11,7 +11,7 @@ the test knows each skip is still needed.
 The same run per env also gets every object the env's charts and upstream manifests render
 (`r.renders.docs`, what Argo CD applies besides our objects; CRDs left out: no check reads them
 and they are megabytes). Those cannot carry annotations, so their findings are excused by
-`policy.CHART_EXEMPTIONS`; our objects and the renders share the run, so checkov's graph checks
+`chart_policy.CHART_EXEMPTIONS`; our objects and the renders share the run, so checkov's graph checks
 (NetworkPolicy coverage, RBAC bindings) see the env as Argo CD will apply it. A planted copy of
 a chart Deployment without any securityContext rides along to prove a chart finding is caught.
 
@@ -34,7 +34,7 @@ import pytest
 
 from mlplatform.components import COMPONENTS
 from mlplatform.config.loader import env_names, load_env
-from mlplatform.kit import policy, versions
+from mlplatform.kit import chart_policy, policy, versions
 from mlplatform.kit.meta import LABEL_COMPONENT, ref
 from mlplatform.write import _dump_yaml
 
@@ -221,7 +221,7 @@ def _unexcused_chart_findings(results, table=None) -> list[str]:
     out = []
     for r in results:
         if r.tree in (CHARTS, PLANTED) and r.status == "FAILED":
-            hits = policy.chart_exemptions_for(r.check, r.component, r.body, table)
+            hits = chart_policy.chart_exemptions_for(r.check, r.component, r.body, table)
             if len(hits) != 1:
                 out.append(f"{r}" + (f" (excused twice: {[e.objects for e in hits]})" if hits else ""))
     return sorted(set(out))
@@ -237,7 +237,7 @@ def test_chart_renders_are_scanned(scan, rendered):
 def test_chart_renders_have_no_unexcused_findings(scan):
     failed = _unexcused_chart_findings([r for r in scan if r.tree == CHARTS])
     assert not failed, ("checkov findings on what the charts render: fix them through the chart's values in the "
-                        "component, or add a reasoned row to policy.CHART_EXEMPTIONS:\n" + "\n".join(failed))
+                        "component, or add a reasoned row to chart_policy.CHART_EXEMPTIONS:\n" + "\n".join(failed))
 
 
 def test_a_chart_workload_without_security_context_is_caught(scan):
@@ -254,21 +254,21 @@ def test_a_chart_workload_without_security_context_is_caught(scan):
 
 
 def test_every_chart_exemption_excuses_some_finding(scan):
-    used = {(id(e), c): 0 for e in policy.CHART_EXEMPTIONS for c in e.checks}
+    used = {(id(e), c): 0 for e in chart_policy.CHART_EXEMPTIONS for c in e.checks}
     for r in scan:
         if r.tree == CHARTS and r.status == "FAILED":
-            for e in policy.chart_exemptions_for(r.check, r.component, r.body):
+            for e in chart_policy.chart_exemptions_for(r.check, r.component, r.body):
                 used[(id(e), r.check)] += 1
-    stale = [f"{c} for {e.components} {e.objects}" for e in policy.CHART_EXEMPTIONS for c in e.checks
+    stale = [f"{c} for {e.components} {e.objects}" for e in chart_policy.CHART_EXEMPTIONS for c in e.checks
              if not used[(id(e), c)]]
     assert not stale, f"chart exemptions no finding of any env needs (drop them from kit/policy.py): {stale}"
 
 
 def test_every_chart_exemption_is_reasoned_in_words():
-    assert policy.CHART_EXEMPTIONS
-    registry = {c.name for c in COMPONENTS} | {policy.ANY_CHART}
+    assert chart_policy.CHART_EXEMPTIONS
+    registry = {c.name for c in COMPONENTS} | {chart_policy.ANY_CHART}
     seen = set()
-    for e in policy.CHART_EXEMPTIONS:
+    for e in chart_policy.CHART_EXEMPTIONS:
         assert set(e.components) <= registry, f"{e.checks}: unknown components {set(e.components) - registry}"
         assert len(re.findall(r"[A-Za-z]{2,}", e.reason)) >= 15, f"{e.checks} ({e.objects}): say what the pod needs and why"
         assert not _PLACEHOLDER.search(e.reason), f"{e.checks}: placeholder in the reason: {e.reason!r}"
@@ -280,23 +280,24 @@ def test_every_chart_exemption_is_reasoned_in_words():
 
 def test_chart_exemptions_match_by_check_component_and_object():
     dep = _deployment("volcano-admission", "docker.io/volcanosh/vc-webhook-manager:v1.15.1")
-    table = (policy.ChartExemption(("CKV_K8S_22",), ("volcano",), "the admission Deployment",
-                                   "a reason long enough", policy._objects("Deployment", "volcano-admission")),)
-    assert policy.chart_exemptions_for("CKV_K8S_22", "volcano", dep, table) == list(table)
-    assert not policy.chart_exemptions_for("CKV_K8S_23", "volcano", dep, table)
-    assert not policy.chart_exemptions_for("CKV_K8S_22", "airflow", dep, table)
-    assert not policy.chart_exemptions_for("CKV_K8S_22", "volcano", _deployment("volcano-admission-x", "x:1"), table)
+    table = (chart_policy.ChartExemption(("CKV_K8S_22",), ("volcano",), "the admission Deployment",
+                                         "a reason long enough",
+                                         chart_policy._objects("Deployment", "volcano-admission")),)
+    assert chart_policy.chart_exemptions_for("CKV_K8S_22", "volcano", dep, table) == list(table)
+    assert not chart_policy.chart_exemptions_for("CKV_K8S_23", "volcano", dep, table)
+    assert not chart_policy.chart_exemptions_for("CKV_K8S_22", "airflow", dep, table)
+    assert not chart_policy.chart_exemptions_for("CKV_K8S_22", "volcano", _deployment("volcano-admission-x", "x:1"), table)
     fake = Result("dev", CHARTS, "volcano", ref(dep), "CKV_K8S_22", "read-only", "FAILED", "", dep)
     assert _unexcused_chart_findings([fake], table) == []
     assert _unexcused_chart_findings([fake], table + table) == [f"{fake} (excused twice: "
                                                                   f"{['the admission Deployment'] * 2})"]
     assert _unexcused_chart_findings([fake], ()) == [str(fake)]
     with pytest.raises(ValueError, match="non-empty tuple of component"):
-        policy.ChartExemption(("CKV_K8S_22",), "volcano", "x y", "reason", lambda o: True)
+        chart_policy.ChartExemption(("CKV_K8S_22",), "volcano", "x y", "reason", lambda o: True)
     with pytest.raises(ValueError, match="non-empty tuple of check"):
-        policy.ChartExemption("CKV_K8S_22", ("volcano",), "x y", "reason", lambda o: True)
+        chart_policy.ChartExemption("CKV_K8S_22", ("volcano",), "x y", "reason", lambda o: True)
     with pytest.raises(ValueError, match="not a checkov Kubernetes check id"):
-        policy.ChartExemption(("CKV_K8S_22", "CKV_AWS_1"), ("volcano",), "x y", "reason", lambda o: True)
+        chart_policy.ChartExemption(("CKV_K8S_22", "CKV_AWS_1"), ("volcano",), "x y", "reason", lambda o: True)
 
 
 # ----------------------------------------------------------------------------- the table

@@ -2,7 +2,7 @@
 import re
 
 from conftest import ROOT
-from mlplatform.cli import components_table
+from mlplatform.commands.tables import components_table
 from mlplatform.components import COMPONENTS
 
 

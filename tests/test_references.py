@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-# Loaded by path: the module is stdlib-only and must not depend on the package's __init__.
-_PATH = Path(__file__).resolve().parents[1] / "constructs/mlplatform/validate/references.py"
-_spec = importlib.util.spec_from_file_location("mlplatform_validate_references", _PATH)
+# Loaded by path: the package is stdlib-only and must not depend on mlplatform (nor its __init__).
+_DIR = Path(__file__).resolve().parents[1] / "constructs/mlplatform/validate/references"
+_spec = importlib.util.spec_from_file_location("mlplatform_validate_references", _DIR / "__init__.py",
+                                               submodule_search_locations=[str(_DIR)])
 references = importlib.util.module_from_spec(_spec)
 sys.modules[_spec.name] = references
 _spec.loader.exec_module(references)
@@ -494,3 +495,17 @@ def test_label_selector_operators():
     assert sel({"matchExpressions": [{"key": "app", "operator": "Exists"}]}, labels)
     assert not sel({"matchExpressions": [{"key": "app", "operator": "DoesNotExist"}]}, labels)
     assert not sel({"matchLabels": {"app": "b"}}, labels)
+
+
+def test_the_package_imports_only_the_standard_library():
+    """Every module of validate/references/ imports the standard library or its siblings, nothing else."""
+    import ast
+    for path in sorted(_DIR.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                tops = [a.name.split(".")[0] for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                tops = [] if node.level else [(node.module or "").split(".")[0]]
+            else:
+                continue
+            assert all(t in sys.stdlib_module_names or t == "__future__" for t in tops), f"{path.name}:{node.lineno}"

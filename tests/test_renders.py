@@ -12,7 +12,7 @@ from conftest import ROOT, find
 from mlplatform.components import APPS_FOLDER
 from mlplatform.guard import guard_trees
 from mlplatform.config.guard import GuardConfig
-from mlplatform.kit import helm, upstream, versions
+from mlplatform.kit import helm, helm_template, upstream, versions
 from mlplatform.plan import render
 from mlplatform.renders import MASK, UNSEEN, api_versions, snapshot, snapshot_files
 from mlplatform.review import load_tree, with_renders
@@ -89,19 +89,20 @@ def test_renders_are_cached_by_everything_that_shapes_them(envs, monkeypatch, tm
     monkeypatch.setattr(helm, "RENDER_CACHE", tmp_path / "cache")
     env = envs["dev"]
     rel = render(env, with_renders=False).helm["external-dns"]
-    req = helm.RenderRequest(rel.chart, rel.release, rel.namespace, json.loads(json.dumps(rel.values)), "1.34",
-                             ("v1", "apps/v1"))
-    before = dict(helm.STATS)
-    (a,) = helm.render_many([req])
-    (b,) = helm.render_many([req])
-    assert helm.STATS["misses"] - before["misses"] == 1 and helm.STATS["hits"] - before["hits"] == 1
+    req = helm_template.RenderRequest(rel.chart, rel.release, rel.namespace, json.loads(json.dumps(rel.values)),
+                                      "1.34", ("v1", "apps/v1"))
+    before = dict(helm_template.STATS)
+    (a,) = helm_template.render_many([req])
+    (b,) = helm_template.render_many([req])
+    assert helm_template.STATS["misses"] - before["misses"] == 1 and helm_template.STATS["hits"] - before["hits"] == 1
     assert [d.obj for d in a] == [d.obj for d in b]
-    changed = helm.RenderRequest(req.chart, req.release, req.namespace, {**req.values, "podLabels": {"planted": "yes"}},
-                                 req.kube_version, req.api_versions)
+    changed = helm_template.RenderRequest(req.chart, req.release, req.namespace,
+                                          {**req.values, "podLabels": {"planted": "yes"}},
+                                          req.kube_version, req.api_versions)
     assert len({req.key(), changed.key(),
-                helm.RenderRequest(*[getattr(req, f) for f in ("chart", "release", "namespace", "values")],
-                                   "1.33", req.api_versions).key()}) == 3
-    (c,) = helm.render_many([changed])
+                helm_template.RenderRequest(*[getattr(req, f) for f in ("chart", "release", "namespace", "values")],
+                                            "1.33", req.api_versions).key()}) == 3
+    (c,) = helm_template.render_many([changed])
     assert find([d.obj for d in c], "Deployment", "external-dns")["spec"]["template"]["metadata"]["labels"]["planted"] == "yes"
 
 

@@ -53,11 +53,19 @@ def expected() -> Counter:
     return want
 
 
+def _versions_files() -> list[str]:
+    """The files that declare versions rows, as repo-relative paths (what renovate.json's fileMatch sees)."""
+    return [str(f.relative_to(ROOT)) for f in versions.files()]
+
+
 def test_every_bom_pin_is_found_exactly_once():
-    path = "constructs/mlplatform/kit/versions.py"
-    found = matches(path, (ROOT / path).read_text())
-    offsets = [o for _, _, o in found]
-    assert len(offsets) == len(set(offsets)), "two managers match the same pin"
+    found = []
+    for path in _versions_files():
+        hits = matches(path, (ROOT / path).read_text())
+        assert hits, f"{path}: no manager's fileMatch takes it, or it declares no pin"
+        offsets = [o for _, _, o in hits]
+        assert len(offsets) == len(set(offsets)), f"{path}: two managers match the same pin"
+        found += hits
     assert Counter((d, v) for d, v, _ in found) == expected()
     # derived pins are not Renovate's: charts.lock follows through `app.py pins`, chart images through renders
     assert matches("charts.lock", (ROOT / "charts.lock").read_text()) == []
@@ -66,9 +74,25 @@ def test_every_bom_pin_is_found_exactly_once():
 
 
 def test_a_planted_pin_no_manager_finds_is_caught():
-    path = "constructs/mlplatform/kit/versions.py"
-    text = (ROOT / path).read_text().replace('Image("redis", "redis", "7.4.11-alpine")', 'Image("redis", "redis", "7.4-alpine")')
-    assert Counter((d, v) for d, v, _ in matches(path, text)) != expected()
+    texts = {p: (ROOT / p).read_text() for p in _versions_files()}
+    planted = {p: t.replace('Image("redis", "redis", "7.4.11-alpine")', 'Image("redis", "redis", "7.4-alpine")')
+               for p, t in texts.items()}
+    assert planted != texts
+    assert Counter((d, v) for p, t in planted.items() for d, v, _ in matches(p, t)) != expected()
+
+
+def test_the_versions_files_are_the_units_rows():
+    """Renovate and `app.py pins` edit the files `versions.files()` lists: kit/versions.py for the shared
+    rows and each unit's `versions.py` for its own, which is exactly what the unit's `versions` hook holds."""
+    from mlplatform.components import COMPONENTS
+    import importlib
+    units = {c.name.replace("-", "_"): c for c in COMPONENTS}
+    for path in versions.files()[1:]:
+        unit = path.parent.name
+        module = importlib.import_module(f"mlplatform.components.{unit}.versions")
+        assert units[unit].versions is module.VERSIONS, unit
+    declared = {p.parent.name for p in versions.files()[1:]}
+    assert [n for n, c in units.items() if c.versions and n not in declared] == []
 
 
 def test_groups_keep_a_chart_with_its_crds():
@@ -100,10 +124,13 @@ def test_planted_version_moved_without_its_hashes():
 
 
 def test_refresh_rewrites_the_hash_in_place(tmp_path, monkeypatch):
-    vf, lf = tmp_path / "versions.py", tmp_path / "charts.lock"
-    vf.write_text(pins.VERSIONS_FILE.read_text())
+    copies = []
+    for i, f in enumerate(pins.VERSION_FILES):
+        copies.append(tmp_path / f"{i}-versions.py")
+        copies[-1].write_text(f.read_text())
+    vf, lf = copies[0], tmp_path / "charts.lock"  # kit/versions.py: the Argo CD CRDs
     lf.write_text(helm.LOCK_FILE.read_text().replace("version: 1.15.1", "version: 1.15.0"))
-    monkeypatch.setattr(pins, "VERSIONS_FILE", vf)
+    monkeypatch.setattr(pins, "VERSION_FILES", tuple(copies))
     monkeypatch.setattr(helm, "LOCK_FILE", lf)
     helm.lock.cache_clear()
     app = versions.crd("Application", "argoproj.io")

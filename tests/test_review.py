@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 from conftest import ROOT
-from mlplatform.cli import check
+from mlplatform.commands.gate import check
 from mlplatform.review import diff_trees, field_diff, load_tree
 from mlplatform.synth import synth
 
@@ -109,7 +109,8 @@ def test_a_comparison_that_cannot_happen_is_an_error_not_an_empty_side(tmp_path,
     _git(repo, "add", "README.md")
     _git(repo, "commit", "-q", "-m", "base")
     shutil.copytree(ROOT / "dist" / "dev", repo / "dist" / "dev")
-    monkeypatch.setattr(cli, "ROOT", repo)
+    import mlplatform.commands.gate as gate
+    monkeypatch.setattr(gate, "ROOT", repo)
     assert cli.main(["diff", "--base", "HEAD"]) == 2
     out, err = capsys.readouterr()
     assert err.startswith("diff: dist/ at HEAD does not exist") and "guard: ok" not in out

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from mlplatform import scale
+from bench import scale
 from mlplatform.plan import render
 from mlplatform.validate import validate
 

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from mlplatform.cli import check
+from mlplatform.commands.gate import check
 from mlplatform.review import compare_dirs
 from mlplatform.synth import synth
 

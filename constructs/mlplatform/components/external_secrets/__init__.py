@@ -8,6 +8,7 @@ from ...kit.component import Component, no_objects
 # -- imports: rules, dashboards
 # -- imports: checks
 # -- imports: versions
+from .versions import VERSIONS
 from .objects import NAME, helm
 
 # Contribution hooks are grouped by mechanism; add lines under a group's comment only.
@@ -20,6 +21,7 @@ UNIT = Component(
     # -- rules, dashboards
     # -- checks
     # -- versions
+    versions=VERSIONS,
 )
 
 __all__ = ["UNIT", "NAME"]

@@ -9,6 +9,7 @@ from ...kit.component import Component, no_objects
 from . import monitoring
 # -- imports: checks
 # -- imports: versions
+from .versions import VERSIONS
 from .objects import NAME, TOLERATE_GPU_TAINT, helm, values
 
 # Contribution hooks are grouped by mechanism; add lines under a group's comment only.
@@ -24,6 +25,7 @@ UNIT = Component(
     metrics=monitoring.FACTS,
     # -- checks
     # -- versions
+    versions=VERSIONS,
 )
 
 __all__ = ["UNIT", "NAME", "TOLERATE_GPU_TAINT", "values"]

@@ -12,6 +12,7 @@ from . import access
 # -- imports: checks
 from . import checks
 # -- imports: versions
+from .versions import VERSIONS
 from .objects import NAME, ROLES, build
 
 # Contribution hooks are grouped by mechanism; add lines under a group's comment only.
@@ -27,6 +28,7 @@ UNIT = Component(
     # -- checks
     checks=checks.checks,
     # -- versions
+    versions=VERSIONS,
 )
 
 __all__ = ["UNIT", "NAME", "ROLES"]

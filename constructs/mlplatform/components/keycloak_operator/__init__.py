@@ -9,6 +9,7 @@ from ...kit.component import Component, no_objects
 # -- imports: checks
 from . import checks
 # -- imports: versions
+from .versions import VERSIONS
 from .objects import NAME, upstream
 
 # Contribution hooks are grouped by mechanism; add lines under a group's comment only.
@@ -22,6 +23,7 @@ UNIT = Component(
     # -- checks
     made_services=checks.made_services,
     # -- versions
+    versions=VERSIONS,
 )
 
 __all__ = ["UNIT", "NAME"]

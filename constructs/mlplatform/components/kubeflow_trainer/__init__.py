@@ -9,6 +9,7 @@ from ...kit.component import Component
 # -- imports: checks
 from . import checks
 # -- imports: versions
+from .versions import VERSIONS
 from .objects import NAME, build, helm
 
 # Contribution hooks are grouped by mechanism; add lines under a group's comment only.
@@ -23,6 +24,7 @@ UNIT = Component(
     # -- checks
     checks=checks.checks,
     # -- versions
+    versions=VERSIONS,
 )
 
 __all__ = ["UNIT", "NAME"]

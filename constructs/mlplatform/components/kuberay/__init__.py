@@ -11,6 +11,7 @@ from . import monitoring
 # -- imports: checks
 from . import checks
 # -- imports: versions
+from .versions import VERSIONS
 from .objects import DASHBOARD_PORT, HEAD_PORTS, METRICS_PORT, NAME, NAMESPACE, SERVE_PORT, build, cluster_name, dashboard_routes, head_service, helm, member_group, serve_service, team_namespace
 
 # Contribution hooks are grouped by mechanism; add lines under a group's comment only.
@@ -32,6 +33,7 @@ UNIT = Component(
     checks=checks.checks,
     made_services=checks.made_services,
     # -- versions
+    versions=VERSIONS,
 )
 
 __all__ = ["UNIT", "DASHBOARD_PORT", "HEAD_PORTS", "METRICS_PORT", "NAME", "NAMESPACE", "SERVE_PORT", "cluster_name", "dashboard_routes", "head_service", "member_group", "serve_service", "team_namespace"]

@@ -9,6 +9,7 @@ from . import access
 # -- imports: rules, dashboards
 # -- imports: checks
 # -- imports: versions
+from .versions import VERSIONS
 from .objects import CONTAINER_PORT, NAME, NAMESPACE, PORT, SELECTOR, SERVICE, TRACKING_URI, build, tracking_env
 
 # Contribution hooks are grouped by mechanism; add lines under a group's comment only.
@@ -22,6 +23,7 @@ UNIT = Component(
     # -- rules, dashboards
     # -- checks
     # -- versions
+    versions=VERSIONS,
 )
 
 __all__ = ["UNIT", "CONTAINER_PORT", "NAME", "NAMESPACE", "PORT", "SELECTOR", "SERVICE", "TRACKING_URI", "tracking_env"]

@@ -14,6 +14,7 @@ from .metrics import MODEL_LABEL
 # -- imports: checks
 from . import checks
 # -- imports: versions
+from .versions import VERSIONS
 from .objects import APP, GPU_POOL, NAME, POOL_LABEL, PORT, build, model_routes, models, namespace, served_name
 
 # Contribution hooks are grouped by mechanism; add lines under a group's comment only.
@@ -33,6 +34,7 @@ UNIT = Component(
     # -- checks
     checks=checks.checks,
     # -- versions
+    versions=VERSIONS,
 )
 
 __all__ = ["UNIT", "APP", "GPU_POOL", "NAME", "POOL_LABEL", "PORT", "model_routes", "models", "namespace", "served_name"]

@@ -11,6 +11,7 @@ from . import checks
 from .checks import queue_gpus, queues
 from .objects import QUEUE_LABEL
 # -- imports: versions
+from .versions import VERSIONS
 from .objects import NAME, POD_GROUP_CRD, QUEUE_ANNOTATION, SCHEDULER_NAME, build, helm, namespace_annotations, queue_name
 
 # Contribution hooks are grouped by mechanism; add lines under a group's comment only.
@@ -24,6 +25,7 @@ UNIT = Component(
     # -- checks
     checks=checks.checks,
     # -- versions
+    versions=VERSIONS,
 )
 
 __all__ = ["UNIT", "NAME", "POD_GROUP_CRD", "QUEUE_ANNOTATION", "SCHEDULER_NAME", "namespace_annotations", "queue_name"]

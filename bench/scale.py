@@ -27,6 +27,7 @@ generate, render, validate and write for the platform. CPU time includes jsii's 
 """
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import resource
@@ -39,7 +40,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = "dev"
 TARGET_SECONDS = 15.0  # the full 10-env 1x platform on the 2-core dev VM
 GPUS_PER_MODEL_REPLICA = 1
@@ -62,7 +63,7 @@ class Shape:
 
 # --------------------------------------------------------------------------- generating
 def _minors(template_minor: str) -> tuple[str, str]:
-    from .kit.versions import SUPPORTED_KUBERNETES_MINORS as minors
+    from mlplatform.kit.versions import SUPPORTED_KUBERNETES_MINORS as minors
     i = minors.index(template_minor)
     return (template_minor, minors[i - 1] if i > 0 else template_minor)
 
@@ -70,8 +71,8 @@ def _minors(template_minor: str) -> tuple[str, str]:
 def generate(shape: Shape, template: str = TEMPLATE, env_dir: Path | None = None) -> list:
     """`shape.envs` valid `Env`s grown from env `template` (raises `ValueError` with the config
     problems if the shape can't be honoured, e.g. fewer teams than the template has)."""
-    from .config.loader import ENV_DIR, load_env
-    from .config.models import Env
+    from mlplatform.config.loader import ENV_DIR, load_env
+    from mlplatform.config.models import Env
 
     base = load_env(template, env_dir or ENV_DIR).model_dump(mode="json")
     minors = _minors(base["kubernetes_version"])
@@ -240,11 +241,11 @@ def measure_in_process(shape: Shape, out_dir: Path, template: str = TEMPLATE) ->
     clock = _Clock()
     import cdk8s  # the jsii runtime, as the real synth loads it
 
-    from . import validate as validation
-    from .config.loader import load_env
-    from .plan import render
-    from .synth import prepare  # noqa: F401  (the real synth's import graph)
-    from .write import write_envs
+    from mlplatform import validate as validation
+    from mlplatform.config.loader import load_env
+    from mlplatform.plan import render
+    from mlplatform.synth import prepare  # noqa: F401  (the real synth's import graph)
+    from mlplatform.write import write_envs
     clock.lap("import")
 
     # Fixed costs, paid once per synth whatever the size: the schemas of both minors, every kind's
@@ -320,9 +321,9 @@ def throughput_in_process(shape: Shape, sample: int, template: str = TEMPLATE) -
     Timed from cold in this process: schema loading counts."""
     import kubernetes_validate
 
-    from . import validate as validation
-    from .plan import render
-    from .validate import core
+    from mlplatform import validate as validation
+    from mlplatform.plan import render
+    from mlplatform.validate import core
 
     envs = generate(replace(shape, envs=min(shape.envs, 2)), template)  # one env per minor
     objs: list[tuple[str, dict]] = []
@@ -383,8 +384,8 @@ def throughput(shape: Shape, sample: int = 200, template: str = TEMPLATE) -> dic
 def _in_fresh_process(call: str, *args: str) -> dict:
     """Evaluate `call` (an expression over this module's names and sys.argv[2:] = `args`) in a new
     Python process, so no cache of an earlier measurement helps, and return its JSON result."""
-    code = ("import json, sys; sys.path.insert(0, sys.argv[1]); from pathlib import Path; "
-            "from mlplatform.scale import Shape, measure_in_process, throughput_in_process; "
+    code = ("import json, sys; from pathlib import Path; sys.path[:0] = [sys.argv[1], str(Path(sys.argv[1]).parent)]; "
+            "from bench.scale import Shape, measure_in_process, throughput_in_process; "
             f"print('RESULT ' + json.dumps({call}))")
     env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "18,20"}
     p = subprocess.run([sys.executable, "-c", code, str(ROOT / "constructs"), *args],
@@ -483,3 +484,21 @@ def run(factors: list[float], shape: Shape, *, sample: int = 200, with_throughpu
     if as_json:
         print(json.dumps({"factors": factors, "results": results, "throughput": tp}, sort_keys=True))
     return 0 if ok else 1
+
+
+def arguments(s: argparse.ArgumentParser) -> None:
+    s.add_argument("--factor", type=float, nargs="+", default=[1.0, 2.0, 4.0],
+                   help="multiplies teams, GPU teams, models and profiles per env (default: 1 2 4)")
+    s.add_argument("--envs", type=int, default=10, help="generated envs (default 10)")
+    s.add_argument("--teams", type=int, default=200, help="teams per env at 1x (one Volcano queue each)")
+    s.add_argument("--gpu-teams", type=int, default=50, help="teams whose queue has a GPU budget, at 1x")
+    s.add_argument("--models", type=int, default=50, help="served models per env at 1x")
+    s.add_argument("--profiles", type=int, default=20, help="JupyterHub profiles per env at 1x")
+    s.add_argument("--sample", type=int, default=200, help="objects kubernetes-validate validates (it is slow)")
+    s.add_argument("--no-throughput", action="store_true", help="skip the comparison with kubernetes-validate")
+    s.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
+
+
+def main(a: argparse.Namespace) -> int:
+    shape = Shape(envs=a.envs, teams=a.teams, gpu_teams=a.gpu_teams, models=a.models, profiles=a.profiles)
+    return run(a.factor, shape, sample=a.sample, with_throughput=not a.no_throughput, as_json=a.json)
