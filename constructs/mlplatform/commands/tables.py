@@ -29,7 +29,7 @@ def components_table() -> str:
     from ..kit import versions
 
     env = load_env(env_names()[0])
-    rows = ["| component (`dist/<env>/…`, Application `<env>-…`) | what | installs | module |",
+    rows = ["| component (`dist/<env>/…`, Application `<env>-…`) | what | installs | unit |",
             "|---|---|---|---|"]
     for c in COMPONENTS:
         rel = c.helm(env) if c.helm else None
@@ -42,7 +42,7 @@ def components_table() -> str:
             src = f"upstream manifests `{m.name}` **{m.revision}**" + (f" → `{up.namespace}`" if up.namespace else "")
         else:
             src = "objects in `dist/`"
-        module = f"`components/{c.name.replace('-', '_')}.py`"
+        module = f"`components/{c.name.replace('-', '_')}/`"
         rows.append(f"| `{c.name}` | {c.description} | {src} | {module} |")
     return "\n".join(rows) + "\n"
 
