@@ -13,6 +13,8 @@ from conftest import ROOT, find
 from mlplatform.components.keycloak import objects as keycloak
 from mlplatform.components.kuberay import checks as kuberay_checks
 from mlplatform.components.kuberay import objects as kuberay
+from mlplatform.components.kuberay import names as ray_names
+from mlplatform.components.kuberay import operator as ray_operator
 from mlplatform.components.mlflow import objects as mlflow
 from mlplatform.components.node_pools import objects as node_pools
 from mlplatform.components.kuberay import access as kuberay_access
@@ -56,7 +58,7 @@ def _with(env: Env, **ray_changes) -> Env:
 # --------------------------------------------------------------------------- the operator
 def test_operator_values_pass_the_chart_and_watch_exactly_the_team_namespaces(envs):
     for env in envs.values():
-        rel = kuberay.helm(env)
+        rel = ray_operator.helm(env)
         assert rel.chart == "kuberay-operator" and rel.namespace == "kuberay-system"
         assert check_values(rel.chart, rel.values) == []
         assert check_resources(rel.values) == []
@@ -68,10 +70,10 @@ def test_operator_values_pass_the_chart_and_watch_exactly_the_team_namespaces(en
         assert (v["image"]["repository"], v["image"]["tag"]) == (
             versions.IMAGES["kuberay-operator"].repository, versions.IMAGES["kuberay-operator"].tag)
         assert v["metrics"]["serviceMonitor"]["enabled"] is env.ray.service_monitor
-        assert kuberay.SERVICE_MONITOR_CRD in rel.requires_crds
-        if kuberay.volcano_enabled(env):
+        assert ray_names.SERVICE_MONITOR_CRD in rel.requires_crds
+        if ray_names.volcano_enabled(env):
             assert v["batchScheduler"] == {"name": "volcano"}, "the non-deprecated key only"
-            assert kuberay.PODGROUP_CRD in rel.requires_crds
+            assert ray_names.PODGROUP_CRD in rel.requires_crds
 
 
 def test_the_operator_may_act_in_every_team_namespace_and_nowhere_else(rendered):
@@ -86,7 +88,7 @@ def test_the_operator_may_act_in_every_team_namespace_and_nowhere_else(rendered)
                                             "namespace": "kuberay-system"}]
             groups = {g for rule in role["rules"] for g in rule["apiGroups"]}
             assert "ray.io" in groups
-            assert ("scheduling.volcano.sh" in groups) is kuberay.volcano_enabled(env)
+            assert ("scheduling.volcano.sh" in groups) is ray_names.volcano_enabled(env)
             users = find(_objs(r, "RoleBinding"), "RoleBinding", f"{ns}-ray-users")
             assert users["subjects"] == [{"kind": "Group", "name": f"ml-team-{t.name}",
                                           "apiGroup": "rbac.authorization.k8s.io"}]
@@ -110,7 +112,7 @@ def test_every_team_cluster_has_the_platform_shape(rendered):
             rc = find(_objs(r, "RayCluster"), "RayCluster", team)
             spec, labels = rc["spec"], rc["metadata"]["labels"]
             assert rc["metadata"]["namespace"] == f"team-{team}"
-            if kuberay.volcano_enabled(env):
+            if ray_names.volcano_enabled(env):
                 assert labels["ray.io/scheduler-name"] == "volcano"
                 assert labels["volcano.sh/queue-name"] == f"team-{team}"
             assert spec["rayVersion"] == versions.IMAGES["ray"].tag
@@ -181,7 +183,7 @@ def test_gcs_fault_tolerance_uses_redis_with_the_password_from_an_external_secre
             head_env = rc["spec"]["headGroupSpec"]["template"]["spec"]["containers"][0]["env"]
             if env.ray.redis == "external":
                 assert ft["redisAddress"] == f"rediss://{env.infrastructure.redis_endpoint}", "TLS to ElastiCache"
-                assert {"name": "RAY_REDIS_CA_CERT", "value": kuberay.CA_BUNDLE} in head_env
+                assert {"name": "RAY_REDIS_CA_CERT", "value": ray_names.CA_BUNDLE} in head_env
             else:
                 assert ft["redisAddress"] == f"redis://{team}-gcs-redis.team-{team}.svc.cluster.local:6379"
             es = find(r.components["secrets"], "ExternalSecret", f"team-{team}-{kuberay_access.RAY_REDIS}")
@@ -242,7 +244,7 @@ def test_the_rayservice_serves_the_book_app_with_per_env_scaling(rendered):
                 assert ("num_replicas" in d) != ("autoscaling_config" in d)
             cluster = rs["spec"]["rayClusterConfig"]
             ports = {p["containerPort"] for p in cluster["headGroupSpec"]["template"]["spec"]["containers"][0]["ports"]}
-            assert kuberay.SERVE_PORT in ports
+            assert ray_names.SERVE_PORT in ports
             cpu = cluster["workerGroupSpecs"][0]
             replicas[name] = (cpu["minReplicas"], cpu["maxReplicas"], deps)
     assert replicas["dev"][:2] != replicas["prod"][:2]
@@ -263,7 +265,7 @@ def test_each_team_gets_a_valid_documented_rayjob_template(rendered):
         env = r.env
         for team, cfg in env.ray.clusters.items():
             cm = find(_objs(r, "ConfigMap"), "ConfigMap", f"team-{team}-rayjob-template")
-            text = cm["data"][kuberay.JOB_TEMPLATE_KEY]
+            text = cm["data"][ray_names.JOB_TEMPLATE_KEY]
             assert "kubectl" in text and "create -f" in text
             job = yaml.safe_load(text)
             assert job["kind"] == "RayJob" and "name" not in job["metadata"]
@@ -275,7 +277,7 @@ def test_each_team_gets_a_valid_documented_rayjob_template(rendered):
             sub = spec["submitterPodTemplate"]["spec"]["containers"][0]
             assert sub["securityContext"] == RESTRICTED and set(sub["resources"]) == {"requests", "limits"}
             assert {"name": "MLFLOW_TRACKING_URI", "value": mlflow.TRACKING_URI} in sub["env"]
-            if kuberay.volcano_enabled(env):
+            if ray_names.volcano_enabled(env):
                 assert job["metadata"]["labels"]["volcano.sh/queue-name"] == f"team-{team}"
 
 
@@ -283,7 +285,7 @@ def test_each_team_gets_a_valid_documented_rayjob_template(rendered):
 def test_routes_are_per_env_and_only_kuberay_serves_the_ray_host(envs):
     env = envs["prod"]
     ray = [r for r in routes.for_env(env) if r.owner == kuberay.NAME]
-    assert ray == [r for r in routes.for_env(env) if r.host == "ray"] == kuberay.dashboard_routes(env)
+    assert ray == [r for r in routes.for_env(env) if r.host == "ray"] == ray_names.dashboard_routes(env)
     assert [r.name for r in ray] == [f"ray-{t}" for t in sorted(env.ray.clusters)]
     for r in ray:
         team = r.name.removeprefix("ray-")
@@ -304,7 +306,7 @@ def test_one_dashboard_ingress_per_team_cluster_behind_the_alb_login(rendered):
             assert ann["alb.ingress.kubernetes.io/auth-type"] == "oidc"
             oidc = json.loads(ann["alb.ingress.kubernetes.io/auth-idp-oidc"])
             assert oidc["issuer"] == routes.issuer(env) and oidc["secretName"] == "platform-ui-oidc"
-            assert ann["alb.ingress.kubernetes.io/healthcheck-path"] == kuberay.DASHBOARD_HEALTH
+            assert ann["alb.ingress.kubernetes.io/healthcheck-path"] == ray_names.DASHBOARD_HEALTH
             rule = ing["spec"]["rules"][0]
             assert rule["host"] == f"ray-{team}.{env.domain}" == ing["spec"]["tls"][0]["hosts"][0]
             backend = rule["http"]["paths"][-1]["backend"]["service"]
@@ -376,7 +378,7 @@ def test_mlflow_url_exists_only_where_mlflow_is_rendered(rendered):
 
 def test_ray_gangs_must_fit_their_volcano_queue(rendered):
     r = copy.deepcopy(rendered["dev"])
-    if not kuberay.volcano_enabled(r.env):
+    if not ray_names.volcano_enabled(r.env):
         pytest.skip("no Volcano in this env")
     assert kuberay_checks.check_queues(r) == []
     rc = find(r.components[kuberay.NAME], "RayCluster", "research")
@@ -450,7 +452,7 @@ def test_external_redis_comes_from_terraform_where_an_env_uses_it(envs):
 
 def test_an_env_without_ray_has_no_operator_clusters_or_dashboards(envs):
     env = _with(envs["dev"], enabled=False)
-    assert kuberay.helm(env) is None and kuberay.build(env) == []
+    assert ray_operator.helm(env) is None and kuberay.build(env) == []
     assert not [r for r in routes.for_env(env) if r.owner == kuberay.NAME]
     r = render(env)
     assert kuberay.NAME not in r.components and kuberay.NAME not in r.helm

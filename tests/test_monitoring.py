@@ -12,13 +12,14 @@ import pytest
 import yaml
 
 from conftest import find
-from mlplatform.components.airflow import objects as airflow
+from mlplatform.components.airflow import names as af_names
 from mlplatform.components.gpu_operator import objects as gpu_operator
 from mlplatform.components.jupyterhub import objects as jupyterhub
 from mlplatform.components.karpenter import objects as karpenter
 from mlplatform.components.keycloak import checks as keycloak_checks
 from mlplatform.components.keycloak import objects as keycloak
-from mlplatform.components.kuberay import objects as kuberay
+from mlplatform.components.kuberay import names as ray_names
+from mlplatform.components.kuberay import operator as ray_operator
 from mlplatform.components.monitoring import objects as mon
 from mlplatform.components.monitoring import access as mon_access
 from mlplatform.components.secrets import objects as sec
@@ -264,7 +265,7 @@ def test_chart_monitors_carry_the_selector_labels(envs):
     env = envs["prod"]
     sel = kit_mon.SELECTOR_LABELS
     assert gpu_operator.values(env)["dcgmExporter"]["serviceMonitor"]["additionalLabels"] == sel
-    assert kuberay.values(env)["metrics"]["serviceMonitor"]["additionalLabels"] == sel
+    assert ray_operator.values(env)["metrics"]["serviceMonitor"]["additionalLabels"] == sel
     assert spark_operator.values(env)["prometheus"]["podMonitor"]["labels"] == sel
     k = karpenter.values(env)["serviceMonitor"]
     assert k == {"enabled": True, "additionalLabels": sel}
@@ -304,7 +305,7 @@ def test_ray_nodes_podmonitor_per_team_namespace(rendered):
     r = rendered["prod"]
     pms = [o for o in r.components["kuberay"] if o["kind"] == "PodMonitor"]
     teams = set(r.env.ray.clusters) | {s.team for s in r.env.ray.services}
-    assert {o["metadata"]["namespace"] for o in pms} == {kuberay.team_namespace(r.env, t) for t in teams}
+    assert {o["metadata"]["namespace"] for o in pms} == {ray_names.team_namespace(r.env, t) for t in teams}
     for o in pms:
         assert o["spec"]["selector"] == {"matchLabels": {"ray.io/is-ray-node": "yes"}}
         assert o["spec"]["podMetricsEndpoints"][0]["port"] == "metrics"
@@ -324,10 +325,10 @@ def _mutated(r, comp, kind, name, fn):
 
 def test_a_monitor_without_the_selector_labels_is_reported(rendered):
     r = rendered["staging"]
-    r2 = _mutated(r, "airflow", "ServiceMonitor", airflow.STATSD_MONITOR,
+    r2 = _mutated(r, "airflow", "ServiceMonitor", af_names.STATSD_MONITOR,
                   lambda o: o["metadata"]["labels"].pop("release"))
     (msg,) = vmon.check(r2)
-    assert msg.startswith(f"staging/airflow/ServiceMonitor/{airflow.STATSD_MONITOR}: its labels ")
+    assert msg.startswith(f"staging/airflow/ServiceMonitor/{af_names.STATSD_MONITOR}: its labels ")
     assert msg.endswith("don't satisfy Prometheus's serviceMonitorSelector {'matchLabels': {'release': "
                         "'kube-prometheus-stack'}} (kube-prometheus-stack values): Prometheus ignores it")
 
