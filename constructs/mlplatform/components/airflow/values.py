@@ -19,14 +19,14 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from ...kit import k8s, monitoring, routes, versions
+from ...kit import k8s, routes, versions
 from ...kit.component import HelmRelease
 from .. import keycloak, storage
 from .access import AIRFLOW_DB, AIRFLOW_GIT_SYNC, AIRFLOW_KEYS, AIRFLOW_OIDC, ROUTE
 from .login import CLIENT_SECRET_ENV, FAB_AUTH_MANAGER, login_config
 from .names import (AIRFLOW_UID, API_SERVER_PORT, API_SERVER_SA, API_SERVER_SERVICE, DAG_PROCESSOR_SA, IRSA,
-                    LOGS_CONN_ID, NAMESPACE, RELEASE, RESTRICTED_POD, SCHEDULER_SA, STATSD_SCRAPE_PORT,
-                    TRIGGERER_SA, WORKER_SA, base_url, callback_url, execution_api_url)
+                    LOGS_CONN_ID, NAMESPACE, RELEASE, RESTRICTED_POD, SCHEDULER_SA, TRIGGERER_SA,
+                    WORKER_SA, base_url, callback_url, execution_api_url)
 
 if TYPE_CHECKING:
     from ...config.models import Env
