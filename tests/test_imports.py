@@ -256,3 +256,26 @@ def test_module_size(path):
         return
     head = "\n".join(lines[:40])
     assert "Long because" in head, f"{path.relative_to(ROOT)} has {len(lines)} lines and no reason at its top"
+
+
+def units_without_tests(components: Path = PKG / "components", tests: Path = ROOT / "tests" / "components") -> list[str]:
+    """Units (packages under `components/`) with no `tests/components/test_<unit>.py`: tests mirror the
+    units, one module per unit that calls its contributions directly."""
+    units = sorted(p.name for p in components.iterdir() if (p / "__init__.py").is_file())
+    return [f"components/{u}: no tests/components/test_{u}.py" for u in units if not (tests / f"test_{u}.py").is_file()]
+
+
+def test_every_unit_has_its_test_module():
+    assert units_without_tests() == []
+
+
+def test_a_unit_without_its_test_module_is_reported(tmp_path):
+    """A unit package with no test module is named; one with its module, and a non-package folder, are not."""
+    comps, tests = tmp_path / "components", tmp_path / "tests"
+    for unit in ("alpha", "beta"):
+        (comps / unit).mkdir(parents=True)
+        (comps / unit / "__init__.py").write_text("")
+    (comps / "__pycache__").mkdir()
+    tests.mkdir()
+    (tests / "test_alpha.py").write_text("")
+    assert units_without_tests(comps, tests) == ["components/beta: no tests/components/test_beta.py"]

@@ -1,4 +1,5 @@
-"""Airflow (Keycloak login, KubernetesExecutor, RDS, pools) and the Spark operator."""
+"""Airflow (Keycloak login, KubernetesExecutor, RDS, pools): chart values, the generated
+`webserver_config.py` run against stand-ins for FAB, pools, DAGs and logs, metrics and security."""
 from __future__ import annotations
 
 import ast
@@ -14,7 +15,7 @@ import hcl2
 import pytest
 from hcl2 import SerializationOptions
 
-from conftest import ENVS, find
+from conftest import ENVS, ROOT, find
 from mlplatform.components.airflow import objects as airflow
 from mlplatform.components.airflow import login as af_login
 from mlplatform.components.airflow import names as af_names
@@ -28,7 +29,7 @@ from mlplatform.config.loader import EnvError, load_env
 from mlplatform.kit import refs, routes
 from mlplatform.validate import charts, crosschecks, validate
 
-ROOT = Path(__file__).resolve().parents[1]
+
 IRSA = "eks.amazonaws.com/role-arn"
 
 
@@ -443,59 +444,6 @@ def test_disabled_airflow_renders_nothing(envs):
     assert spark_operator.build(env) == [], "no Airflow, nobody to bind"
 
 
-# --------------------------------------------------------------------------- spark
-@pytest.mark.parametrize("env_name", ENVS)
-def test_spark_operator_watches_the_configured_job_namespaces_with_irsa(rendered, env_name):
-    r = rendered[env_name]
-    v = _values(r, "spark-operator")
-    assert v["spark"]["jobNamespaces"] == r.env.spark.job_namespaces == ["airflow"]
-    assert v["spark"]["serviceAccount"] == {"create": True, "name": r.env.spark.service_account,
-                                            "annotations": {IRSA: r.env.infrastructure.roles.spark}}
-    assert v["webhook"]["enable"] is True and v["hook"]["upgradeCrd"] is False
-    assert v["prometheus"]["podMonitor"]["create"] is True
-    assert r.helm["spark-operator"].requires_crds == ("PodMonitor.monitoring.coreos.com",)
-    assert r.helm["spark-operator"].namespace == "spark-operator"
-    assert "spark-operator" in {o["metadata"]["name"] for o in r.components["namespaces"] if o["kind"] == "Namespace"}
-
-
-@pytest.mark.parametrize("env_name", ENVS)
-def test_airflow_workers_may_submit_spark_applications_in_every_job_namespace(rendered, env_name):
-    r = rendered[env_name]
-    objs = r.components["spark-operator"]
-    for ns in r.env.spark.job_namespaces:
-        role = find(objs, "Role", f"{ns}-spark-submit")
-        binding = find(objs, "RoleBinding", f"{ns}-spark-submit")
-        assert role["metadata"]["namespace"] == binding["metadata"]["namespace"] == ns
-        assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": f"{ns}-spark-submit"}
-        assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "airflow-worker", "namespace": "airflow"}]
-        assert binding["subjects"][0]["name"] == _values(r)["workers"]["serviceAccount"]["name"]
-        verbs = {(res, v) for rule in role["rules"] if "sparkoperator.k8s.io" in rule["apiGroups"]
-                 for res in rule["resources"] for v in rule["verbs"]}
-        for v in ("create", "get", "list", "watch", "delete", "patch"):
-            assert ("sparkapplications", v) in verbs
-        assert ("sparkapplications/status", "get") in verbs
-        assert any("pods/log" in rule["resources"] and "get" in rule["verbs"] for rule in role["rules"])
-        assert not any("*" in rule["verbs"] or "*" in rule["resources"] for rule in role["rules"])
-    assert not [o for o in objs if o["kind"] == "Role" and o["metadata"]["name"] == "airflow-pod-launcher-role"], \
-        "never patch (or shadow) the chart's own Role"
-
-
-def test_more_job_namespaces_get_their_own_role_and_binding(envs):
-    env = envs["staging"]
-    env = env.model_copy(update={"spark": env.spark.model_copy(update={"job_namespaces": ["airflow", "team-nlp"]})})
-    objs = spark_operator.build(env)
-    assert sorted(o["metadata"]["name"] for o in objs if o["kind"] == "Role") == ["airflow-spark-submit",
-                                                                                  "team-nlp-spark-submit"]
-    assert spark_operator.values(env)["spark"]["jobNamespaces"] == ["airflow", "team-nlp"]
-
-
-def test_a_job_namespace_that_does_not_exist_is_an_error(envs):
-    env = envs["dev"]
-    env = env.model_copy(update={"spark": env.spark.model_copy(update={"job_namespaces": ["nowhere"]})})
-    with pytest.raises(ValueError, match="not namespaces of this env"):
-        spark_operator.values(env)
-
-
 # --------------------------------------------------------------------------- config errors
 def _edit(path: Path, old: str, new: str) -> None:
     text = path.read_text()
@@ -546,3 +494,20 @@ def test_the_component_copies_nothing_between_envs(rendered):
     dev, prod = _values(rendered["dev"]), _values(rendered["prod"])
     assert dev["config"]["api"]["base_url"] != prod["config"]["api"]["base_url"]
     assert copy.deepcopy(dev) == af_values.values(rendered["dev"].env), "values are a pure function of the env"
+
+
+def test_airflow_pool_gauges_get_a_pool_label(rendered):
+    v = rendered["staging"].helm["airflow"].values
+    maps = {m["match"]: m for m in v["statsd"]["extraMappings"]}
+    assert maps["airflow.pool.running_slots.*"] == {
+        "match": "airflow.pool.running_slots.*", "name": "airflow_pool_running_slots", "labels": {"pool": "$1"}}
+    assert charts.check_values("airflow", v) == []
+
+
+def test_airflow_connection_is_templated_from_fetched_credentials(envs):
+    objs = sec.build(envs["staging"])
+    (es,) = [o for o in objs if o["kind"] == "ExternalSecret" and o["metadata"]["name"] == airflow_access.AIRFLOW_DB]
+    conn = es["spec"]["target"]["template"]["data"]["connection"]
+    db = envs["staging"].infrastructure.databases["airflow"]
+    assert conn.startswith("postgresql://{{ .username | urlquery }}:{{ .password | urlquery }}@")
+    assert f"@{db.host}:{db.port}/{db.database}" in conn

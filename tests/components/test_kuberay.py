@@ -23,6 +23,7 @@ from mlplatform.kit import routes, versions
 from mlplatform.plan import render
 from mlplatform.validate import crd, crosschecks, scheduling, validate
 from mlplatform.validate.charts import check_resources, check_values
+from mlplatform.kit.component import HelmRelease
 
 RESTRICTED = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
               "runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
@@ -458,3 +459,47 @@ def test_an_env_without_ray_has_no_operator_clusters_or_dashboards(envs):
     assert kuberay.NAME not in r.components and kuberay.NAME not in r.helm
     assert not [o for o in r.components["secrets"] if o["metadata"]["name"].endswith(kuberay_access.RAY_REDIS)]
     assert [p for p in validate(r) if "kuberay" in p or "ray-" in p] == []
+
+
+def _with_objects(r, comp, objs, helm=None):
+    """A copy of the rendered env with one component's objects (and optionally the releases) replaced."""
+    r = copy.copy(r)
+    r.components = {**r.components, comp: list(objs)}
+    if helm is not None:
+        r.helm = helm
+    return r
+
+
+# --------------------------------------------------------------------------- cross-checks: failing cases
+def _ray(name, team, queue, *, scheduler=True):
+    labels = {"volcano.sh/queue-name": queue}
+    if scheduler:
+        labels["ray.io/scheduler-name"] = "volcano"
+    return {"apiVersion": "ray.io/v1", "kind": "RayCluster",
+            "metadata": {"name": name, "namespace": f"team-{team}", "labels": labels},
+            "spec": {"headGroupSpec": {"template": {"spec": {"containers": [
+                {"name": "head", "image": "rayproject/ray:2.52.0"}]}}}}}
+
+
+def test_ray_handed_to_volcano_needs_kuberay_configured_for_it(rendered):
+    r = rendered["dev"]
+    kuberay = HelmRelease(chart="kuberay-operator", release="kuberay-operator", namespace="kuberay-system",
+                          values={"batchScheduler": {"enabled": False}})
+    helm = {**{k: v for k, v in r.helm.items() if v.chart != "kuberay-operator"}, "kuberay": kuberay}
+    problems = kuberay_checks.check_volcano_operator(_with_objects(r, "kuberay", [_ray("llm", "nlp", "team-nlp")], helm=helm))
+    assert any(p.startswith("dev/kuberay/RayCluster/llm: handed to Volcano") and "batchScheduler.name: volcano" in p
+               for p in problems), problems
+    ok = HelmRelease(chart="kuberay-operator", release="kuberay-operator", namespace="kuberay-system",
+                     values={"batchScheduler": {"name": "volcano"}})
+    assert kuberay_checks.check_volcano_operator(
+        _with_objects(r, "kuberay", [_ray("llm", "nlp", "team-nlp")], helm={**helm, "kuberay": ok})) == []
+
+
+def test_ray_nodes_podmonitor_per_team_namespace(rendered):
+    r = rendered["prod"]
+    pms = [o for o in r.components["kuberay"] if o["kind"] == "PodMonitor"]
+    teams = set(r.env.ray.clusters) | {s.team for s in r.env.ray.services}
+    assert {o["metadata"]["namespace"] for o in pms} == {ray_names.team_namespace(r.env, t) for t in teams}
+    for o in pms:
+        assert o["spec"]["selector"] == {"matchLabels": {"ray.io/is-ray-node": "yes"}}
+        assert o["spec"]["podMetricsEndpoints"][0]["port"] == "metrics"
