@@ -3,7 +3,7 @@
 # creates .venv with pinned deps (+ .venv-checkov for the Terraform scanner), installs the pinned cdk8s CLI, fetches the pinned upstream
 # files (mirror or network), and synthesizes every environment into dist/ and argocd/.
 # One line per step on stderr; every tool's own output goes to setup.log, whose tail is printed
-# when a step fails. No root needed: only promtool (tests/test_prometheus_rules.py) comes from a
+# when a step fails. No root needed: only promtool (tests/components/test_prometheus_rules.py) comes from a
 # Debian package; without root it is skipped with a note, and the synth works without it.
 # SETUP_ONLY=1 stops before the synth (used by ./test.sh).
 set -euo pipefail
@@ -51,13 +51,13 @@ else
 fi
 # checkov (static checks of terraform/) lives in its own venv: its pins clash with ours.
 step "checkov (.venv-checkov, for tests/test_terraform.py and test_policy_scan.py)" scripts/setup-checkov.sh
-# promtool: tests/test_prometheus_rules.py checks every emitted rule with it (Debian package: root).
+# promtool: tests/components/test_prometheus_rules.py checks every emitted rule with it (Debian package: root).
 if command -v promtool >/dev/null 2>&1; then
   echo "setup: promtool ... ok (on PATH)" >&2
 elif [ "$(id -u)" -eq 0 ] || sudo -n true 2>/dev/null; then
-  step "promtool (apt-get install prometheus, for tests/test_prometheus_rules.py)" scripts/setup-prometheus.sh
+  step "promtool (apt-get install prometheus, for tests/components/test_prometheus_rules.py)" scripts/setup-prometheus.sh
 else
-  echo "setup: promtool ... skipped (needs root: scripts/setup-prometheus.sh); only tests/test_prometheus_rules.py and the promtool checks of tests/test_monitoring.py need it" >&2
+  echo "setup: promtool ... skipped (needs root: scripts/setup-prometheus.sh); only tests/components/test_prometheus_rules.py and the promtool checks of tests/components/test_monitoring.py need it" >&2
 fi
 step "pinned upstream files (app.py fetch)" .venv/bin/python app.py fetch
 if [ "${SETUP_ONLY:-0}" != "1" ]; then

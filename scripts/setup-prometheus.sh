@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install promtool, which tests/test_prometheus_rules.py uses to check and unit-test every
+# Install promtool, which tests/components/test_prometheus_rules.py uses to check and unit-test every
 # PrometheusRule the generator emits (`promtool check rules`, `promtool test rules`). It comes
 # from Debian's `prometheus` package. Idempotent: does nothing when promtool is already on PATH.
 # Note: on a machine running systemd, the package also enables a local Prometheus service

@@ -10,7 +10,7 @@ import pytest
 from hcl2 import SerializationOptions
 
 from mlplatform.components.keycloak import objects as keycloak
-from mlplatform.components.kuberay import objects as kuberay
+from mlplatform.components.kuberay import operator as ray_operator
 from mlplatform.kit import routes
 
 TF = Path(__file__).resolve().parents[1] / "terraform"
@@ -110,7 +110,7 @@ def test_realm_rbac_and_terraform_agree_on_team_groups(envs, rendered):
         objs = [o for objs in rendered[name].components.values() for o in objs]
         for t in env.teams:
             group = f"{prefix}{t.name}"
-            assert kuberay.member_group(env, t.name) == group == keycloak.team_group(env, t.name)
+            assert ray_operator.member_group(env, t.name) == group == keycloak.team_group(env, t.name)
             assert group in realm_groups
             bound = {(o["metadata"]["namespace"], o["roleRef"]["name"]) for o in objs if o["kind"] == "RoleBinding"
                      for s in o["subjects"] if s == {"kind": "Group", "name": group,

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import find
 from mlplatform.components.airflow import monitoring as airflow_mon
-from mlplatform.components.airflow import objects as airflow
+from mlplatform.components.airflow import values as af_values
 from mlplatform.components.jupyterhub import monitoring as jupyterhub_mon
 from mlplatform.kit import dashboards as dash
 from mlplatform.kit import metrics, promql, versions
@@ -116,7 +116,7 @@ def test_unsuffixed_pool_gauges_do_not_become_a_pool_without_name(rendered):
     chart_defaults = [{"match": f"airflow.pool.{g}.*", "name": f"airflow_pool_{g}", "labels": {"pool": "$1"}}
                       for g in ("open_slots", "used_slots", "starving_tasks")]  # files/statsd-mappings.yml
     mappings = chart_defaults + v["statsd"]["extraMappings"]
-    for g in airflow.AIRFLOW_POOL_GAUGES:
+    for g in af_values.AIRFLOW_POOL_GAUGES:
         assert _statsd_map(mappings, f"airflow.pool.{g}") is None, g
         if f"airflow_pool_{g}" in metrics.collect_facts().metrics:  # the ones our queries read
             assert _statsd_map(mappings, f"airflow.pool.{g}.default_pool") == (

@@ -10,7 +10,7 @@ import ipaddress
 import pytest
 
 from conftest import find
-from mlplatform.components.kuberay import objects as kuberay
+from mlplatform.components.kuberay import names as ray_names
 from mlplatform.components.mlflow import objects as mlflow
 from mlplatform.components.vllm import objects as vllm
 from mlplatform.kit import k8s, routes
@@ -60,13 +60,13 @@ class World:
     def destinations(self):
         env, out = self.env, {}
         for team, _ in sorted(env.ray.clusters.items()) if env.ray.enabled else []:
-            ns = kuberay.team_namespace(env, team)
-            head = self.pod(ns, {**kuberay.head_selector(kuberay.cluster_name(team)), "ray.io/is-ray-node": "yes"},
-                            kuberay.HEAD_PORTS, name=f"{ns} ray head")
-            out[f"{ns} ray dashboard"] = (head, kuberay.DASHBOARD_PORT)
-            out[f"{ns} ray gcs"] = (head, kuberay.GCS_PORT)
-            out[f"{ns} ray client"] = (head, kuberay.CLIENT_PORT)
-            out[f"{ns} ray metrics"] = (head, kuberay.METRICS_PORT)
+            ns = ray_names.team_namespace(env, team)
+            head = self.pod(ns, {**ray_names.head_selector(ray_names.cluster_name(team)), "ray.io/is-ray-node": "yes"},
+                            ray_names.HEAD_PORTS, name=f"{ns} ray head")
+            out[f"{ns} ray dashboard"] = (head, ray_names.DASHBOARD_PORT)
+            out[f"{ns} ray gcs"] = (head, ray_names.GCS_PORT)
+            out[f"{ns} ray client"] = (head, ray_names.CLIENT_PORT)
+            out[f"{ns} ray metrics"] = (head, ray_names.METRICS_PORT)
         for m in vllm.models(env):
             ns = vllm.namespace(env, m)
             server = self.pod(ns, vllm.selector(m), {vllm.PORT_NAME: vllm.PORT}, name=f"{ns} vllm {m.name}")

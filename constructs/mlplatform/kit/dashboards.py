@@ -9,7 +9,7 @@ registry order and names none: one ConfigMap per dashboard (label `grafana_dashb
 Every query reads raw series the exporters at our pinned versions really emit -- no recording
 rules (those belong to the rule areas and may change on their own) -- and uses fixed
 `[5m]`-style windows instead of Grafana macros, so each expression is plain PromQL that
-`promtool` parses (tests/test_monitoring.py does, for every panel).
+`promtool` parses (tests/components/test_monitoring.py does, for every panel).
 
 Determinism: the JSON is rendered with sorted keys and a fixed layout; a dashboard's uid is
 derived from its name, so links and bookmarks survive re-renders and renames of the title.

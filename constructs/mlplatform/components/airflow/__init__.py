@@ -11,7 +11,9 @@ from . import monitoring
 # -- imports: checks
 # -- imports: versions
 from .versions import VERSIONS
-from .objects import NAME, NAMESPACE, STATSD_MONITOR, WORKER_SA, build, helm
+from .names import NAME, NAMESPACE, STATSD_MONITOR, WORKER_SA
+from .objects import build
+from .values import helm
 
 # Contribution hooks are grouped by mechanism; add lines under a group's comment only.
 UNIT = Component(

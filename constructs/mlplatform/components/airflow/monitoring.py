@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from ...kit.dashboards import Dashboard, Panel, Query
 from ...kit.metrics import SERVICE_MONITOR_LABELS, Exporter, Metric
 from ...kit.rules import Alert, RuleArea
-from .objects import NAMESPACE, STATSD_MONITOR
+from .names import NAMESPACE, STATSD_MONITOR
 
 if TYPE_CHECKING:
     from ...config.models import Env
@@ -45,10 +45,10 @@ FACTS = (
     *(Metric(f"airflow_pool_{g}", "airflow-statsd", ("pool",),
              f"{_AF_MAP} airflow.pool.{g}.* -> pool=$1; the unsuffixed duplicate Airflow 3.2 also sends "
              f"(airflow-core wheel: airflow/_shared/observability/metrics/dual_stats_manager.py) is dropped "
-             f"by components/airflow/objects.py STATSD_DROP_MAPPINGS", True)
+             f"by components/airflow/values.py STATSD_DROP_MAPPINGS", True)
       for g in ("open_slots", "starving_tasks")),
     *(Metric(f"airflow_pool_{g}", "airflow-statsd", ("pool",),
-             f"components/airflow/objects.py STATSD_POOL_MAPPINGS airflow.pool.{g}.* -> pool=$1 (the chart maps "
+             f"components/airflow/values.py STATSD_POOL_MAPPINGS airflow.pool.{g}.* -> pool=$1 (the chart maps "
              f"none); airflow-core 3.2.0 wheel: airflow/jobs/scheduler_job_runner.py _emit_pool_metrics", True)
       for g in ("running_slots", "queued_slots")),
     # One executor: Airflow sends executor.<gauge> without the class suffix, so the chart's

@@ -234,7 +234,7 @@ def values(env: Env) -> dict:
 
 def pod_spec(env: Env, p: NotebookProfile) -> dict:
     """What KubeSpawner makes of a profile (tolerations, selector, resources, security contexts) for
-    the cross-checks and Pod Security admission; tests/test_jupyterhub.py checks this against the
+    the cross-checks and Pod Security admission; tests/components/test_jupyterhub.py checks this against the
     real KubeSpawner."""
     o = override(p)
     limits = {"cpu": str(p.cpu_limit), "memory": p.mem_limit, **o.get("extra_resource_limits", {})}

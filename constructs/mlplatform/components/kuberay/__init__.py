@@ -12,7 +12,9 @@ from . import monitoring
 from . import checks
 # -- imports: versions
 from .versions import VERSIONS
-from .objects import DASHBOARD_PORT, HEAD_PORTS, METRICS_PORT, NAME, NAMESPACE, SERVE_PORT, build, cluster_name, dashboard_routes, head_service, helm, member_group, serve_service, team_namespace
+from .names import DASHBOARD_PORT, HEAD_PORTS, METRICS_PORT, NAME, NAMESPACE, SERVE_PORT, cluster_name, dashboard_routes, head_service, serve_service, team_namespace
+from .objects import build
+from .operator import helm, member_group
 
 # Contribution hooks are grouped by mechanism; add lines under a group's comment only.
 UNIT = Component(

@@ -1,6 +1,6 @@
 """What the team Ray clusters read: the Redis password of GCS fault tolerance, and the Secret it
-lands in per team namespace. (Their dashboard routes are built next to the dashboards: objects.py
-`dashboard_routes`.)"""
+lands in per team namespace. (Their dashboard routes are built with the
+unit's names: names.py `dashboard_routes`.)"""
 from __future__ import annotations
 
 from ...kit.secrets import Credential, SecretWant

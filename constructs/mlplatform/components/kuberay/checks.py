@@ -18,7 +18,7 @@ from ...kit.checks import RenderedEnv, objects, where, with_embedded
 from ...kit.meta import Obj, ref
 from ...kit.pods import GPU
 from .. import volcano
-from .objects import HEAD_PORTS, SERVE_PORT, head_service, serve_service
+from .names import HEAD_PORTS, SERVE_PORT, head_service, serve_service
 
 CHART = "kuberay-operator"
 RAY_KINDS = ("RayCluster", "RayJob", "RayService")

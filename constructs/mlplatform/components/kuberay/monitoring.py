@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from ...kit.dashboards import Dashboard, Panel, Query, Variable
 from ...kit.metrics import POD_MONITOR_LABELS, UNVERIFIED, Exporter, Metric
 from ...kit.rules import Alert, RuleArea
-from .objects import cluster_name, team_namespace
+from .names import cluster_name, team_namespace
 
 if TYPE_CHECKING:
     from ...config.models import Env
@@ -48,7 +48,7 @@ def rules(env: Env) -> list[RuleArea]:
         # target list): kube-state-metrics' view of the head container decides, so a missing head
         # fires too. KubeRay names the head <cluster>-head-<5 random> (ray-project/kuberay
         # ray-operator/controllers/ray/utils: PodGenerateName; <cluster>-head with
-        # ENABLE_DETERMINISTIC_HEAD_POD_NAME); the container is ours (objects.py).
+        # ENABLE_DETERMINISTIC_HEAD_POD_NAME); the container is ours (clusters.py).
         ready = (f'kube_pod_container_status_ready{{namespace="{ns}",container="ray-head",'
                  f'pod=~"{cluster}-head(-[a-z0-9]{{5}})?"}}')
         alerts.append(Alert(

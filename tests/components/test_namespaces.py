@@ -69,3 +69,18 @@ def test_one_namespace_per_platform_component_and_team(envs):
     env = envs["staging"]
     names = {o["metadata"]["name"] for o in namespaces.build(env) if o["kind"] == "Namespace"}
     assert {p.name for p in env.namespaces.platform} | {f"team-{t.name}" for t in env.teams} == names
+
+
+QUEUE = "scheduling.volcano.sh/queue-name"
+
+
+# --------------------------------------------------------------------------- the team's default queue
+def test_team_namespaces_name_their_queue(rendered):
+    for r in rendered.values():
+        for team in r.env.teams:
+            ns = find(r.components["namespaces"], "Namespace", r.env.team_namespace(team))
+            assert ns["metadata"]["annotations"][QUEUE] == f"team-{team.name}"
+            assert ns["metadata"]["labels"]["platform.mlops.io/team"] == team.name
+        for p in r.env.namespaces.platform:
+            ns = find(r.components["namespaces"], "Namespace", p.name)
+            assert QUEUE not in (ns["metadata"].get("annotations") or {})

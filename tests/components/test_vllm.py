@@ -7,15 +7,14 @@ from pydantic import ValidationError
 
 from conftest import find
 from mlplatform.components.prometheus_adapter import objects as prometheus_adapter
-from mlplatform.components.vllm import metrics as vllm_metrics
+from mlplatform.components.vllm import metrics as vllm_metrics, monitoring as vllm_mon
 from mlplatform.components.vllm import objects as vllm
 from mlplatform.components.vllm import access as vllm_access
 from mlplatform.config.models import Env
-from mlplatform.kit import routes
+from mlplatform.kit import routes, dashboards as dash
 from mlplatform.plan import render
 from mlplatform.components.vllm import checks as serving
 from mlplatform.validate import crosschecks, validate
-from mlplatform.validate.charts import check_values
 
 
 def _objs(r, kind):
@@ -181,13 +180,6 @@ def test_each_hpa_scales_on_its_own_models_queue_through_the_adapter_rule_made_f
     assert len({vllm_metrics.queue_metric(m.name) for m in envs["staging"].serving.models}) == 2
 
 
-def test_the_adapter_values_pass_the_chart_and_reach_prometheus_through_the_operators_service(envs):
-    for env in envs.values():
-        v = prometheus_adapter.values(env)
-        assert check_values("prometheus-adapter", v) == []
-        assert v["prometheus"] == {"url": "http://prometheus-operated.monitoring.svc", "port": 9090}
-
-
 def test_each_model_has_an_https_endpoint_on_v1_only_covered_by_the_certificate(envs, rendered):
     for name, env in envs.items():
         for m in env.serving.models:
@@ -306,3 +298,11 @@ def test_an_hpa_target_the_api_server_would_refuse_or_round_is_a_config_error(en
     ok = _update(env, serving=_serving(env, models=[{**m, "autoscaling": {**m["autoscaling"],
                                                                           "target_waiting_per_replica": 2.5}}]))
     assert vllm.hpa(ok, ok.serving.models[0])["spec"]["metrics"][0]["pods"]["target"]["averageValue"] == "2500m"
+
+
+def test_vllm_hpa_panels_find_the_models_hpas(rendered):
+    """The vLLM dashboard selects HPAs by the model variable: each model's HPA is named after it."""
+    r = rendered["staging"]
+    hpas = {o["metadata"]["name"] for o in r.components["vllm"] if o["kind"] == "HorizontalPodAutoscaler"}
+    assert hpas == {m.name for m in r.env.serving.models}
+    assert 'horizontalpodautoscaler=~"$model"' in "\n".join(dash.expressions(vllm_mon.VLLM))

@@ -13,6 +13,8 @@ from conftest import ROOT, find
 from mlplatform.components.keycloak import objects as keycloak
 from mlplatform.components.kuberay import checks as kuberay_checks
 from mlplatform.components.kuberay import objects as kuberay
+from mlplatform.components.kuberay import names as ray_names
+from mlplatform.components.kuberay import operator as ray_operator
 from mlplatform.components.mlflow import objects as mlflow
 from mlplatform.components.node_pools import objects as node_pools
 from mlplatform.components.kuberay import access as kuberay_access
@@ -21,6 +23,7 @@ from mlplatform.kit import routes, versions
 from mlplatform.plan import render
 from mlplatform.validate import crd, crosschecks, scheduling, validate
 from mlplatform.validate.charts import check_resources, check_values
+from mlplatform.kit.component import HelmRelease
 
 RESTRICTED = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
               "runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
@@ -56,7 +59,7 @@ def _with(env: Env, **ray_changes) -> Env:
 # --------------------------------------------------------------------------- the operator
 def test_operator_values_pass_the_chart_and_watch_exactly_the_team_namespaces(envs):
     for env in envs.values():
-        rel = kuberay.helm(env)
+        rel = ray_operator.helm(env)
         assert rel.chart == "kuberay-operator" and rel.namespace == "kuberay-system"
         assert check_values(rel.chart, rel.values) == []
         assert check_resources(rel.values) == []
@@ -68,10 +71,10 @@ def test_operator_values_pass_the_chart_and_watch_exactly_the_team_namespaces(en
         assert (v["image"]["repository"], v["image"]["tag"]) == (
             versions.IMAGES["kuberay-operator"].repository, versions.IMAGES["kuberay-operator"].tag)
         assert v["metrics"]["serviceMonitor"]["enabled"] is env.ray.service_monitor
-        assert kuberay.SERVICE_MONITOR_CRD in rel.requires_crds
-        if kuberay.volcano_enabled(env):
+        assert ray_names.SERVICE_MONITOR_CRD in rel.requires_crds
+        if ray_names.volcano_enabled(env):
             assert v["batchScheduler"] == {"name": "volcano"}, "the non-deprecated key only"
-            assert kuberay.PODGROUP_CRD in rel.requires_crds
+            assert ray_names.PODGROUP_CRD in rel.requires_crds
 
 
 def test_the_operator_may_act_in_every_team_namespace_and_nowhere_else(rendered):
@@ -86,7 +89,7 @@ def test_the_operator_may_act_in_every_team_namespace_and_nowhere_else(rendered)
                                             "namespace": "kuberay-system"}]
             groups = {g for rule in role["rules"] for g in rule["apiGroups"]}
             assert "ray.io" in groups
-            assert ("scheduling.volcano.sh" in groups) is kuberay.volcano_enabled(env)
+            assert ("scheduling.volcano.sh" in groups) is ray_names.volcano_enabled(env)
             users = find(_objs(r, "RoleBinding"), "RoleBinding", f"{ns}-ray-users")
             assert users["subjects"] == [{"kind": "Group", "name": f"ml-team-{t.name}",
                                           "apiGroup": "rbac.authorization.k8s.io"}]
@@ -110,7 +113,7 @@ def test_every_team_cluster_has_the_platform_shape(rendered):
             rc = find(_objs(r, "RayCluster"), "RayCluster", team)
             spec, labels = rc["spec"], rc["metadata"]["labels"]
             assert rc["metadata"]["namespace"] == f"team-{team}"
-            if kuberay.volcano_enabled(env):
+            if ray_names.volcano_enabled(env):
                 assert labels["ray.io/scheduler-name"] == "volcano"
                 assert labels["volcano.sh/queue-name"] == f"team-{team}"
             assert spec["rayVersion"] == versions.IMAGES["ray"].tag
@@ -181,7 +184,7 @@ def test_gcs_fault_tolerance_uses_redis_with_the_password_from_an_external_secre
             head_env = rc["spec"]["headGroupSpec"]["template"]["spec"]["containers"][0]["env"]
             if env.ray.redis == "external":
                 assert ft["redisAddress"] == f"rediss://{env.infrastructure.redis_endpoint}", "TLS to ElastiCache"
-                assert {"name": "RAY_REDIS_CA_CERT", "value": kuberay.CA_BUNDLE} in head_env
+                assert {"name": "RAY_REDIS_CA_CERT", "value": ray_names.CA_BUNDLE} in head_env
             else:
                 assert ft["redisAddress"] == f"redis://{team}-gcs-redis.team-{team}.svc.cluster.local:6379"
             es = find(r.components["secrets"], "ExternalSecret", f"team-{team}-{kuberay_access.RAY_REDIS}")
@@ -242,7 +245,7 @@ def test_the_rayservice_serves_the_book_app_with_per_env_scaling(rendered):
                 assert ("num_replicas" in d) != ("autoscaling_config" in d)
             cluster = rs["spec"]["rayClusterConfig"]
             ports = {p["containerPort"] for p in cluster["headGroupSpec"]["template"]["spec"]["containers"][0]["ports"]}
-            assert kuberay.SERVE_PORT in ports
+            assert ray_names.SERVE_PORT in ports
             cpu = cluster["workerGroupSpecs"][0]
             replicas[name] = (cpu["minReplicas"], cpu["maxReplicas"], deps)
     assert replicas["dev"][:2] != replicas["prod"][:2]
@@ -263,7 +266,7 @@ def test_each_team_gets_a_valid_documented_rayjob_template(rendered):
         env = r.env
         for team, cfg in env.ray.clusters.items():
             cm = find(_objs(r, "ConfigMap"), "ConfigMap", f"team-{team}-rayjob-template")
-            text = cm["data"][kuberay.JOB_TEMPLATE_KEY]
+            text = cm["data"][ray_names.JOB_TEMPLATE_KEY]
             assert "kubectl" in text and "create -f" in text
             job = yaml.safe_load(text)
             assert job["kind"] == "RayJob" and "name" not in job["metadata"]
@@ -275,7 +278,7 @@ def test_each_team_gets_a_valid_documented_rayjob_template(rendered):
             sub = spec["submitterPodTemplate"]["spec"]["containers"][0]
             assert sub["securityContext"] == RESTRICTED and set(sub["resources"]) == {"requests", "limits"}
             assert {"name": "MLFLOW_TRACKING_URI", "value": mlflow.TRACKING_URI} in sub["env"]
-            if kuberay.volcano_enabled(env):
+            if ray_names.volcano_enabled(env):
                 assert job["metadata"]["labels"]["volcano.sh/queue-name"] == f"team-{team}"
 
 
@@ -283,7 +286,7 @@ def test_each_team_gets_a_valid_documented_rayjob_template(rendered):
 def test_routes_are_per_env_and_only_kuberay_serves_the_ray_host(envs):
     env = envs["prod"]
     ray = [r for r in routes.for_env(env) if r.owner == kuberay.NAME]
-    assert ray == [r for r in routes.for_env(env) if r.host == "ray"] == kuberay.dashboard_routes(env)
+    assert ray == [r for r in routes.for_env(env) if r.host == "ray"] == ray_names.dashboard_routes(env)
     assert [r.name for r in ray] == [f"ray-{t}" for t in sorted(env.ray.clusters)]
     for r in ray:
         team = r.name.removeprefix("ray-")
@@ -304,7 +307,7 @@ def test_one_dashboard_ingress_per_team_cluster_behind_the_alb_login(rendered):
             assert ann["alb.ingress.kubernetes.io/auth-type"] == "oidc"
             oidc = json.loads(ann["alb.ingress.kubernetes.io/auth-idp-oidc"])
             assert oidc["issuer"] == routes.issuer(env) and oidc["secretName"] == "platform-ui-oidc"
-            assert ann["alb.ingress.kubernetes.io/healthcheck-path"] == kuberay.DASHBOARD_HEALTH
+            assert ann["alb.ingress.kubernetes.io/healthcheck-path"] == ray_names.DASHBOARD_HEALTH
             rule = ing["spec"]["rules"][0]
             assert rule["host"] == f"ray-{team}.{env.domain}" == ing["spec"]["tls"][0]["hosts"][0]
             backend = rule["http"]["paths"][-1]["backend"]["service"]
@@ -376,7 +379,7 @@ def test_mlflow_url_exists_only_where_mlflow_is_rendered(rendered):
 
 def test_ray_gangs_must_fit_their_volcano_queue(rendered):
     r = copy.deepcopy(rendered["dev"])
-    if not kuberay.volcano_enabled(r.env):
+    if not ray_names.volcano_enabled(r.env):
         pytest.skip("no Volcano in this env")
     assert kuberay_checks.check_queues(r) == []
     rc = find(r.components[kuberay.NAME], "RayCluster", "research")
@@ -450,9 +453,53 @@ def test_external_redis_comes_from_terraform_where_an_env_uses_it(envs):
 
 def test_an_env_without_ray_has_no_operator_clusters_or_dashboards(envs):
     env = _with(envs["dev"], enabled=False)
-    assert kuberay.helm(env) is None and kuberay.build(env) == []
+    assert ray_operator.helm(env) is None and kuberay.build(env) == []
     assert not [r for r in routes.for_env(env) if r.owner == kuberay.NAME]
     r = render(env)
     assert kuberay.NAME not in r.components and kuberay.NAME not in r.helm
     assert not [o for o in r.components["secrets"] if o["metadata"]["name"].endswith(kuberay_access.RAY_REDIS)]
     assert [p for p in validate(r) if "kuberay" in p or "ray-" in p] == []
+
+
+def _with_objects(r, comp, objs, helm=None):
+    """A copy of the rendered env with one component's objects (and optionally the releases) replaced."""
+    r = copy.copy(r)
+    r.components = {**r.components, comp: list(objs)}
+    if helm is not None:
+        r.helm = helm
+    return r
+
+
+# --------------------------------------------------------------------------- cross-checks: failing cases
+def _ray(name, team, queue, *, scheduler=True):
+    labels = {"volcano.sh/queue-name": queue}
+    if scheduler:
+        labels["ray.io/scheduler-name"] = "volcano"
+    return {"apiVersion": "ray.io/v1", "kind": "RayCluster",
+            "metadata": {"name": name, "namespace": f"team-{team}", "labels": labels},
+            "spec": {"headGroupSpec": {"template": {"spec": {"containers": [
+                {"name": "head", "image": "rayproject/ray:2.52.0"}]}}}}}
+
+
+def test_ray_handed_to_volcano_needs_kuberay_configured_for_it(rendered):
+    r = rendered["dev"]
+    kuberay = HelmRelease(chart="kuberay-operator", release="kuberay-operator", namespace="kuberay-system",
+                          values={"batchScheduler": {"enabled": False}})
+    helm = {**{k: v for k, v in r.helm.items() if v.chart != "kuberay-operator"}, "kuberay": kuberay}
+    problems = kuberay_checks.check_volcano_operator(_with_objects(r, "kuberay", [_ray("llm", "nlp", "team-nlp")], helm=helm))
+    assert any(p.startswith("dev/kuberay/RayCluster/llm: handed to Volcano") and "batchScheduler.name: volcano" in p
+               for p in problems), problems
+    ok = HelmRelease(chart="kuberay-operator", release="kuberay-operator", namespace="kuberay-system",
+                     values={"batchScheduler": {"name": "volcano"}})
+    assert kuberay_checks.check_volcano_operator(
+        _with_objects(r, "kuberay", [_ray("llm", "nlp", "team-nlp")], helm={**helm, "kuberay": ok})) == []
+
+
+def test_ray_nodes_podmonitor_per_team_namespace(rendered):
+    r = rendered["prod"]
+    pms = [o for o in r.components["kuberay"] if o["kind"] == "PodMonitor"]
+    teams = set(r.env.ray.clusters) | {s.team for s in r.env.ray.services}
+    assert {o["metadata"]["namespace"] for o in pms} == {ray_names.team_namespace(r.env, t) for t in teams}
+    for o in pms:
+        assert o["spec"]["selector"] == {"matchLabels": {"ray.io/is-ray-node": "yes"}}
+        assert o["spec"]["podMetricsEndpoints"][0]["port"] == "metrics"

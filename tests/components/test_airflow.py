@@ -1,4 +1,5 @@
-"""Airflow (Keycloak login, KubernetesExecutor, RDS, pools) and the Spark operator."""
+"""Airflow (Keycloak login, KubernetesExecutor, RDS, pools): chart values, the generated
+`webserver_config.py` run against stand-ins for FAB, pools, DAGs and logs, metrics and security."""
 from __future__ import annotations
 
 import ast
@@ -14,8 +15,11 @@ import hcl2
 import pytest
 from hcl2 import SerializationOptions
 
-from conftest import ENVS, find
+from conftest import ENVS, ROOT, find
 from mlplatform.components.airflow import objects as airflow
+from mlplatform.components.airflow import login as af_login
+from mlplatform.components.airflow import names as af_names
+from mlplatform.components.airflow import values as af_values
 from mlplatform.components.keycloak import objects as keycloak
 from mlplatform.components.spark_operator import objects as spark_operator
 from mlplatform.components.storage import objects as storage
@@ -25,7 +29,7 @@ from mlplatform.config.loader import EnvError, load_env
 from mlplatform.kit import refs, routes
 from mlplatform.validate import charts, crosschecks, validate
 
-ROOT = Path(__file__).resolve().parents[1]
+
 IRSA = "eks.amazonaws.com/role-arn"
 
 
@@ -62,7 +66,7 @@ def test_values_pass_the_chart_schema_known_keys_and_resources(rendered, env_nam
 
 
 def test_a_typo_in_airflow_values_is_caught(envs):
-    v = airflow.values(envs["dev"])
+    v = af_values.values(envs["dev"])
     v["scheduler"]["replica"] = 2  # strict section of the schema
     v["config"]["core"]["parallelism"] = {"nested": "no"}
     v["dags"]["gitSync"]["credentialSecret"] = "x"
@@ -98,18 +102,18 @@ def test_every_secret_the_values_name_is_made_by_an_external_secret_with_the_key
         node = v
         for p in path:
             node = node[p]
-        assert (airflow.NAMESPACE, node) in made, path
-        assert key in made[(airflow.NAMESPACE, node)], (path, key)
+        assert (af_names.NAMESPACE, node) in made, path
+        assert key in made[(af_names.NAMESPACE, node)], (path, key)
     # env references (OIDC client secret) and the git-sync credentials too
     names = refs.value_secret_refs(v) | ({v["dags"]["gitSync"]["credentialsSecret"]}
                                          if v["dags"]["gitSync"].get("credentialsSecret") else set())
     assert names, "values name no Secret at all?"
     for name in names:
-        assert (airflow.NAMESPACE, name) in made, name
-    oidc = [e for e in v["apiServer"]["env"] if e["name"] == airflow.CLIENT_SECRET_ENV]
-    assert oidc == [{"name": airflow.CLIENT_SECRET_ENV,
+        assert (af_names.NAMESPACE, name) in made, name
+    oidc = [e for e in v["apiServer"]["env"] if e["name"] == af_login.CLIENT_SECRET_ENV]
+    assert oidc == [{"name": af_login.CLIENT_SECRET_ENV,
                      "valueFrom": {"secretKeyRef": {"name": airflow_access.AIRFLOW_OIDC, "key": "client-secret"}}}]
-    assert "client-secret" in made[(airflow.NAMESPACE, airflow_access.AIRFLOW_OIDC)]
+    assert "client-secret" in made[(af_names.NAMESPACE, airflow_access.AIRFLOW_OIDC)]
     # no literal secret material handed to the chart
     for literal in ("fernetKey", "apiSecretKey", "jwtSecret", "webserverSecretKey"):
         assert literal not in v
@@ -162,9 +166,9 @@ def test_one_application_with_the_chart_and_our_objects(rendered):
 def test_oauth_callback_is_what_the_keycloak_client_allows(envs, env_name):
     env = envs[env_name]
     (client,) = [c for c in keycloak.realm(env)["clients"] if c["clientId"] == "airflow"]
-    assert client["redirectUris"] == [airflow.callback_url(env)]
-    assert airflow.callback_url(env) == f"https://platform.{env.domain}/airflow/auth/oauth-authorized/keycloak"
-    v = airflow.values(env)
+    assert client["redirectUris"] == [af_names.callback_url(env)]
+    assert af_names.callback_url(env) == f"https://platform.{env.domain}/airflow/auth/oauth-authorized/keycloak"
+    v = af_values.values(env)
     assert v["config"]["api"]["base_url"] == f"https://platform.{env.domain}/airflow" == client["rootUrl"]
     assert v["config"]["fab"]["enable_proxy_fix"] == "True"
     assert v["config"]["core"]["auth_manager"] == "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
@@ -173,11 +177,11 @@ def test_oauth_callback_is_what_the_keycloak_client_allows(envs, env_name):
 
 
 def test_a_route_that_disagrees_with_fab_is_a_build_error(envs, monkeypatch):
-    r = airflow.ROUTE
+    r = airflow_access.ROUTE
     bad = type(r)(**{**r.__dict__, "callbacks": ("/airflow/oauth-authorized/keycloak",)})
-    monkeypatch.setattr(airflow, "ROUTE", bad)
+    monkeypatch.setattr(af_values, "ROUTE", bad)
     with pytest.raises(ValueError, match="not FAB's OAuth callback"):
-        airflow.values(envs["dev"])
+        af_values.values(envs["dev"])
 
 
 def _run_login_config(src: str) -> types.ModuleType:
@@ -225,7 +229,7 @@ def _run_login_config(src: str) -> types.ModuleType:
 @pytest.mark.parametrize("env_name", ENVS)
 def test_login_config_compiles_and_targets_our_realm_client_and_roles(envs, env_name):
     env = envs[env_name]
-    src = airflow.login_config(env)
+    src = af_login.login_config(env)
     tree = ast.parse(src)
     compile(src, "webserver_config.py", "exec")
     assert "{{" not in src, "the chart renders apiServerConfig through tpl: no Go template delimiters"
@@ -243,7 +247,7 @@ def test_login_config_compiles_and_targets_our_realm_client_and_roles(envs, env_
     assert set(mod.AUTH_ROLES_MAPPING) == set(keycloak.ROLES)
     (provider,) = mod.OAUTH_PROVIDERS
     app = provider["remote_app"]
-    assert provider["name"] == airflow.OAUTH_PROVIDER and app["client_id"] == "airflow"
+    assert provider["name"] == af_names.OAUTH_PROVIDER and app["client_id"] == "airflow"
     assert app["server_metadata_url"] == routes.issuer(env) + "/.well-known/openid-configuration"
     assert app["access_token_url"] == routes.oidc_endpoint(env, "token")
     assert app["authorize_url"] == routes.oidc_endpoint(env, "auth")
@@ -262,15 +266,15 @@ def test_login_config_compiles_and_targets_our_realm_client_and_roles(envs, env_
 
 def test_login_config_reaches_the_api_server_only(rendered):
     v = _values(rendered["dev"])
-    assert v["apiServer"]["apiServerConfig"] == airflow.login_config(rendered["dev"].env)
-    assert all(e.get("name") != airflow.CLIENT_SECRET_ENV for e in v.get("env", [])), \
+    assert v["apiServer"]["apiServerConfig"] == af_login.login_config(rendered["dev"].env)
+    assert all(e.get("name") != af_login.CLIENT_SECRET_ENV for e in v.get("env", [])), \
         "the client secret must not reach task pods (top-level env is copied into them)"
     assert "secret" not in v
 
 
 def test_role_mapping_follows_the_env_file(envs):
     env = _with(envs["dev"], role_mapping={"admin": "Admin", "data-scientist": "Op"})
-    mod = _run_login_config(airflow.login_config(env))
+    mod = _run_login_config(af_login.login_config(env))
     assert mod.AUTH_ROLES_MAPPING == {"admin": ["Admin"], "data-scientist": ["Op"]}
 
 
@@ -279,15 +283,15 @@ def test_role_mapping_follows_the_env_file(envs):
 def test_pools_are_rendered_from_config(rendered, env_name):
     r = rendered[env_name]
     objs = r.components["airflow"]
-    cm = find(objs, "ConfigMap", airflow.POOLS_CONFIGMAP)
-    pools = json.loads(cm["data"][airflow.POOLS_FILE])
+    cm = find(objs, "ConfigMap", af_names.POOLS_CONFIGMAP)
+    pools = json.loads(cm["data"][af_names.POOLS_FILE])
     assert pools == {p.name: {"slots": p.slots, "description": p.description, "include_deferred": False}
                      for p in r.env.airflow.pools}
     assert pools, "every env declares pools"
-    job = find(objs, "Job", airflow.POOLS_JOB)
+    job = find(objs, "Job", af_names.POOLS_JOB)
     assert job["metadata"]["annotations"]["argocd.argoproj.io/sync-options"] == "Force=true,Replace=true"
     script = job["spec"]["template"]["spec"]["containers"][0]["command"][-1]
-    assert "airflow db check-migrations" in script and f"airflow pools import /pools/{airflow.POOLS_FILE}" in script
+    assert "airflow db check-migrations" in script and f"airflow pools import /pools/{af_names.POOLS_FILE}" in script
     assert ("airflow pools delete" in script) is r.env.airflow.prune_pools
     assert "ttlSecondsAfterFinished" not in job["spec"], "a vanished Job would be re-created (and re-run) by Argo CD"
 
@@ -296,8 +300,8 @@ def test_the_pools_job_reruns_exactly_when_the_pools_change(envs):
     env = envs["staging"]
 
     def digest(e):
-        job = find(airflow.build(e), "Job", airflow.POOLS_JOB)
-        return job["spec"]["template"]["metadata"]["annotations"][airflow.LABEL_POOLS_HASH]
+        job = find(airflow.build(e), "Job", af_names.POOLS_JOB)
+        return job["spec"]["template"]["metadata"]["annotations"][af_names.LABEL_POOLS_HASH]
 
     h = digest(env)
     assert digest(env) == h
@@ -309,10 +313,10 @@ def test_the_pools_job_reruns_exactly_when_the_pools_change(envs):
 
 def test_no_pools_declared_imports_nothing_and_prunes_to_the_default_pool(envs):
     env = _with(envs["dev"], pools=[])
-    job = find(airflow.build(env), "Job", airflow.POOLS_JOB)
+    job = find(airflow.build(env), "Job", af_names.POOLS_JOB)
     script = job["spec"]["template"]["spec"]["containers"][0]["command"][-1]
     assert "pools import" not in script and "airflow pools delete" in script and "default_pool" in script
-    assert json.loads(find(airflow.build(env), "ConfigMap", airflow.POOLS_CONFIGMAP)["data"][airflow.POOLS_FILE]) == {}
+    assert json.loads(find(airflow.build(env), "ConfigMap", af_names.POOLS_CONFIGMAP)["data"][af_names.POOLS_FILE]) == {}
 
 
 # --------------------------------------------------------------------------- DAGs, logs, IRSA
@@ -340,7 +344,7 @@ def test_staging_and_prod_sync_dags_from_git_and_log_to_s3_with_irsa(rendered, e
     logging = v["config"]["logging"]
     assert logging["remote_logging"] == "True"
     assert logging["remote_base_log_folder"] == f"s3://{a.logs.s3_bucket}/{a.logs.s3_prefix}"
-    conn = {e["name"]: e["value"] for e in v["env"]}[f"AIRFLOW_CONN_{airflow.LOGS_CONN_ID.upper()}"]
+    conn = {e["name"]: e["value"] for e in v["env"]}[f"AIRFLOW_CONN_{af_names.LOGS_CONN_ID.upper()}"]
     assert json.loads(conn) == {"conn_type": "aws", "extra": {"region_name": r.env.infrastructure.region}}
     role = r.env.infrastructure.roles.workloads_s3
     for section in ("workers", "scheduler", "apiServer", "triggerer", "dagProcessor"):
@@ -352,7 +356,7 @@ def test_staging_and_prod_sync_dags_from_git_and_log_to_s3_with_irsa(rendered, e
 
 def test_only_task_pods_get_the_bucket_role_when_logs_stay_on_efs(rendered):
     v = _values(rendered["dev"])
-    assert v["workers"]["serviceAccount"] == {"create": True, "name": airflow.WORKER_SA,
+    assert v["workers"]["serviceAccount"] == {"create": True, "name": af_names.WORKER_SA,
                                               "annotations": {IRSA: rendered["dev"].env.infrastructure.roles.workloads_s3}}
     for section in ("scheduler", "apiServer", "triggerer", "dagProcessor"):
         assert "annotations" not in v[section]["serviceAccount"], section
@@ -404,9 +408,9 @@ def test_ingress_and_service_monitor(rendered):
     (path,) = ing["spec"]["rules"][0]["http"]["paths"]
     assert ing["metadata"]["namespace"] == "airflow" and ing["spec"]["rules"][0]["host"] == f"platform.{r.env.domain}"
     assert path["path"] == "/airflow"
-    assert path["backend"]["service"] == {"name": airflow.API_SERVER_SERVICE, "port": {"number": 8080}}
+    assert path["backend"]["service"] == {"name": af_names.API_SERVER_SERVICE, "port": {"number": 8080}}
     assert ing["metadata"]["annotations"]["alb.ingress.kubernetes.io/healthcheck-path"] == "/airflow/api/v2/monitor/health"
-    sm = find(objs, "ServiceMonitor", airflow.STATSD_MONITOR)
+    sm = find(objs, "ServiceMonitor", af_names.STATSD_MONITOR)
     assert sm["spec"]["selector"]["matchLabels"] == {"tier": "airflow", "component": "statsd", "release": "airflow"}
     assert sm["spec"]["endpoints"][0]["port"] == "statsd-scrape"
     assert _values(r)["statsd"]["enabled"] is True
@@ -425,7 +429,7 @@ def test_pods_meet_the_restricted_profile_of_the_namespace(rendered, env_name):
 
 def test_task_pod_resources_come_from_config(envs):
     env = envs["prod"]
-    v = airflow.values(env)
+    v = af_values.values(env)
     assert v["workers"]["kubernetes"]["resources"] == {"requests": {"cpu": "500m", "memory": "1Gi"},
                                                        "limits": {"cpu": "2", "memory": "4Gi"}}
     assert v["config"]["core"]["parallelism"] == "128"
@@ -435,62 +439,9 @@ def test_task_pod_resources_come_from_config(envs):
 
 def test_disabled_airflow_renders_nothing(envs):
     env = _with(envs["dev"], enabled=False)
-    assert airflow.helm(env) is None and airflow.build(env) == []
+    assert af_values.helm(env) is None and airflow.build(env) == []
     assert airflow_access.AIRFLOW_GIT_SYNC not in {w.secret for w in sec.wanted(env)}
     assert spark_operator.build(env) == [], "no Airflow, nobody to bind"
-
-
-# --------------------------------------------------------------------------- spark
-@pytest.mark.parametrize("env_name", ENVS)
-def test_spark_operator_watches_the_configured_job_namespaces_with_irsa(rendered, env_name):
-    r = rendered[env_name]
-    v = _values(r, "spark-operator")
-    assert v["spark"]["jobNamespaces"] == r.env.spark.job_namespaces == ["airflow"]
-    assert v["spark"]["serviceAccount"] == {"create": True, "name": r.env.spark.service_account,
-                                            "annotations": {IRSA: r.env.infrastructure.roles.spark}}
-    assert v["webhook"]["enable"] is True and v["hook"]["upgradeCrd"] is False
-    assert v["prometheus"]["podMonitor"]["create"] is True
-    assert r.helm["spark-operator"].requires_crds == ("PodMonitor.monitoring.coreos.com",)
-    assert r.helm["spark-operator"].namespace == "spark-operator"
-    assert "spark-operator" in {o["metadata"]["name"] for o in r.components["namespaces"] if o["kind"] == "Namespace"}
-
-
-@pytest.mark.parametrize("env_name", ENVS)
-def test_airflow_workers_may_submit_spark_applications_in_every_job_namespace(rendered, env_name):
-    r = rendered[env_name]
-    objs = r.components["spark-operator"]
-    for ns in r.env.spark.job_namespaces:
-        role = find(objs, "Role", f"{ns}-spark-submit")
-        binding = find(objs, "RoleBinding", f"{ns}-spark-submit")
-        assert role["metadata"]["namespace"] == binding["metadata"]["namespace"] == ns
-        assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": f"{ns}-spark-submit"}
-        assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "airflow-worker", "namespace": "airflow"}]
-        assert binding["subjects"][0]["name"] == _values(r)["workers"]["serviceAccount"]["name"]
-        verbs = {(res, v) for rule in role["rules"] if "sparkoperator.k8s.io" in rule["apiGroups"]
-                 for res in rule["resources"] for v in rule["verbs"]}
-        for v in ("create", "get", "list", "watch", "delete", "patch"):
-            assert ("sparkapplications", v) in verbs
-        assert ("sparkapplications/status", "get") in verbs
-        assert any("pods/log" in rule["resources"] and "get" in rule["verbs"] for rule in role["rules"])
-        assert not any("*" in rule["verbs"] or "*" in rule["resources"] for rule in role["rules"])
-    assert not [o for o in objs if o["kind"] == "Role" and o["metadata"]["name"] == "airflow-pod-launcher-role"], \
-        "never patch (or shadow) the chart's own Role"
-
-
-def test_more_job_namespaces_get_their_own_role_and_binding(envs):
-    env = envs["staging"]
-    env = env.model_copy(update={"spark": env.spark.model_copy(update={"job_namespaces": ["airflow", "team-nlp"]})})
-    objs = spark_operator.build(env)
-    assert sorted(o["metadata"]["name"] for o in objs if o["kind"] == "Role") == ["airflow-spark-submit",
-                                                                                  "team-nlp-spark-submit"]
-    assert spark_operator.values(env)["spark"]["jobNamespaces"] == ["airflow", "team-nlp"]
-
-
-def test_a_job_namespace_that_does_not_exist_is_an_error(envs):
-    env = envs["dev"]
-    env = env.model_copy(update={"spark": env.spark.model_copy(update={"job_namespaces": ["nowhere"]})})
-    with pytest.raises(ValueError, match="not namespaces of this env"):
-        spark_operator.values(env)
 
 
 # --------------------------------------------------------------------------- config errors
@@ -542,4 +493,21 @@ def test_efs_dags_without_the_airflow_efs_mount_fail_the_synth(envs):
 def test_the_component_copies_nothing_between_envs(rendered):
     dev, prod = _values(rendered["dev"]), _values(rendered["prod"])
     assert dev["config"]["api"]["base_url"] != prod["config"]["api"]["base_url"]
-    assert copy.deepcopy(dev) == airflow.values(rendered["dev"].env), "values are a pure function of the env"
+    assert copy.deepcopy(dev) == af_values.values(rendered["dev"].env), "values are a pure function of the env"
+
+
+def test_airflow_pool_gauges_get_a_pool_label(rendered):
+    v = rendered["staging"].helm["airflow"].values
+    maps = {m["match"]: m for m in v["statsd"]["extraMappings"]}
+    assert maps["airflow.pool.running_slots.*"] == {
+        "match": "airflow.pool.running_slots.*", "name": "airflow_pool_running_slots", "labels": {"pool": "$1"}}
+    assert charts.check_values("airflow", v) == []
+
+
+def test_airflow_connection_is_templated_from_fetched_credentials(envs):
+    objs = sec.build(envs["staging"])
+    (es,) = [o for o in objs if o["kind"] == "ExternalSecret" and o["metadata"]["name"] == airflow_access.AIRFLOW_DB]
+    conn = es["spec"]["target"]["template"]["data"]["connection"]
+    db = envs["staging"].infrastructure.databases["airflow"]
+    assert conn.startswith("postgresql://{{ .username | urlquery }}:{{ .password | urlquery }}@")
+    assert f"@{db.host}:{db.port}/{db.database}" in conn

@@ -9,13 +9,14 @@ from oauthenticator.generic import GenericOAuthenticator
 from traitlets.config import Config
 
 from conftest import find
-from mlplatform.components.jupyterhub import objects as jh
+from mlplatform.components.jupyterhub import objects as jh, objects as jupyterhub
 from mlplatform.config.models import Env
 from mlplatform.components.keycloak import objects as keycloak
 from mlplatform.config.loader import EnvError, load_env
 from mlplatform.kit import routes
-from mlplatform.validate import scheduling
+from mlplatform.validate import scheduling, charts
 from mlplatform.validate.charts import check_resources, check_values
+import json
 
 KUBECONFIG = """\
 apiVersion: v1
@@ -262,3 +263,29 @@ def test_notebooks_get_none_of_the_namespace_wide_allows(envs):
     pol = find(namespaces.build(envs["prod"]), "NetworkPolicy", "jupyterhub-allow-ingress")
     assert pol["spec"]["podSelector"] == {"matchExpressions": [
         {"key": "component", "operator": "NotIn", "values": ["singleuser-server"]}]}
+
+
+def test_jupyterhub_hub_metrics_are_scraped_without_a_token(rendered):
+    r = rendered["staging"]
+    sm = find(r.components["jupyterhub"], "ServiceMonitor", jupyterhub.HUB_MONITOR)
+    (ep,) = sm["spec"]["endpoints"]
+    assert ep["path"] == "/jupyter/hub/metrics" and ep["targetPort"] == 8081
+    assert sm["spec"]["selector"]["matchLabels"]["release"] == r.helm["jupyterhub"].release
+    hub = r.helm["jupyterhub"].values["hub"]
+    assert hub["config"]["JupyterHub"]["authenticate_prometheus"] is False
+    (rule,) = hub["networkPolicy"]["ingress"]
+    assert rule["from"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}]
+    assert charts.check_values("jupyterhub", r.helm["jupyterhub"].values) == []
+
+
+def test_the_hubs_unauthenticated_metrics_are_not_served_on_the_internet(rendered):
+    """authenticate_prometheus is off for the in-cluster scrape: the ALB must answer 403 itself."""
+    import json
+    from conftest import find
+    for r in rendered.values():
+        ing = find(r.components["jupyterhub"], "Ingress", "jupyterhub")
+        paths = ing["spec"]["rules"][0]["http"]["paths"]
+        assert paths[0]["path"] == "/jupyter/hub/metrics"
+        action = json.loads(ing["metadata"]["annotations"]["alb.ingress.kubernetes.io/actions.hub-metrics-blocked"])
+        assert action["fixedResponseConfig"]["statusCode"] == "403"
+        assert paths[0]["backend"]["service"] == {"name": "hub-metrics-blocked", "port": {"name": "use-annotation"}}

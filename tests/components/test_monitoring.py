@@ -1,5 +1,5 @@
-"""Monitoring: kube-prometheus-stack values, scrape wiring, the monitoring cross-checks (each
-with a failing case) and the Grafana dashboards (every query parsed by the real promtool)."""
+"""The `monitoring` unit: kube-prometheus-stack values, its secrets and login, routes and
+Ingresses, and the Grafana dashboards (every query parsed by the real promtool)."""
 import copy
 import dataclasses
 import json
@@ -11,27 +11,18 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import find
-from mlplatform.components.airflow import objects as airflow
-from mlplatform.components.gpu_operator import objects as gpu_operator
-from mlplatform.components.jupyterhub import objects as jupyterhub
-from mlplatform.components.karpenter import objects as karpenter
 from mlplatform.components.keycloak import checks as keycloak_checks
 from mlplatform.components.keycloak import objects as keycloak
-from mlplatform.components.kuberay import objects as kuberay
 from mlplatform.components.monitoring import objects as mon
 from mlplatform.components.monitoring import access as mon_access
-from mlplatform.components.secrets import objects as sec
-from mlplatform.components.spark_operator import objects as spark_operator
 from mlplatform.components.vllm import metrics as vllm_metrics
-from mlplatform.components.vllm import monitoring as vllm_mon
 from mlplatform.kit import dashboards as dash
 from mlplatform.kit import monitoring as kit_mon
-from mlplatform.kit import routes, selectors, upstream
+from mlplatform.kit import routes, upstream
 from mlplatform.kit.secrets import catalog
 from mlplatform.validate import charts
-from mlplatform.validate import monitoring as vmon
-from test_secrets import scan
+from test_secret_scan import scan
+
 
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
 
@@ -247,153 +238,6 @@ def test_disabled_monitoring_renders_nothing(envs):
     assert mon.helm(env) is None and mon.build(env) == []
 
 
-# --------------------------------------------------------------------------- scrape wiring
-def test_every_monitor_we_emit_carries_the_selector_labels(rendered):
-    seen = set()
-    for r in rendered.values():
-        for comp, objs in r.components.items():
-            for o in objs:
-                if o["kind"] in ("ServiceMonitor", "PodMonitor", "PrometheusRule"):
-                    seen.add((comp, o["kind"]))
-                    labels = o["metadata"].get("labels") or {}
-                    assert kit_mon.SELECTOR_LABELS.items() <= labels.items(), (comp, o["metadata"]["name"])
-    assert {("jupyterhub", "ServiceMonitor"), ("airflow", "ServiceMonitor"), ("kuberay", "PodMonitor")} <= seen
-
-
-def test_chart_monitors_carry_the_selector_labels(envs):
-    env = envs["prod"]
-    sel = kit_mon.SELECTOR_LABELS
-    assert gpu_operator.values(env)["dcgmExporter"]["serviceMonitor"]["additionalLabels"] == sel
-    assert kuberay.values(env)["metrics"]["serviceMonitor"]["additionalLabels"] == sel
-    assert spark_operator.values(env)["prometheus"]["podMonitor"]["labels"] == sel
-    k = karpenter.values(env)["serviceMonitor"]
-    assert k == {"enabled": True, "additionalLabels": sel}
-    assert "ServiceMonitor.monitoring.coreos.com" in karpenter.helm(env).requires_crds
-    v = mon.values(env)
-    assert v["kube-state-metrics"]["releaseLabel"] is True and v["prometheus-node-exporter"]["releaseLabel"] is True
-    from mlplatform.components.gpu_operator.config import GpuConfig
-    from mlplatform.components.kuberay.config import RayConfig
-    from mlplatform.components.spark_operator.config import SparkConfig
-    for field, model in (("service_monitor_labels", GpuConfig), ("pod_monitor_labels", SparkConfig),
-                         ("service_monitor_labels", RayConfig)):
-        assert field not in model.model_fields, f"{model.__name__}.{field}: the labels are kit/monitoring.py's"
-
-
-def test_jupyterhub_hub_metrics_are_scraped_without_a_token(rendered):
-    r = rendered["staging"]
-    sm = find(r.components["jupyterhub"], "ServiceMonitor", jupyterhub.HUB_MONITOR)
-    (ep,) = sm["spec"]["endpoints"]
-    assert ep["path"] == "/jupyter/hub/metrics" and ep["targetPort"] == 8081
-    assert sm["spec"]["selector"]["matchLabels"]["release"] == r.helm["jupyterhub"].release
-    hub = r.helm["jupyterhub"].values["hub"]
-    assert hub["config"]["JupyterHub"]["authenticate_prometheus"] is False
-    (rule,) = hub["networkPolicy"]["ingress"]
-    assert rule["from"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}]
-    assert charts.check_values("jupyterhub", r.helm["jupyterhub"].values) == []
-
-
-def test_airflow_pool_gauges_get_a_pool_label(rendered):
-    v = rendered["staging"].helm["airflow"].values
-    maps = {m["match"]: m for m in v["statsd"]["extraMappings"]}
-    assert maps["airflow.pool.running_slots.*"] == {
-        "match": "airflow.pool.running_slots.*", "name": "airflow_pool_running_slots", "labels": {"pool": "$1"}}
-    assert charts.check_values("airflow", v) == []
-
-
-def test_ray_nodes_podmonitor_per_team_namespace(rendered):
-    r = rendered["prod"]
-    pms = [o for o in r.components["kuberay"] if o["kind"] == "PodMonitor"]
-    teams = set(r.env.ray.clusters) | {s.team for s in r.env.ray.services}
-    assert {o["metadata"]["namespace"] for o in pms} == {kuberay.team_namespace(r.env, t) for t in teams}
-    for o in pms:
-        assert o["spec"]["selector"] == {"matchLabels": {"ray.io/is-ray-node": "yes"}}
-        assert o["spec"]["podMetricsEndpoints"][0]["port"] == "metrics"
-
-
-# --------------------------------------------------------------------------- cross-checks
-def test_committed_envs_pass_the_monitoring_checks(rendered):
-    for r in rendered.values():
-        assert vmon.check(r) == []
-
-
-def _mutated(r, comp, kind, name, fn):
-    r2 = dataclasses.replace(r, components=copy.deepcopy(r.components))
-    fn(find(r2.components[comp], kind, name))
-    return r2
-
-
-def test_a_monitor_without_the_selector_labels_is_reported(rendered):
-    r = rendered["staging"]
-    r2 = _mutated(r, "airflow", "ServiceMonitor", airflow.STATSD_MONITOR,
-                  lambda o: o["metadata"]["labels"].pop("release"))
-    (msg,) = vmon.check(r2)
-    assert msg.startswith(f"staging/airflow/ServiceMonitor/{airflow.STATSD_MONITOR}: its labels ")
-    assert msg.endswith("don't satisfy Prometheus's serviceMonitorSelector {'matchLabels': {'release': "
-                        "'kube-prometheus-stack'}} (kube-prometheus-stack values): Prometheus ignores it")
-
-
-def test_the_selector_is_read_from_the_values_not_the_constant(rendered):
-    r = rendered["staging"]
-    rel = r.helm[mon.NAME]
-    values = copy.deepcopy(rel.values)
-    values["prometheus"]["prometheusSpec"]["podMonitorSelector"] = {"matchLabels": {"prometheus": "platform"}}
-    r2 = dataclasses.replace(r, helm={**r.helm, mon.NAME: dataclasses.replace(rel, values=values)})
-    found = vmon.check(r2)
-    pms = [o for o in r.components["kuberay"] if o["kind"] == "PodMonitor"]
-    assert pms and len(found) == len(pms) and all("podMonitorSelector" in p for p in found)
-    values["prometheus"]["prometheusSpec"]["ruleNamespaceSelector"] = {"matchLabels": {"monitored": "yes"}}
-    rule = {"apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule",
-            "metadata": {"name": "x", "namespace": "monitoring", "labels": dict(kit_mon.SELECTOR_LABELS)},
-            "spec": {"groups": []}}
-    r3 = dataclasses.replace(r2, components={**r2.components, "prometheus-rules": [rule]})
-    assert "staging/prometheus-rules/PrometheusRule/x: namespace monitoring is outside Prometheus's " \
-           "ruleNamespaceSelector {'matchLabels': {'monitored': 'yes'}}" in vmon.check(r3)
-
-
-def test_a_service_monitor_must_find_one_of_our_services_and_its_port(rendered):
-    r = rendered["staging"]
-    (vsm,) = [o for o in r.components["vllm"] if o["kind"] == "ServiceMonitor"][:1]
-    name = vsm["metadata"]["name"]
-    r2 = _mutated(r, "vllm", "ServiceMonitor", name, lambda o: o["spec"]["endpoints"][0].update(port="metrics"))
-    assert [p for p in vmon.check(r2)] == [
-        f"staging/vllm/ServiceMonitor/{name}: endpoints[0].port 'metrics' is not a port of the selected Services (http)"]
-    r3 = _mutated(r, "vllm", "ServiceMonitor", name,
-                  lambda o: o["spec"]["selector"]["matchLabels"].update({"app.kubernetes.io/instance": "nope"}))
-    (msg,) = vmon.check(r3)
-    assert msg.startswith(f"staging/vllm/ServiceMonitor/{name}: no Service in ") and "would scrape nothing" in msg
-
-
-def test_chart_made_services_are_skipped_only_for_a_chart_release(rendered):
-    r = rendered["staging"]
-    r2 = _mutated(r, "jupyterhub", "ServiceMonitor", jupyterhub.HUB_MONITOR,
-                  lambda o: o["spec"]["selector"]["matchLabels"].update(release="not-a-release"))
-    assert vmon.check(r2) == [
-        f"staging/jupyterhub/ServiceMonitor/{jupyterhub.HUB_MONITOR}: no Service in jupyterhub carries its selector "
-        "labels {'app': 'jupyterhub', 'component': 'hub', 'release': 'not-a-release'}: Prometheus would scrape nothing"]
-
-
-def test_a_pod_monitor_must_find_pods_and_their_port(rendered):
-    r = rendered["staging"]
-    name = next(o["metadata"]["name"] for o in r.components["kuberay"] if o["kind"] == "PodMonitor")
-    r2 = _mutated(r, "kuberay", "PodMonitor", name, lambda o: o["spec"]["podMetricsEndpoints"][0].update(port="prom"))
-    (msg,) = vmon.check(r2)
-    assert msg.startswith(f"staging/kuberay/PodMonitor/{name}: podMetricsEndpoints[0].port 'prom' is no container port")
-    r3 = _mutated(r, "kuberay", "PodMonitor", name,
-                  lambda o: o["spec"]["selector"]["matchLabels"].update({"ray.io/is-ray-node": "no"}))
-    (msg,) = vmon.check(r3)
-    assert "no pod template in" in msg
-
-
-def test_label_selector_semantics():
-    labels = {"a": "1", "b": "2"}
-    assert selectors.matches({}, labels) and selectors.matches({"matchLabels": {"a": "1"}}, labels)
-    assert not selectors.matches({"matchLabels": {"a": "2"}}, labels)
-    assert selectors.matches({"matchExpressions": [{"key": "a", "operator": "In", "values": ["1", "3"]}]}, labels)
-    assert not selectors.matches({"matchExpressions": [{"key": "b", "operator": "NotIn", "values": ["2"]}]}, labels)
-    assert selectors.matches({"matchExpressions": [{"key": "c", "operator": "DoesNotExist"}]}, labels)
-    assert not selectors.matches({"matchExpressions": [{"key": "c", "operator": "Exists"}]}, labels)
-
-
 # --------------------------------------------------------------------------- dashboards
 def test_dashboards_are_configmaps_with_valid_deterministic_json(rendered):
     r = rendered["staging"]
@@ -467,30 +311,3 @@ def test_dashboards_use_the_metric_names_of_our_pinned_exporters(envs):
                    "ray_node_cpu_utilization"):
         assert metric in text, metric
     assert vllm_metrics.QUEUE_SERIES in text and vllm_metrics.MODEL_LABEL in text
-
-
-def test_vllm_hpa_panels_find_the_models_hpas(rendered):
-    """The vLLM dashboard selects HPAs by the model variable: each model's HPA is named after it."""
-    r = rendered["staging"]
-    hpas = {o["metadata"]["name"] for o in r.components["vllm"] if o["kind"] == "HorizontalPodAutoscaler"}
-    assert hpas == {m.name for m in r.env.serving.models}
-    assert 'horizontalpodautoscaler=~"$model"' in "\n".join(dash.expressions(vllm_mon.VLLM))
-
-
-def test_a_volume_size_is_not_judged_as_a_container_size():
-    from mlplatform.validate.charts import check_resources
-    assert check_resources({"storageSpec": {"volumeClaimTemplate": {"spec": {"resources": {"requests": {"storage": "50Gi"}}}}}}) == []
-    assert check_resources({"prometheusSpec": {"resources": {"requests": {"cpu": "1"}}}}) != []
-
-
-def test_the_hubs_unauthenticated_metrics_are_not_served_on_the_internet(rendered):
-    """authenticate_prometheus is off for the in-cluster scrape: the ALB must answer 403 itself."""
-    import json
-    from conftest import find
-    for r in rendered.values():
-        ing = find(r.components["jupyterhub"], "Ingress", "jupyterhub")
-        paths = ing["spec"]["rules"][0]["http"]["paths"]
-        assert paths[0]["path"] == "/jupyter/hub/metrics"
-        action = json.loads(ing["metadata"]["annotations"]["alb.ingress.kubernetes.io/actions.hub-metrics-blocked"])
-        assert action["fixedResponseConfig"]["statusCode"] == "403"
-        assert paths[0]["backend"]["service"] == {"name": "hub-metrics-blocked", "port": {"name": "use-annotation"}}
