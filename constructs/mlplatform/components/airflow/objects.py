@@ -47,6 +47,7 @@ from ...kit.component import HelmRelease
 from ...kit.ingress import ingress
 from ...kit.meta import Obj, metadata
 from .. import keycloak, storage
+from .priority import with_priorities
 from .access import AIRFLOW_DB, AIRFLOW_GIT_SYNC, AIRFLOW_KEYS, AIRFLOW_OIDC, ROUTE
 
 if TYPE_CHECKING:
@@ -375,7 +376,7 @@ def values(env: Env) -> dict:
         v["env"] = env_vars
     v["dags"] = _dags(env)
     v["logs"] = _logs(env)
-    return v
+    return with_priorities(v)
 
 
 def _dags(env: Env) -> dict:

@@ -63,6 +63,7 @@ from ...kit.meta import LABEL_TEAM, SYNC_WAVE, Obj, metadata
 from .. import mlflow, volcano
 from ..node_pools import GPU_RESOURCE
 from .config import TrainingRuntimeConfig, runtime_fits
+from ..priority_classes import PRIORITY
 
 if TYPE_CHECKING:
     from ...config.models import Env
@@ -147,6 +148,7 @@ def pod_spec(r: TrainingRuntimeConfig) -> dict:
     """The pod of every training node: restricted PSA, /dev/shm, Volcano, GPU toleration."""
     spec: dict = {
         "schedulerName": volcano.SCHEDULER_NAME,
+        "priorityClassName": PRIORITY.preemptible,
         "restartPolicy": "OnFailure",
         "securityContext": {"runAsNonRoot": True, "runAsUser": UID, "runAsGroup": UID, "fsGroup": UID,
                             "seccompProfile": {"type": "RuntimeDefault"}},

@@ -49,8 +49,10 @@ from ...kit.component import HelmRelease
 from ...kit.ingress import ALB, ingress
 from ...kit.meta import LABEL_TEAM, SYNC_WAVE, Obj, metadata
 from .. import mlflow, node_pools
+from .priority import with_priority
 from .access import RAY_REDIS, RAY_REDIS_CONF
 from .config import RayClusterConfig, RayServiceConfig, RayWorkerGroup
+from ..priority_classes import PRIORITY
 
 if TYPE_CHECKING:
     from ...config.models import Env
@@ -168,6 +170,7 @@ def values(env: Env) -> dict:
         "podSecurityContext": {"runAsNonRoot": True, "runAsUser": 65532, "runAsGroup": 65532,
                                "seccompProfile": {"type": "RuntimeDefault"}},
         "leaderElectionEnabled": True,
+        "priorityClassName": PRIORITY.controllers,
         # Namespaced RBAC, written by us per team namespace (build); the chart makes no ClusterRole.
         "rbacEnable": True,
         "singleNamespaceInstall": True,
@@ -575,7 +578,7 @@ def _template_text(env: Env, team: str, c: RayClusterConfig) -> str:
         "# Argo CD would re-create a finished RayJob and run it again. Never add one to dist/.",
         "",
     ]
-    return "\n".join(head) + yamltext.dump(rayjob_template(env, team, c), sort_keys=True,
+    return "\n".join(head) + yamltext.dump(with_priority(rayjob_template(env, team, c)), sort_keys=True,
                                             default_flow_style=False, width=10_000)
 
 
@@ -618,12 +621,12 @@ def build(env: Env) -> list[Obj]:
         for team in sorted(r.fault_tolerant_teams()):
             objs += _redis(env, team)
     for team, c in sorted(r.clusters.items()):
-        objs.append(raycluster(env, team, c))
+        objs.append(with_priority(raycluster(env, team, c)))
         if c.head_disruption_budget:
             objs.append(_head_pdb(env, team))
         objs.append(_template_configmap(env, team, c))
     for s in r.services:
-        objs.append(rayservice(env, s))
+        objs.append(with_priority(rayservice(env, s)))
     objs += [_dashboard(env, route) for route in dashboard_routes(env)]
     if r.service_monitor:
         teams = sorted(set(r.clusters) | {s.team for s in r.services})
