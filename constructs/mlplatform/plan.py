@@ -146,6 +146,7 @@ def render(env: Env, components: tuple[Component, ...] = COMPONENTS, *, with_ren
     ns_owner = _namespace_owner(r.components)
     crd_prov = _crd_providers(r)
     secret_owner = refs.created_secrets(r.components)
+    class_owner = refs.created_priority_classes(r.components)
     deps: dict[str, set[str]] = {c: set() for c in list(r.components) + list(r.helm) + list(r.upstream)}
     for comp, objs in r.components.items():
         for o in objs:
@@ -155,6 +156,10 @@ def render(env: Env, components: tuple[Component, ...] = COMPONENTS, *, with_ren
             for name in refs.secret_refs(o):  # a Secret another component's ExternalSecret makes
                 if secret_owner.get((ns, name)) not in (None, comp):
                     deps[comp].add(secret_owner[(ns, name)])
+            if o.get("kind") not in ("Application", "PriorityClass"):
+                for name in refs.priority_class_refs(o):  # pods naming a class are refused until it exists
+                    if class_owner.get(name) not in (None, comp):
+                        deps[comp].add(class_owner[name])
             if _is_custom(o):
                 key = (group_of(o["apiVersion"]), o["kind"])
                 prov = crd_prov.get(key)
@@ -175,6 +180,9 @@ def render(env: Env, components: tuple[Component, ...] = COMPONENTS, *, with_ren
         for name in refs.value_secret_refs(rel.values):
             if secret_owner.get((rel.namespace, name)) not in (None, comp):
                 deps[comp].add(secret_owner[(rel.namespace, name)])
+        for name in refs.priority_class_refs(rel.values):
+            if class_owner.get(name) not in (None, comp):
+                deps[comp].add(class_owner[name])
         for gk in rel.requires_crds:
             prov = crd_prov.get(_group_kind(gk))
             if prov is None:

@@ -12,11 +12,12 @@ from ..kit import argocd
 from ..kit.component import Component, register
 from . import (airflow, aws_load_balancer_controller, external_dns, external_secrets, gpu_operator, ingress,
                jupyterhub, karpenter, keycloak, keycloak_operator, kubeflow_trainer, kuberay, mlflow, monitoring,
-               namespaces, node_pools, prometheus_adapter, prometheus_crds, prometheus_rules, secrets, spark_operator,
+               namespaces, node_pools, priority_classes, prometheus_adapter, prometheus_crds, prometheus_rules, secrets, spark_operator,
                storage, vllm, volcano)
 
 COMPONENTS: tuple[Component, ...] = (
     namespaces.UNIT,
+    priority_classes.UNIT,
     prometheus_crds.UNIT,
     storage.UNIT,
     aws_load_balancer_controller.UNIT,

@@ -77,3 +77,19 @@ def created_secrets(objs_by_component: dict[str, list[Obj]]) -> dict[tuple[str, 
             elif o.get("kind") == "Secret" and o.get("apiVersion") == "v1":
                 out[(ns, o["metadata"]["name"])] = comp
     return out
+
+
+# The keys a PriorityClass is named by: Kubernetes pod specs and chart values (`priorityClassName`),
+# and KubeSpawner's trait (`priority_class_name`, set through a chart's hub config).
+PRIORITY_CLASS_KEYS = ("priorityClassName", "priority_class_name")
+
+
+def priority_class_refs(node: object) -> set[str]:
+    """PriorityClass names an object or a chart's values name anywhere inside (pods, templates, values)."""
+    return {v for k, v in _walk(node) if k in PRIORITY_CLASS_KEYS and isinstance(v, str) and v}
+
+
+def created_priority_classes(objs_by_component: dict[str, list[Obj]]) -> dict[str, str]:
+    """PriorityClass name -> the component that emits it."""
+    return {o["metadata"]["name"]: comp for comp, objs in objs_by_component.items() for o in objs
+            if o.get("kind") == "PriorityClass" and o.get("apiVersion", "").startswith("scheduling.k8s.io/")}

@@ -321,7 +321,7 @@ def check_quota(r) -> list[str]:
                 for ns in targets:
                     totals, _ = pod_totals(spec, defaults.get(ns, {}))
                     ns_ok = True
-                    for qname, hard in quotas.get(ns, []):
+                    for qname, hard, *_ in (q for q in quotas.get(ns, []) if q.applies_to(spec)):
                         without = {k for k, v in hard.items() if quantity(v) == 0 and
                                    (k if k.startswith(("requests.", "limits.")) else f"requests.{k}") in totals}
                         if kind == "ClusterTrainingRuntime" and without:
@@ -349,7 +349,7 @@ def check_quota(r) -> list[str]:
             continue
         for path, spec, _ in admission_pss.pod_templates(o):
             totals, missing = pod_totals(spec, defaults.get(ns, {}))
-            for qname, hard in quotas[ns]:
+            for qname, hard, *_ in (q for q in quotas[ns] if q.applies_to(spec)):
                 quotad = {k for k in hard if k in QUOTA_KEYS}
                 for m in missing:
                     part_key = m.rsplit(" ", 1)[-1]

@@ -3,6 +3,8 @@ pod (LimitRange defaults applied first; init containers charged by their maximum
 ResourceQuota limits that exceeds."""
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from ..kit.meta import Obj
 
 # ResourceQuota `hard` keys a container's resources count against (a bare `cpu` is `requests.cpu`).
@@ -50,6 +52,7 @@ def pod_totals(spec: dict, defaults: dict[str, dict[str, str]]) -> tuple[dict[st
     init = charge(spec.get("initContainers") or [], True)
     for k in set(main) | set(init):
         totals[k] = max(main.get(k, Decimal(0)), init.get(k, Decimal(0)))
+    totals["pods"] = Decimal(1)  # what `pods` / `count/pods` count
     return totals, missing
 
 
@@ -67,12 +70,49 @@ def limit_defaults(objs: list[Obj]) -> dict[str, dict[str, dict[str, str]]]:
     return out
 
 
-def resource_quotas(objs: list[Obj]) -> dict[str, list[tuple[str, dict]]]:
-    out: dict[str, list[tuple[str, dict]]] = {}
+class Quota(NamedTuple):
+    """One ResourceQuota: its limits and the pods it tracks (all, unless `scopes`/`scopeSelector`)."""
+
+    name: str
+    hard: dict
+    scopes: tuple[str, ...] = ()
+    selector: tuple[dict, ...] = ()  # spec.scopeSelector.matchExpressions
+
+    def applies_to(self, pod: dict) -> bool:
+        """What the quota admission plugin decides: the pod is charged only if it matches every scope
+        (BestEffort, NotBestEffort, Terminating, NotTerminating, PriorityClass; selector operators
+        In, NotIn, Exists, DoesNotExist)."""
+        terms = [{"scopeName": s, "operator": "Exists"} for s in self.scopes] + list(self.selector)
+        return all(_scope_matches(term, pod) for term in terms)
+
+
+def _best_effort(pod: dict) -> bool:
+    return all(not (c.get("resources") or {}).get("requests") and not (c.get("resources") or {}).get("limits")
+               for key in ("containers", "initContainers") for c in pod.get(key) or [])
+
+
+def _scope_matches(term: dict, pod: dict) -> bool:
+    scope, op, values = term.get("scopeName"), term.get("operator"), set(term.get("values") or [])
+    if scope == "PriorityClass":
+        pc = pod.get("priorityClassName")
+        return {"In": pc in values, "NotIn": pc not in values, "Exists": bool(pc),
+                "DoesNotExist": not pc}.get(op, False)
+    has = {"BestEffort": _best_effort(pod), "NotBestEffort": not _best_effort(pod),
+           "Terminating": pod.get("activeDeadlineSeconds") is not None,
+           "NotTerminating": pod.get("activeDeadlineSeconds") is None}.get(scope)
+    if has is None:  # CrossNamespacePodAffinity and scopes we don't model: assume it tracks the pod
+        return True
+    return has if op in ("Exists", None) else not has
+
+
+def resource_quotas(objs: list[Obj]) -> dict[str, list[Quota]]:
+    out: dict[str, list[Quota]] = {}
     for o in objs:
         if o.get("kind") == "ResourceQuota":
-            md = o.get("metadata") or {}
-            out.setdefault(md.get("namespace"), []).append((md.get("name"), (o.get("spec") or {}).get("hard") or {}))
+            md, spec = o.get("metadata") or {}, o.get("spec") or {}
+            out.setdefault(md.get("namespace"), []).append(Quota(
+                md.get("name"), spec.get("hard") or {}, tuple(spec.get("scopes") or ()),
+                tuple((spec.get("scopeSelector") or {}).get("matchExpressions") or ())))
     return out
 
 
@@ -88,7 +128,8 @@ def _fmt(key: str, d) -> str:
 def exceeds(totals: dict, hard: dict, times: int = 1) -> list[str]:
     out = []
     for key, limit in sorted(hard.items()):
-        k = key if key.startswith(("requests.", "limits.")) else f"requests.{key}"
+        k = ("pods" if key in ("pods", "count/pods") else
+             key if key.startswith(("requests.", "limits.")) else f"requests.{key}")
         if k not in totals:
             continue
         cap = quantity(limit)

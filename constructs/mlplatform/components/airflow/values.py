@@ -23,6 +23,7 @@ from ...kit import k8s, routes, versions
 from ...kit.component import HelmRelease
 from .. import keycloak, storage
 from .access import AIRFLOW_DB, AIRFLOW_GIT_SYNC, AIRFLOW_KEYS, AIRFLOW_OIDC, ROUTE
+from .priority import with_priorities
 from .login import CLIENT_SECRET_ENV, FAB_AUTH_MANAGER, login_config
 from .names import (AIRFLOW_UID, API_SERVER_PORT, API_SERVER_SA, API_SERVER_SERVICE, DAG_PROCESSOR_SA, IRSA,
                     LOGS_CONN_ID, NAMESPACE, RELEASE, RESTRICTED_POD, SCHEDULER_SA, TRIGGERER_SA,
@@ -214,7 +215,7 @@ def values(env: Env) -> dict:
         v["env"] = env_vars
     v["dags"] = _dags(env)
     v["logs"] = _logs(env)
-    return v
+    return with_priorities(v)
 
 
 def _dags(env: Env) -> dict:

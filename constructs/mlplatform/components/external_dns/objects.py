@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ...kit.component import HelmRelease
+from ..priority_classes import PRIORITY
 
 if TYPE_CHECKING:
     from ...config.models import Env
@@ -32,5 +33,6 @@ def helm(env: Env) -> HelmRelease:
         "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "256Mi"}},
         "nodeSelector": dict(infra.system_node_labels),
         "logFormat": "json",
+        "priorityClassName": PRIORITY.controllers,
     }
     return HelmRelease(chart="external-dns", release="external-dns", namespace=NAMESPACE, values=values)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ...kit.component import HelmRelease
+from ..priority_classes import PRIORITY
 
 if TYPE_CHECKING:
     from ...config.models import Env
@@ -44,11 +45,14 @@ def helm(env: Env) -> HelmRelease:
         # Namespaced stores are not used: one ClusterSecretStore, so tenants can't point a
         # SecretStore of their own at the platform's credentials.
         "processSecretStore": False,
+        "priorityClassName": PRIORITY.controllers,
         "webhook": {"create": True, "resources": _SMALL, "nodeSelector": system, "podSecurityContext": _POD_SC,
-                    "securityContext": _CONTAINER_SC, "livenessProbe": {"enabled": True}},
+                    "securityContext": _CONTAINER_SC, "livenessProbe": {"enabled": True},
+                    "priorityClassName": PRIORITY.controllers},
         # Webhook certificates are issued at runtime by the cert controller, not at render time,
         # so the rendered chart stays byte-stable.
         "certController": {"create": True, "resources": _SMALL, "nodeSelector": system, "podSecurityContext": _POD_SC,
-                           "securityContext": _CONTAINER_SC, "livenessProbe": {"enabled": True}},
+                           "securityContext": _CONTAINER_SC, "livenessProbe": {"enabled": True},
+                           "priorityClassName": PRIORITY.controllers},
     }
     return HelmRelease(chart="external-secrets", release="external-secrets", namespace=NAMESPACE, values=values)

@@ -36,6 +36,7 @@ from ...kit.meta import Obj, metadata
 from .. import mlflow, node_pools, storage
 from .access import JUPYTERHUB_HUB, JUPYTERHUB_OIDC, ROUTE
 from .config import NotebookProfile
+from ..priority_classes import PRIORITY
 
 if TYPE_CHECKING:
     from ...config.models import Env
@@ -162,8 +163,10 @@ def values(env: Env) -> dict:
                 # /jupyter/hub/metrics answers Prometheus without a token (our ServiceMonitor).
                 "JupyterHub": {"authenticator_class": "generic-oauth", "authenticate_prometheus": False},
                 "GenericOAuthenticator": _oauth(env),
+                # Notebooks give way to serving and controllers (priority-classes).
                 "KubeSpawner": {"container_security_context": k8s.restricted_container(),
-                                "pod_security_context": {"seccompProfile": {"type": "RuntimeDefault"}}},
+                                "pod_security_context": {"seccompProfile": {"type": "RuntimeDefault"}},
+                                "priority_class_name": PRIORITY.preemptible},
             },
             "extraEnv": {"OAUTH_CLIENT_SECRET": {"valueFrom": {"secretKeyRef": {
                 "name": JUPYTERHUB_OIDC, "key": "client-secret"}}}},
@@ -244,6 +247,7 @@ def pod_spec(env: Env, p: NotebookProfile) -> dict:
     csc = {"runAsUser": o.get("uid", UID), "allowPrivilegeEscalation": False,
            **o.get("container_security_context", k8s.restricted_container())}
     spec: dict = {"securityContext": {"fsGroup": GID, "seccompProfile": {"type": "RuntimeDefault"}},
+                  "priorityClassName": PRIORITY.preemptible,
                   "containers": [{"name": "notebook", "image": o["image"], "securityContext": csc,
                                   "resources": {"requests": requests, "limits": limits}}]}
     if "tolerations" in o:

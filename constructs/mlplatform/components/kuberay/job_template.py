@@ -10,6 +10,7 @@ from ...kit.meta import LABEL_TEAM, Obj, metadata
 from .clusters import cluster_spec, pod_security, ray_env, restricted, scheduling_labels
 from .config import RayClusterConfig
 from .names import JOB_TEMPLATE_KEY, NAME, team_namespace
+from .priority import with_priority
 
 if TYPE_CHECKING:
     from ...config.models import Env
@@ -66,7 +67,7 @@ def _template_text(env: Env, team: str, c: RayClusterConfig) -> str:
         "# Argo CD would re-create a finished RayJob and run it again. Never add one to dist/.",
         "",
     ]
-    return "\n".join(head) + yamltext.dump(rayjob_template(env, team, c), sort_keys=True,
+    return "\n".join(head) + yamltext.dump(with_priority(rayjob_template(env, team, c)), sort_keys=True,
                                             default_flow_style=False, width=10_000)
 
 

@@ -52,6 +52,7 @@ from .clusters import head_pdb, raycluster, redis_objects
 from .job_template import template_configmap
 from .names import NAME, WRITE_BLOCKED, WRITE_METHODS, dashboard_routes, team_namespace
 from .operator import operator_rbac
+from .priority import with_priority
 from .services import rayservice
 
 if TYPE_CHECKING:
@@ -110,12 +111,12 @@ def build(env: Env) -> list[Obj]:
         for team in sorted(r.fault_tolerant_teams()):
             objs += redis_objects(env, team)
     for team, c in sorted(r.clusters.items()):
-        objs.append(raycluster(env, team, c))
+        objs.append(with_priority(raycluster(env, team, c)))
         if c.head_disruption_budget:
             objs.append(head_pdb(env, team))
         objs.append(template_configmap(env, team, c))
     for s in r.services:
-        objs.append(rayservice(env, s))
+        objs.append(with_priority(rayservice(env, s)))
     objs += [_dashboard(env, route) for route in dashboard_routes(env)]
     if r.service_monitor:
         teams = sorted(set(r.clusters) | {s.team for s in r.services})

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from ...kit import monitoring, versions
 from ...kit.component import HelmRelease
 from ...kit.meta import LABEL_TEAM, Obj, metadata
+from ..priority_classes import PRIORITY
 from .names import (DEFAULT_MEMBER_GROUP_PREFIX, NAME, NAMESPACE, OPERATOR_ROLE, OPERATOR_SA, PODGROUP_CRD, RELEASE,
                     SERVICE_MONITOR_CRD, USERS_ROLE, volcano_enabled)
 
@@ -28,6 +29,7 @@ def values(env: Env) -> dict:
         "podSecurityContext": {"runAsNonRoot": True, "runAsUser": 65532, "runAsGroup": 65532,
                                "seccompProfile": {"type": "RuntimeDefault"}},
         "leaderElectionEnabled": True,
+        "priorityClassName": PRIORITY.controllers,
         # Namespaced RBAC, written by us per team namespace (build); the chart makes no ClusterRole.
         "rbacEnable": True,
         "singleNamespaceInstall": True,

@@ -26,6 +26,7 @@ from ...kit import k8s, routes, versions
 from ...kit.ingress import ingress
 from ...kit.meta import Obj, metadata
 from .access import MLFLOW_DB, ROUTE
+from ..priority_classes import PRIORITY
 
 if TYPE_CHECKING:
     from ...config.models import Env
@@ -88,6 +89,7 @@ def _deployment(env: Env) -> Obj:
             "metadata": {"labels": dict(SELECTOR)},
             "spec": {
                 "serviceAccountName": SERVICE_ACCOUNT,
+                "priorityClassName": PRIORITY.controllers,
                 "automountServiceAccountToken": False,  # IRSA brings its own projected token
                 "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001, "fsGroup": 10001,
                                     "seccompProfile": {"type": "RuntimeDefault"}},

@@ -51,6 +51,7 @@ from .. import keycloak, storage
 from . import access
 from .access import (ALERTMANAGER_CONFIG, ALERTMANAGER_ROUTE, GRAFANA_ADMIN, GRAFANA_OIDC, GRAFANA_ROUTE,
                      PROMETHEUS_ROUTE)
+from ..priority_classes import PRIORITY
 
 if TYPE_CHECKING:
     from ...config.models import Env
@@ -177,6 +178,8 @@ def _prometheus(env: Env) -> dict:
         "evaluationInterval": mon.evaluation_interval,
         "externalUrl": routes.url(env, PROMETHEUS_ROUTE),
         "resources": mon.prometheus_resources.render(),
+        # The vLLM autoscalers and every alert read this Prometheus: it runs as a controller.
+        "priorityClassName": PRIORITY.controllers,
         "storageSpec": {"volumeClaimTemplate": {"spec": {
             "storageClassName": storage.GP3,
             "accessModes": ["ReadWriteOnce"],
@@ -203,6 +206,7 @@ def _alertmanager(env: Env) -> dict:
             "replicas": mon.alertmanager_replicas,
             "externalUrl": routes.url(env, ALERTMANAGER_ROUTE),
             "resources": dict(ALERTMANAGER_RESOURCES),
+            "priorityClassName": PRIORITY.controllers,
             # The whole alertmanager.yaml comes from our Secret; the chart renders no config Secret.
             "useExistingSecret": True,
             # `configSecret` is read by the chart's Alertmanager template but only shown commented

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from ...kit import component, monitoring
 from ...kit.component import HelmRelease
+from ..priority_classes import PRIORITY
 
 if TYPE_CHECKING:
     from ...config.models import Env
@@ -64,6 +65,7 @@ def values(env: Env) -> dict:
         "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}},
         "nodeSelector": dict(sorted(env.infrastructure.system_node_labels.items())),
         "podDisruptionBudget": {"enabled": mon.adapter_replicas > 1, "maxUnavailable": 1},
+        "priorityClassName": PRIORITY.controllers,
     }
 
 

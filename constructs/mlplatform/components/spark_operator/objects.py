@@ -21,6 +21,7 @@ from ...kit import monitoring
 from ...kit.component import HelmRelease
 from ...kit.meta import Obj, metadata
 from .. import airflow
+from ..priority_classes import PRIORITY
 
 if TYPE_CHECKING:
     from ...config.models import Env
@@ -51,6 +52,7 @@ def values(env: Env) -> dict:
             "podDisruptionBudget": {"enable": s.controller_replicas > 1, "minAvailable": 1},
             "uiService": {"enable": True},
             "uiIngress": {"enable": False},
+            "priorityClassName": PRIORITY.controllers,
         },
         "webhook": {
             "enable": True,
@@ -59,6 +61,7 @@ def values(env: Env) -> dict:
             "resources": s.webhook.render(),
             "nodeSelector": system,
             "podDisruptionBudget": {"enable": s.webhook_replicas > 1, "minAvailable": 1},
+            "priorityClassName": PRIORITY.controllers,
         },
         "spark": {
             "jobNamespaces": list(s.job_namespaces),

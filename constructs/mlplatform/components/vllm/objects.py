@@ -51,6 +51,7 @@ from ..gpu_operator import TOLERATE_GPU_TAINT
 from ..node_pools import GPU_POOL, GPU_RESOURCE, POOL_LABEL
 from .config import ServedModel
 from .metrics import queue_metric
+from ..priority_classes import PRIORITY
 
 if TYPE_CHECKING:
     from ...config.models import Env
@@ -218,6 +219,7 @@ def pod_spec(env: Env, m: ServedModel) -> dict:
         "securityContext": {"runAsNonRoot": True, "runAsUser": UID, "runAsGroup": GID, "fsGroup": GID,
                             "seccompProfile": {"type": "RuntimeDefault"}},
         "terminationGracePeriodSeconds": m.termination_grace_seconds,
+        "priorityClassName": PRIORITY.serving,
         "nodeSelector": {POOL_LABEL: GPU_POOL},
         "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
             {"matchExpressions": [{"key": GPU_MEMORY_LABEL, "operator": "Gt",

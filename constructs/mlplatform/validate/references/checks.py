@@ -82,6 +82,12 @@ class _Checker:
             self.report(t.owner, f'{p}.serviceAccountName: ServiceAccount "{sa}" not found in '
                                  f'namespace "{ns}": {effect}')
 
+        pc = spec.get("priorityClassName")
+        if pc and str(pc) not in ix.priority_classes:
+            effect = ("the Pod is rejected at admission: Argo CD's sync fails" if bare_pod else
+                      "pod creation is rejected by the Priority admission plugin, so no pods run")
+            self.report(t.owner, f'{p}.priorityClassName: PriorityClass "{pc}" not found: {effect}')
+
         for ref in map(_d, _l(spec.get("imagePullSecrets"))):
             name = ref.get("name")
             if name and ix.secret(ns, str(name)) is None:

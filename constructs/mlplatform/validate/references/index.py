@@ -4,8 +4,8 @@ ExternalSecret, SealedSecret or Certificate makes), ServiceAccounts, roles, Stor
 claims, Services (also operator-made ones), IngressClasses and every pod template."""
 from __future__ import annotations
 
-from .model import (BUILTIN_CLUSTER_ROLES, BUILTIN_NAMESPACES, CERT_KEYS, ROOT_CA_CONFIG_MAP, SA_TOKEN_KEYS,
-                    Externals, KeySet, _d, _group, _l, _labels, _meta, _name, _ns, selector_matches)
+from .model import (BUILTIN_CLUSTER_ROLES, BUILTIN_NAMESPACES, BUILTIN_PRIORITY_CLASSES, CERT_KEYS,
+                    ROOT_CA_CONFIG_MAP, SA_TOKEN_KEYS, Externals, KeySet, _d, _group, _l, _labels, _meta, _name, _ns, selector_matches)
 from .pods import PodTemplate, operator_pods, operator_services, pod_templates
 
 
@@ -53,6 +53,7 @@ class Index:
         self.roles: set[tuple[str, str]] = set()
         self.cluster_roles: set[str] = set(BUILTIN_CLUSTER_ROLES | ext.cluster_roles)
         self.storage_classes: set[str] = set(ext.storage_classes)
+        self.priority_classes: set[str] = set(BUILTIN_PRIORITY_CLASSES | ext.priority_classes)
         self.pvcs: set[tuple[str, str]] = set()
         self.services: dict[tuple[str, str], dict] = {}
         self.ingress_classes: dict[str, dict] = {}
@@ -90,6 +91,8 @@ class Index:
                     self.cluster_roles.add(name)
             elif g == "storage.k8s.io" and kind == "StorageClass":
                 self.storage_classes.add(name)
+            elif g == "scheduling.k8s.io" and kind == "PriorityClass":
+                self.priority_classes.add(name)
             elif g == "networking.k8s.io" and kind == "IngressClass":
                 self.ingress_classes[name] = o
             elif g == "external-secrets.io" and kind == "ExternalSecret":

@@ -18,10 +18,13 @@ class Externals:
     cluster_roles: frozenset[str] = frozenset()
     storage_classes: frozenset[str] = frozenset()
     config_maps: frozenset[tuple[str, str]] = frozenset()  # (namespace, name); any key accepted
+    priority_classes: frozenset[str] = frozenset()
 
 
 BUILTIN_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
 BUILTIN_CLUSTER_ROLES = frozenset({"cluster-admin", "admin", "edit", "view"})
+# The API server creates these two at startup (scheduling/v1 system priority classes).
+BUILTIN_PRIORITY_CLASSES = frozenset({"system-cluster-critical", "system-node-critical"})
 ROOT_CA_CONFIG_MAP = "kube-root-ca.crt"
 SA_TOKEN_KEYS = ("token", "ca.crt", "namespace")
 CERT_KEYS = ("tls.crt", "tls.key", "ca.crt")
