@@ -98,20 +98,32 @@ resource "aws_efs_mount_target" "shared" {
 # 0770 rather than the book's 0777: all access through the access point is already that owner
 # and group, so "other" permission bits would only serve a client that bypasses the access point
 # and mounts the file system root under another identity -- exactly what should get nothing.
+#
+# Envs whose notebooks run as the directory's POSIX identities (keycloak.directory.posix) may set
+# `efs_shared_posix_user = null`: the access point then enforces no user, every NFS call carries
+# the pod's own uid/gid/supplementary gids, and the directory's groups decide who reads what. A new
+# /shared is then created 1777 (sticky, like /tmp: everyone creates, only owners delete); project
+# directories below it are the directory groups' to create and chmod. Changing posix_user replaces
+# the access point: copy its new id into environments/infra/<env>.yaml (efs.access_point_id) and
+# synthesize, or the shared claim keeps pointing at the deleted one; an existing /shared keeps its
+# mode until `chmod 1777` on it (creation_info applies only when the directory is created).
 resource "aws_efs_access_point" "shared" {
   file_system_id = aws_efs_file_system.shared.id
 
-  posix_user {
-    uid = 1000
-    gid = 100
+  dynamic "posix_user" {
+    for_each = var.efs_shared_posix_user == null ? [] : [var.efs_shared_posix_user]
+    content {
+      uid = posix_user.value.uid
+      gid = posix_user.value.gid
+    }
   }
 
   root_directory {
     path = "/shared"
     creation_info {
-      owner_uid   = 1000
-      owner_gid   = 100
-      permissions = "0770"
+      owner_uid   = var.efs_shared_posix_user == null ? 0 : var.efs_shared_posix_user.uid
+      owner_gid   = var.efs_shared_posix_user == null ? 0 : var.efs_shared_posix_user.gid
+      permissions = var.efs_shared_posix_user == null ? "1777" : "0770"
     }
   }
 

@@ -15,6 +15,8 @@ locals {
   # key under the prefix => what the secret holds (JSON properties)
   platform_credentials = {
     "keycloak/bootstrap-admin" = "Keycloak bootstrap admin: username, password"
+    "keycloak/directory-bind"  = "LDAP/AD service account Keycloak binds as (envs with keycloak.directory): password"
+    "keycloak/directory-ca"    = "PEM of the private CA of the directory's TLS certificate (keycloak.directory.ca_certificate): certificate"
     "oidc/jupyterhub"          = "Keycloak OIDC client secret of JupyterHub: client-secret"
     "oidc/airflow"             = "Keycloak OIDC client secret of Airflow: client-secret"
     "oidc/grafana"             = "Keycloak OIDC client secret of Grafana: client-secret"

@@ -233,6 +233,15 @@ variable "ray_redis" {
   }
 }
 
+variable "efs_shared_posix_user" {
+  description = "POSIX user the shared EFS access point enforces on every client (null: none, clients keep their own ids -- for envs whose notebooks run as directory identities, keycloak.directory.posix)."
+  type = object({
+    uid = number
+    gid = number
+  })
+  default = { uid = 1000, gid = 100 }
+}
+
 variable "secret_recovery_window_days" {
   description = "Days a deleted Secrets Manager secret can still be restored."
   type        = number

@@ -376,9 +376,14 @@ def test_the_boundary_holds(tf):
     assert cluster["encryption_config"][0]["resources"] == ["secrets"]
     assert resources[("aws_eks_node_group", "system")]["labels"] == "${var.system_node_labels}"
     ap = resources[("aws_efs_access_point", "shared")]
-    assert ap["posix_user"][0] == {"uid": 1000, "gid": 100}
+    # uid 1000 / gid 100 enforced unless an env lets directory identities through (efs_shared_posix_user = null)
+    variables = _all(tf, _labelled, "variable")
+    assert variables["efs_shared_posix_user"]["default"] == {"uid": 1000, "gid": 100}
+    (enforced,) = ap["dynamic"]
+    assert set(enforced) == {"posix_user"} and "var.efs_shared_posix_user == null ? []" in enforced["posix_user"]["for_each"]
     root = ap["root_directory"][0]
-    assert root["path"] == "/shared" and root["creation_info"][0]["permissions"] in ("0770", "0775")
+    assert root["path"] == "/shared"
+    assert root["creation_info"][0]["permissions"] == '${var.efs_shared_posix_user == null ? "1777" : "0770"}'
     db = resources[("aws_db_instance", "platform")]
     assert db["manage_master_user_password"] is True and db["storage_encrypted"] is True
     assert db["publicly_accessible"] is False and db["deletion_protection"] is True

@@ -42,3 +42,10 @@ teams = {
   nlp      = { namespace = "team-nlp", member_principal_arns = ["arn:aws:iam::333333333333:role/ml-prod-sso-team-nlp"] }
   vision   = { namespace = "team-vision", member_principal_arns = ["arn:aws:iam::333333333333:role/ml-prod-sso-team-vision"] }
 }
+
+# Notebooks run as the AD users' own uids (environments/prod.yaml keycloak.directory.posix). The shared
+# EFS access point still enforces uid 1000 / gid 100, so /home/shared is one shared identity. To let the
+# directory's ids count there, set this to null, apply, copy the new access point id into
+# environments/infra/prod.yaml and `chmod 1777` the existing /shared (terraform/efs.tf, README
+# "Existing identities").
+# efs_shared_posix_user = null

@@ -20,7 +20,7 @@ from ..components.airflow.config import AirflowConfig
 from ..components.external_dns.config import ExternalDnsConfig
 from ..components.gpu_operator.config import GpuConfig
 from ..components.ingress.config import IngressConfig
-from ..components.jupyterhub.config import JupyterHubConfig, root_notebook_problems
+from ..components.jupyterhub.config import JupyterHubConfig, posix_identity_problems, root_notebook_problems
 from ..components.karpenter.config import KarpenterConfig
 from ..components.keycloak.config import KeycloakConfig
 from ..components.kubeflow_trainer.config import TrainerConfig, runtime_fits
@@ -233,6 +233,12 @@ class Env(Model):
     def _root_notebooks(self) -> "Env":
         """A root notebook profile needs a namespace whose Pod Security level admits root."""
         raise_problems(root_notebook_problems(self))
+        return self
+
+    @model_validator(mode="after")
+    def _posix_identity(self) -> "Env":
+        """Notebooks that run as the directory's identities: no root profile, a fallback within bounds."""
+        raise_problems(posix_identity_problems(self))
         return self
 
     @model_validator(mode="after")

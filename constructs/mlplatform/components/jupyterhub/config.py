@@ -2,7 +2,7 @@
 size; and the check that a root profile has a namespace that admits root."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
@@ -86,6 +86,32 @@ def _default_profiles() -> list[NotebookProfile]:
     ]
 
 
+class PosixIdentityConfig(Model):
+    """Notebooks as the user's POSIX identity, when the realm's directory provides one
+    (keycloak.directory.posix): the bounds every uid/gid must stay within, and what happens to a
+    user the directory gives no uid. Without a directory notebooks run as uid 1000 / gid 100."""
+
+    min_uid: Annotated[int, Field(ge=1, le=2147483646)] = Field(default=1000,
+        description="lowest uid a notebook may run as (system accounts and root sit below; uid 0 is never allowed)")
+    max_uid: Annotated[int, Field(ge=1, le=2147483646)] = Field(default=2147483646,
+        description="highest uid a notebook may run as")
+    min_gid: Annotated[int, Field(ge=1, le=2147483646)] = Field(default=100,
+        description="lowest gid (primary or supplementary) a notebook may carry (gid 0 is never allowed)")
+    max_gid: Annotated[int, Field(ge=1, le=2147483646)] = Field(default=2147483646,
+        description="highest gid a notebook may carry")
+    missing_uid: Literal["refuse", "default"] = Field(default="refuse",
+        description="a user without uid_number in the token: `refuse` the spawn (with a message to the user), "
+                    "or run as the platform default uid 1000 / gid 100")
+
+    @model_validator(mode="after")
+    def _bounds(self) -> "PosixIdentityConfig":
+        if self.min_uid > self.max_uid:
+            raise ValueError("min_uid must not exceed max_uid")
+        if self.min_gid > self.max_gid:
+            raise ValueError("min_gid must not exceed max_gid")
+        return self
+
+
 class JupyterHubConfig(Model):
     """JupyterHub at platform.<domain>/jupyter, logins through the platform realm."""
 
@@ -110,6 +136,8 @@ class JupyterHubConfig(Model):
     hub_cpu: Quantity = Field(default="500m", description="CPU request of the hub pod")
     hub_cpu_limit: Quantity = Field(default="2", description="CPU limit of the hub pod")
     hub_memory: Quantity = Field(default="1Gi", description="memory request and limit of the hub pod")
+    posix_identity: PosixIdentityConfig = Field(default=PosixIdentityConfig(),
+        description="uid/gid bounds when notebooks run as the directory's POSIX identities (keycloak.directory.posix)")
 
     @model_validator(mode="after")
     def _profiles(self) -> "JupyterHubConfig":
@@ -144,3 +172,20 @@ def root_notebook_problems(env: Env) -> list[tuple[Loc, str]]:
                  "`restricted`, which refuses root pods: drop run_as_root, or give the namespace "
                  "`baseline` with a pod_security_reason in namespaces.platform") for i, slug in root]
     return []
+
+
+def posix_identity_problems(env: Env) -> list[tuple[Loc, str]]:
+    """With directory identities a notebook runs as its user: no profile may run as root, and the
+    platform default (uid 1000) must be within the bounds when it is the fallback."""
+    from ..keycloak import posix_claims
+    if not env.jupyterhub.enabled or posix_claims(env) is None:
+        return []
+    out: list[tuple[Loc, str]] = [
+        (("jupyterhub", "profiles", i, "run_as_root"),
+         f"profile {p.slug} runs as root, but keycloak.directory gives notebooks the user's own POSIX identity: "
+         "drop run_as_root") for i, p in enumerate(env.jupyterhub.profiles) if p.run_as_root]
+    pi = env.jupyterhub.posix_identity
+    if pi.missing_uid == "default" and not (pi.min_uid <= 1000 <= pi.max_uid and pi.min_gid <= 100 <= pi.max_gid):
+        out.append((("jupyterhub", "posix_identity", "missing_uid"),
+                    "missing_uid: default runs as uid 1000 / gid 100, outside min_uid..max_uid / min_gid..max_gid"))
+    return out

@@ -18,6 +18,8 @@ The pinned zero-to-jupyterhub chart with typed values, plus our Ingress on the s
 * Notebooks run as uid 1000 / gid 100 (the EFS access point's owner), no sudo, no privilege
   escalation, all capabilities dropped, RuntimeDefault seccomp: the namespace enforces the
   `restricted` Pod Security level. A profile may opt into root only with `run_as_root: true`.
+  With a directory (keycloak.directory.posix) they run as the user's own uid/gid/groups from the
+  token instead, with a passwd/group entry (identity.py, posix_identity.py).
 * Storage: a per-user gp3 home (size per env) and the shared EFS claim at /home/shared.
 * Network: notebooks reach the hub, DNS, the namespaces in `egress_namespaces`, and the internet
   when `internet_egress`; never private IPs of other tenants or the cloud metadata endpoint.
@@ -34,6 +36,7 @@ from ...kit.component import HelmRelease
 from ...kit.ingress import block_path, ingress
 from ...kit.meta import Obj, metadata
 from .. import mlflow, node_pools, storage
+from . import identity
 from . import walltime
 from .access import JUPYTERHUB_HUB, JUPYTERHUB_OIDC, ROUTE
 from .catalogue import offered
@@ -195,7 +198,7 @@ def values(env: Env) -> dict:
             },
             "extraEnv": {"OAUTH_CLIENT_SECRET": {"valueFrom": {"secretKeyRef": {
                 "name": JUPYTERHUB_OIDC, "key": "client-secret"}}}},
-            "extraConfig": {"10-role-gated-profiles": gating_code(env)},
+            "extraConfig": {"10-role-gated-profiles": gating_code(env), **identity.extra_config(env, HOME)},
             "db": {"type": "sqlite-pvc", "pvc": {"storage": j.hub_db_size, "storageClassName": storage.GP3}},
             "resources": {"requests": {"cpu": j.hub_cpu, "memory": j.hub_memory},
                           "limits": {"cpu": j.hub_cpu_limit, "memory": j.hub_memory}},
@@ -299,6 +302,9 @@ def helm(env: Env) -> HelmRelease | None:
     if not env.jupyterhub.enabled:
         return None
     pods = tuple((f"profile {p.slug}", pod_spec(env, p)) for p in env.jupyterhub.profiles)
+    # a directory user's pod (own uid/gid, passwd/group init container) is admitted too
+    pods += tuple((f"profile {p.slug} (directory identity)", spec) for p in env.jupyterhub.profiles
+                  if (spec := identity.example_pod_spec(env, pod_spec(env, p), HOME)) is not None)
     return HelmRelease(chart="jupyterhub", release=RELEASE, namespace=NAMESPACE, values=values(env),
                        ignore_differences=IGNORE, pod_specs=pods, pod_labels=tuple(sorted(SINGLEUSER_LABELS.items())))
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from ...kit.component import Component
 # -- imports: config
 from .config import KeycloakRole
+from .federation import PosixClaims, posix_claims
 # -- imports: routes, credentials, secrets
 from . import access
 # -- imports: rules, dashboards
@@ -33,7 +34,7 @@ UNIT = Component(
 
 __all__ = ["UNIT", "NAME", "ROLES"]
 # -- published facts: config
-__all__ += ["KeycloakRole"]
+__all__ += ["KeycloakRole", "PosixClaims", "posix_claims"]
 # -- published facts: routes, credentials, secrets
 # -- published facts: rules, dashboards
 # -- published facts: checks

@@ -10,6 +10,10 @@
   Client secrets are never in git: the realm file holds `$(file:UTF-8:...)` placeholders that
   keycloak-config-cli fills from Secret `keycloak-oidc-clients` (an ExternalSecret) mounted as
   files; its admin login comes from files too (Spring Boot configtree), never env vars.
+* With `keycloak.directory`, the realm federates the organisation's LDAP / AD (federation.py):
+  the user-storage component and its mappers, the mapped directory groups with their roles, and
+  the POSIX claims on the identity clients; the bind password is a placeholder filled from Secret
+  `keycloak-directory`, and a private CA joins the Keycloak CR's truststores.
 
 Why not KeycloakRealmImport: it imports a realm once and ignores later changes. The realm is
 applied by a keycloak-config-cli Job instead, which is idempotent (creates, updates, removes).
@@ -27,7 +31,9 @@ from ...kit import k8s, routes, versions
 from ...kit.ingress import block_path, ingress
 from ...kit.meta import Obj, metadata
 from .. import kuberay
-from .access import KEYCLOAK_ADMIN, KEYCLOAK_CLIENTS, KEYCLOAK_DB, ROUTE, client_secret_key
+from . import federation
+from .access import (BIND_PASSWORD_KEY, KEYCLOAK_ADMIN, KEYCLOAK_CLIENTS, KEYCLOAK_DB, KEYCLOAK_DIRECTORY,
+                     KEYCLOAK_DIRECTORY_CA, ROUTE, client_secret_key)
 
 if TYPE_CHECKING:
     from ...config.models import Env
@@ -78,7 +84,7 @@ def _mappers(client: str) -> list[dict]:
 
 
 def _client(client_id: str, description: str, *, root: str, redirects: list[str], post_logout: list[str],
-            secret_of: str | None = None) -> dict:
+            secret_of: str | None = None, extra_mappers: list[dict] | None = None) -> dict:
     return {
         "clientId": client_id,
         "name": client_id,
@@ -101,7 +107,7 @@ def _client(client_id: str, description: str, *, root: str, redirects: list[str]
                        "backchannel.logout.session.required": "true"},
         "defaultClientScopes": ["acr", "basic", "email", "profile", "roles", "web-origins"],
         "optionalClientScopes": ["offline_access"],
-        "protocolMappers": _mappers(client_id),
+        "protocolMappers": _mappers(client_id) + (extra_mappers or []),
     }
 
 
@@ -110,7 +116,8 @@ def clients(env: Env) -> list[dict]:
     for r in routes.app_clients(env):
         out.append(_client(r.name, f"{r.description}: its own OIDC login", root=routes.url(env, r),
                            redirects=routes.redirect_uris(env, r),
-                           post_logout=[routes.url(env, r, r.post_logout)] if r.post_logout else []))
+                           post_logout=[routes.url(env, r, r.post_logout)] if r.post_logout else [],
+                           extra_mappers=federation.identity_mappers(env, r.name)))
     by_client: dict[str, list[routes.Route]] = {}
     for r in routes.alb_routes(env):
         by_client.setdefault(routes.alb_client(env, r.namespace), []).append(r)
@@ -207,12 +214,13 @@ def groups(env: Env) -> list[dict]:
         if t.name in tc:
             grp["clientRoles"] = {tc[t.name]: [ACCESS_ROLE]}
         out.append(grp)
-    return out
+    return out + federation.directory_groups(env)
 
 
 def realm(env: Env) -> dict:
     k = env.keycloak
     flows, configs = team_flows(env)
+    extra = {"components": federation.components(env)} if k.directory is not None else {}
     return {
         "realm": k.realm,
         "enabled": True,
@@ -233,6 +241,7 @@ def realm(env: Env) -> dict:
         "clients": clients(env),
         "authenticationFlows": flows,
         "authenticatorConfig": configs,
+        **extra,
     }
 
 
@@ -266,6 +275,9 @@ def _keycloak(env: Env) -> Obj:
         "resources": {"requests": {"cpu": k.cpu_request, "memory": k.memory_request},
                       "limits": {"cpu": k.cpu_limit, "memory": k.memory_limit}},
     }
+    if k.directory is not None and k.directory.ca_certificate:
+        # the directory's private CA (PEM) joins Keycloak's truststore (LDAPS / StartTLS verification)
+        spec["truststores"] = {"directory-ca": {"secret": {"name": KEYCLOAK_DIRECTORY_CA}}}
     return {"apiVersion": versions.crd("Keycloak").api_version, "kind": "Keycloak",
             "metadata": metadata(INSTANCE, component=NAME, env=env.name, namespace=NAMESPACE), "spec": spec}
 
@@ -297,6 +309,10 @@ def _realm_sync(env: Env) -> list[Obj]:
         "SPRING_CONFIG_IMPORT": f"configtree:{ADMIN_DIR}/",
     }
     env_list = [{"name": k, "value": v} for k, v in plain.items()]
+    directory = env.keycloak.directory is not None
+    dir_mounts = [{"name": "directory", "mountPath": federation.DIRECTORY_DIR, "readOnly": True}] if directory else []
+    dir_volumes = [{"name": "directory", "secret": {"secretName": KEYCLOAK_DIRECTORY, "items": [
+        {"key": BIND_PASSWORD_KEY, "path": BIND_PASSWORD_KEY}]}}] if directory else []
     job = k8s.sync_job(
         REALM_JOB, namespace=NAMESPACE, component=NAME, env=env.name, deadline_seconds=1800,
         hash_annotation=(LABEL_REALM_HASH, realm_sha256(env)),
@@ -313,6 +329,7 @@ def _realm_sync(env: Env) -> list[Obj]:
                         "volumeMounts": [{"name": "realm", "mountPath": "/config", "readOnly": True},
                                          {"name": "admin", "mountPath": ADMIN_DIR, "readOnly": True},
                                          {"name": "oidc-clients", "mountPath": CLIENTS_DIR, "readOnly": True},
+                                         *dir_mounts,
                                          {"name": "tmp", "mountPath": "/tmp"}],
                     }],
                     "volumes": [{"name": "realm", "configMap": {"name": REALM_CONFIGMAP}},
@@ -322,6 +339,7 @@ def _realm_sync(env: Env) -> list[Obj]:
                                 {"name": "oidc-clients", "secret": {"secretName": KEYCLOAK_CLIENTS, "items": [
                                     {"key": client_secret_key(c), "path": client_secret_key(c)}
                                     for c in client_ids]}},
+                                *dir_volumes,
                                 {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
         })
     return [cm, job]
