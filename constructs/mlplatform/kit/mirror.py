@@ -92,6 +92,15 @@ class Mirror:
     def is_mirrored(self, ref: str) -> bool:
         return any(ref.startswith(d + "/") for d in self.destinations())
 
+    def source_of(self, ref: str) -> str:
+        """The source reference a mirrored one stands for (the longest matching mirror prefix wins)."""
+        for host, dest in sorted(self.sources.items(), key=lambda kv: -len(kv[1])):
+            if ref.startswith(dest + "/"):
+                return f"{host}/{ref[len(dest) + 1:]}"
+        if self.prefix and ref.startswith(self.prefix + "/"):
+            return ref[len(self.prefix) + 1:]
+        return normalize(ref)
+
     def rewrite(self, ref: str) -> str:
         """The mirrored form of an image reference or repository (unchanged if already mirrored).
         A source registry the mirror does not cover is a KeyError naming it."""
@@ -261,9 +270,12 @@ def image_refs(obj: Obj, templates) -> list[tuple[str, str]]:
 
 def _custom_images(path: str, node: Any) -> Iterator[tuple[str, str]]:
     if isinstance(node, dict):
-        repo, image = node.get("repository"), node.get("image")
+        if node.get("enabled") is False:  # a part the operator does not run (ClusterPolicy's vgpuManager, ...)
+            return
+        repo, image, version = node.get("repository"), node.get("image"), node.get("version")
         if isinstance(repo, str) and repo:
-            yield path, f"{repo}/{image}" if isinstance(image, str) and image else repo
+            ref = f"{repo}/{image}" if isinstance(image, str) and image else repo
+            yield path, f"{ref}:{version}" if isinstance(version, str) and version else ref
         elif isinstance(image, str) and ("/" in image or ":" in image):
             yield f"{path}.image", image
         for k, v in node.items():
@@ -275,6 +287,13 @@ def _custom_images(path: str, node: Any) -> Iterator[tuple[str, str]]:
 
 
 def mirror_list(refs: Iterable[str], mirror: Mirror) -> list[tuple[str, str]]:
-    """(source, mirror) reference pairs for a sync job (`crane copy <source> <mirror>`), sorted; a
-    digest-pinned reference keeps its digest on both sides."""
-    return sorted({(normalize(r), mirror.rewrite(r)) for r in refs})
+    """(source, mirror) reference pairs for a sync job (`crane copy <source> <mirror>`) from the
+    references an env pulls (mirrored or not), sorted; a digest-pinned reference keeps its digest. A
+    bare repository (an operator picks the tag at run time, e.g. the GPU operator's validator) names
+    nothing to copy and is left out."""
+    out = set()
+    for r in refs:
+        src = mirror.source_of(r)
+        if src != repository_of(src):
+            out.add((src, mirror.rewrite(src)))
+    return sorted(out)

@@ -55,6 +55,20 @@ def _hint(r: Rendered, comp: str) -> str:
     return "take it from the BOM (versions.IMAGES): plan.render mirrors every BOM reference"
 
 
+def env_images(r: Rendered) -> list[tuple[str, str, str]]:
+    """(component, where, image) of every image the env pulls, as far as it says (module docstring),
+    plus the BOM images of units whose manifests Argo CD applies unseen."""
+    out: list[tuple[str, str, str]] = []
+    for comp, where, o in _pods(r):
+        out += [(comp, f"{where} ({path})", ref) for path, ref in mirror.image_refs(o, pod_templates)]
+    unseen = {comp for comp, _, _ in r.renders.unseen}
+    for u in units():
+        if u.name in unseen:
+            out += [(u.name, f"{r.env.name}/{u.name} (run by manifests Argo CD applies unseen)", row.ref)
+                    for row in u.versions if isinstance(row, versions.Image)]
+    return out
+
+
 def check(r: Rendered) -> list[str]:
     reg = r.env.registry
     m = reg.mirror()
@@ -63,35 +77,34 @@ def check(r: Rendered) -> list[str]:
     out: list[str] = []
     used: set[str] = set()
     seen: set[tuple[str, str]] = set()
-    for comp, where, o in _pods(r):
-        for path, ref in mirror.image_refs(o, pod_templates):
-            if m.is_mirrored(ref) or (where, ref) in seen:
-                continue
-            seen.add((where, ref))
-            e = _exempt(ref, reg.exempt)
-            if e is not None:
-                used.add(e)
-                continue
-            out.append(f"{where}: image {ref} ({path}) escapes the registry mirror: {_hint(r, comp)}")
-        if m.pull_secret:
+    for comp, where, ref in env_images(r):
+        if m.is_mirrored(ref) or (where, ref) in seen:
+            continue
+        seen.add((where, ref))
+        e = _exempt(ref, reg.exempt)
+        if e is not None:
+            used.add(e)
+            continue
+        out.append(f"{where}: image {ref} escapes the registry mirror: {_hint(r, comp)}")
+    if m.pull_secret:
+        for comp, where, o in _pods(r):
             for path, spec, _ in pod_templates(o):
                 names = {s.get("name") for s in spec.get("imagePullSecrets") or [] if isinstance(s, dict)}
                 if spec.get("containers") and m.pull_secret not in names:
                     out.append(f"{where}: {path} does not list imagePullSecrets {m.pull_secret}: its pulls from the "
                                f"mirror are refused ({_hint(r, comp) if comp in r.helm else 'kit/mirror.py sets it on ours'})")
-    # what Argo CD applies unseen runs the images its unit pins
-    unseen = {comp for comp, _, _ in r.renders.unseen}
-    for u in units():
-        if u.name not in unseen:
-            continue
-        for row in u.versions:
-            if isinstance(row, versions.Image) and not m.is_mirrored(row.ref):
-                e = _exempt(row.ref, reg.exempt)
-                if e is not None:
-                    used.add(e)
-                else:
-                    out.append(f"{r.env.name}/{u.name}: image {row.ref} (run by manifests Argo CD applies unseen) "
-                               f"escapes the registry mirror: {_hint(r, u.name)}")
     for e in sorted(set(reg.exempt) - used):
         out.append(f"{r.env.name}/registry: registry.exempt names {e}, which no image of the env comes from: drop it")
     return out
+
+
+def mirror_list(r: Rendered) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """What a sync job copies into the env's mirror: (source, mirror) references of every image the
+    env pulls, and (source, why) of the exempt ones it pulls from their sources."""
+    reg = r.env.registry
+    m = reg.mirror()
+    refs = sorted({ref for _, _, ref in env_images(r)})
+    exempt = sorted({(mirror.normalize(ref), reg.exempt[e]) for ref in refs
+                     if not m.is_mirrored(ref) and (e := _exempt(ref, reg.exempt)) is not None})
+    copy = mirror.mirror_list([ref for ref in refs if m.is_mirrored(ref) or _exempt(ref, reg.exempt) is None], m)
+    return copy, exempt

@@ -36,8 +36,7 @@ def pulling_namespaces(env: Env) -> list[str]:
 def dockerconfig_template(hosts: tuple[str, ...]) -> str:
     """The `.dockerconfigjson` of the pull Secret: one `auths` entry per mirror host, filled by ESO's
     template engine from the fetched username and password."""
-    entry = {"username": "{{ .username }}", "password": "{{ .password }}",
-             "auth": '{{ printf "%s:%s" .username .password | b64enc }}'}
+    entry = {"auth": '{{ printf "%s:%s" .username .password | b64enc }}'}  # all a container runtime reads
     return json.dumps({"auths": {h: entry for h in hosts}}, sort_keys=True)
 
 

@@ -60,6 +60,11 @@ class RegistryConfig(Model):
         if not self.enabled and (self.pull_secret or self.exempt):
             raise ValueError("registry.pull_secret and registry.exempt need a mirror: set registry.prefix or "
                              "registry.sources")
+        dests = list(self.sources.values())
+        shared = sorted({d for d in dests if dests.count(d) > 1})
+        if shared:
+            raise ValueError(f"registry.sources: {', '.join(shared)} mirrors more than one source registry: a proxy "
+                             "cache fronts one upstream, and a mirrored image must name the one it came from")
         loops = sorted(h for h in self.sources if any(d.partition("/")[0] == h
                                                          for d in (*self.sources.values(), self.prefix or "")))
         if loops:
