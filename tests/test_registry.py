@@ -4,7 +4,6 @@ import copy
 import json
 import re
 import tarfile
-from dataclasses import replace
 
 import pytest
 
@@ -12,7 +11,6 @@ from conftest import find
 from mlplatform.components.registry import PULL_SECRET
 from mlplatform.components.registry.access import dockerconfig_template, pulling_namespaces
 from mlplatform.components.registry.config import RegistryConfig
-from mlplatform.components.secrets import objects as sec
 from mlplatform.kit import helm, mirror, versions
 from mlplatform.kit.secrets import catalog
 from mlplatform.plan import render
