@@ -30,6 +30,7 @@ locals {
     "monitoring/alertmanager"  = "Alertmanager configuration with receivers (webhook URLs, tokens): alertmanager.yaml"
     "ray/redis"                = "Redis password of Ray GCS fault tolerance (the ElastiCache AUTH token, or the in-cluster Redis's): password"
     "airflow/git-sync"         = "Airflow DAG repository login for git-sync (private repos): username, password (an access token)"
+    "registry/pull"            = "Registry mirror pull account (a Harbor robot account; read with registry.pull_secret): username, password"
   }
 
   # One PostgreSQL database (and login) per platform component on aws_db_instance.platform.

@@ -19,13 +19,13 @@ REFERENCE = r"^(arn:aws[a-z-]*:[^\s]+|[a-z0-9-]+/([a-z0-9-]+/?)*)$"
 
 
 # Lines that *name* a secret: an ExternalSecret's target keys, the Keycloak CR's bootstrap-admin
-# Secret name, a Secret volume's `secretName`, chart values naming a Secret (`existingSecret`, `credentialsSecret`,
+# Secret name, a Secret volume's `secretName`, chart values naming a Secret (`existingSecret`, `credentialsSecret`, `image_pull_secret`,
 # `metadataSecretName`, ...: a DNS-label value, which the cross-checks require an ExternalSecret
 # to create), our content hashes (`platform.mlops.io/<what>-sha256`, flagged for entropy), and
 # the Hugging Face commit ids that pin served model weights (`revision:`, `--revision=`).
 # (The scanner's YAML reader quotes values before matching, hence the optional quotes.)
 NAMING_LINES = (r'^\s*(- )?secretKey: "?[-._a-zA-Z0-9]+"?$|^\s*secret: "?[a-z0-9-]+"?$'
-                r'|^\s*[A-Za-z]*[Ss]ecret(Name)?: "?[a-z0-9]([-a-z0-9]*[a-z0-9])?"?$'
+                r'|^\s*[A-Za-z_]*[Ss]ecret(Name)?: "?[a-z0-9]([-a-z0-9]*[a-z0-9])?"?$'
                 r'|^\s*platform\.mlops\.io/[a-z0-9-]+-sha256: "?[0-9a-f]{64}"?$'
                 r'|^\s*(- )?"?(--)?revision[:=] ?"?[0-9a-f]{40}"?(\s+#.*)?$')
 

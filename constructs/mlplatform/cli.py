@@ -30,6 +30,7 @@ commands:
                          --allow-destructive (check, diff): report but don't refuse -- for emergencies;
                          prefer guard.allow in the env file, so the reason is reviewed in the PR
   bom                    print the versions table (charts, CRDs, images)
+  bom --mirror-list ENV  every image ENV pulls, as `<source> <mirror>` lines for a sync job (crane copy)
   components             print the component table (the README's, generated from the registry)
   infra --env E --from F write environments/infra/E.yaml from `terraform output -json` (F, or - for stdin)
   pins                   after a version moved in kit/versions.py: recompute the sha256 of every pinned
@@ -100,6 +101,8 @@ def _diff_args(s: argparse.ArgumentParser) -> None:
 
 def _bom_args(s: argparse.ArgumentParser) -> None:
     s.add_argument("--json", action="store_true", help="a JSON list of {type, name, version, source} instead of a table")
+    s.add_argument("--mirror-list", metavar="ENV", help="every image ENV pulls as `<source> <mirror>` lines, for the "
+                   "job that fills its registry mirror (registry: in the env file)")
 
 
 def _no_args(s: argparse.ArgumentParser) -> None:

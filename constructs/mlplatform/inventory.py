@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any, Iterable, Iterator
 
 from .components import APPS_FOLDER
-from .kit import routes, versions
+from .kit import mirror, routes, versions
 from .kit.meta import LABEL_TEAM, Obj
 from .kit.quantity import parse
 from .markdown import NONE, _cell, _code, fmt_number, markdown_table, natural_key  # noqa: F401 (envdiff reads them here)
@@ -88,10 +88,13 @@ def images_used(r: Rendered) -> dict[str, list[str]]:
     for key, img in sorted(versions.IMAGES.items()):
         comps = []
         for comp in sorted(by_comp):
-            hit = any(img.ref in s for s in by_comp[comp])
+            # a registry mirror's copy keeps the source's path under its prefix (kit/mirror.py)
+            copy = "/" + mirror.split(img.ref)[1]
+            hit = any(img.ref in s or s.endswith(copy) for s in by_comp[comp])
             if not hit:
+                path = "/" + mirror.split(img.repository)[1]
                 hit = any((repo == img.repository or repo.endswith("/" + img.repository)
-                           or img.repository.endswith("/" + repo)) and tag == img.tag
+                           or img.repository.endswith("/" + repo) or repo.endswith(path)) and tag == img.tag
                           for repo, tag in pairs.get(comp, ()))
             if hit:
                 comps.append(comp)

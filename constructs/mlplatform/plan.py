@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from .components import APPS_FOLDER, COMPONENTS
 from .config.models import Env
-from .kit import argocd, policy, refs, versions
+from .kit import argocd, mirror, policy, refs, versions
 from .kit.component import Component, HelmRelease, UpstreamManifests
 from .kit.meta import SYNC_OPTIONS, Obj, add_annotation, group_of
 from .kit.scope import is_cluster_scoped
@@ -120,6 +120,30 @@ def _ignore_differences(rel: HelmRelease | None) -> list[argocd.IgnoreDifference
     return out
 
 
+def _bom() -> mirror.Bom:
+    return mirror.Bom(frozenset(i.ref for i in versions.IMAGES.values()),
+                      frozenset(i.repository for i in versions.IMAGES.values()))
+
+
+def _mirrored(env: Env, objs: list[Obj], rel: HelmRelease | None) -> tuple[list[Obj], HelmRelease | None]:
+    """A unit's objects and chart values with every image pulled from the env's registry mirror
+    (kit/mirror.py): BOM references rewritten wherever they sit, the chart's default images set
+    through its `MirrorValue` rows, the pull Secret listed by every pod template of ours."""
+    from dataclasses import replace
+
+    from .validate.admission_pss import pod_templates  # validate imports this module: read late
+
+    m, bom = env.registry.mirror(), _bom()
+    objs = [mirror.rewrite_object(o, bom, m, pod_templates) for o in objs]
+    if rel is not None:
+        values = mirror.overlay(mirror.rewrite_values(rel.values, bom, m),
+                                versions.MIRROR_VALUES.get(rel.chart, ()), m)
+        specs = tuple((n, mirror.rewrite_object({"kind": "Pod", "apiVersion": "v1", "spec": s}, bom, m,
+                                                pod_templates)["spec"]) for n, s in rel.pod_specs)
+        rel = replace(rel, values=values, pod_specs=specs)
+    return objs, rel
+
+
 def render(env: Env, components: tuple[Component, ...] = COMPONENTS, *, with_renders: bool = True) -> Rendered:
     """Build every component and wire Argo CD. With `with_renders` (the default) the env's charts
     are rendered and its upstream manifests loaded too (renders.py), so that everything Argo CD
@@ -133,6 +157,8 @@ def render(env: Env, components: tuple[Component, ...] = COMPONENTS, *, with_ren
         except Exception as e:  # a builder bug must still read as a problem, not a traceback
             r.problems.append(f"{r.where(comp.name)}: build failed: {type(e).__name__}: {e}")
             continue
+        if env.registry.enabled:
+            objs, rel = _mirrored(env, objs, rel)
         if objs:
             r.components[comp.name] = objs
         if rel is not None:
@@ -283,5 +309,9 @@ def _wire_argocd(r: Rendered, by_name: dict[str, Component]) -> None:
     )
     r.bootstrap = [argocd.app_project(env.project, namespace=g.argocd_namespace, env=env.name, spec=project_spec), root]
     r.argocd_values = argocd.server_values(env)
+    if env.registry.enabled:
+        m = env.registry.mirror()
+        r.argocd_values = mirror.overlay(mirror.rewrite_values(r.argocd_values, _bom(), m),
+                                         versions.MIRROR_VALUES.get("argo-cd", ()), m)
     r.argocd_values["configs"]["cm"]["resource.customizations.health.argoproj.io_Application"] = \
         argocd.APPLICATION_HEALTH_LUA

@@ -6,7 +6,32 @@ import json
 import sys
 
 
+def mirror_list(name: str) -> int:
+    """`bom --mirror-list ENV`: `<source> <mirror>` per image the env pulls, for a sync job."""
+    from ..config.loader import EnvError, load_env
+    from ..plan import render
+    from ..validate.mirror import mirror_list as pairs
+
+    try:
+        env = load_env(name)
+    except EnvError as e:
+        print("\n".join(e.problems), file=sys.stderr)
+        return 1
+    if not env.registry.enabled:
+        print(f"env {name} has no registry mirror (registry.prefix / registry.sources)", file=sys.stderr)
+        return 2
+    copy, exempt = pairs(render(env))
+    print(f"# env {name}: every image it pulls, source -> mirror (e.g. `crane copy SRC DST` per line)")
+    for src, dst in copy:
+        print(f"{src}\t{dst}")
+    for src, why in exempt:
+        print(f"# exempt, pulled from its source: {src}: {why}")
+    return 0
+
+
 def bom(a: argparse.Namespace) -> int:
+    if getattr(a, "mirror_list", None):
+        return mirror_list(a.mirror_list)
     from ..kit.versions import KNOWN_STALE, bom_rows
     rows = [(t, n, v + (" (STALE)" if (t, n) in KNOWN_STALE else ""), s) for t, n, v, s in bom_rows()]
     if a.json:

@@ -12,8 +12,8 @@ from ..kit import argocd
 from ..kit.component import Component, register
 from . import (airflow, aws_load_balancer_controller, external_dns, external_secrets, gpu_operator, ingress,
                jupyterhub, karpenter, keycloak, keycloak_operator, kubeflow_trainer, kuberay, mlflow, monitoring,
-               namespaces, node_pools, priority_classes, prometheus_adapter, prometheus_crds, prometheus_rules, secrets, spark_operator,
-               storage, vllm, volcano)
+               namespaces, node_pools, priority_classes, prometheus_adapter, prometheus_crds, prometheus_rules,
+               registry, secrets, spark_operator, storage, vllm, volcano)
 
 COMPONENTS: tuple[Component, ...] = (
     namespaces.UNIT,
@@ -41,6 +41,7 @@ COMPONENTS: tuple[Component, ...] = (
     prometheus_rules.UNIT,
     prometheus_adapter.UNIT,
     vllm.UNIT,
+    registry.UNIT,
 )
 
 register(COMPONENTS, bootstrap=(argocd.SERVER,))

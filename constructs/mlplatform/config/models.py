@@ -28,6 +28,7 @@ from ..components.kuberay.config import RayConfig, ray_team_problems
 from ..components.mlflow.config import MlflowConfig
 from ..components.monitoring.config import MonitoringConfig
 from ..components.node_pools.config import gpu_node_fit_problems
+from ..components.registry.config import RegistryConfig
 from ..components.secrets.config import SecretsConfig
 from ..components.spark_operator.config import SparkConfig
 from ..components.storage.config import StorageConfig
@@ -172,6 +173,9 @@ class Env(Model):
     serving: ServingConfig = Field(default=ServingConfig(), description="vLLM model serving")
     monitoring: MonitoringConfig = Field(default=MonitoringConfig(),
         description="Prometheus, Alertmanager, Grafana, alert thresholds")
+    registry: RegistryConfig = Field(default=RegistryConfig(), description=(
+        "the private registry mirror every image is pulled from, and its pull credential (default: none, images "
+        "come from their source registries)"))
     guard: GuardConfig = Field(default=GuardConfig(),
         description="the destructive-change guard of diff and check (what a PR may remove)")
 

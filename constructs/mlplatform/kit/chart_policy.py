@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .meta import Obj
-from .policy import CHECK_ID, PUBLIC_REGISTRIES, images, pod_spec, registry
+from .policy import CHECK_ID, PUBLIC_REGISTRIES, bom_source, images, pod_spec, registry
 
 ANY_CHART = "*"  # in ChartExemption.components: the render of every component
 
@@ -85,8 +85,9 @@ def _image_user_non_root(obj: Obj) -> bool:
 
 
 def _public_images(obj: Obj) -> bool:
+    """Every image from a public registry, or a registry mirror's copy of a BOM image from one."""
     found = images(obj)
-    return bool(found) and all(registry(i) in PUBLIC_REGISTRIES for i in found)
+    return bool(found) and all(registry(bom_source(i, chart_images=True) or i) in PUBLIC_REGISTRIES for i in found)
 
 
 _WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob")

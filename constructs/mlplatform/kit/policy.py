@@ -32,7 +32,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from . import versions
+from . import mirror, versions
 from .meta import LABEL_COMPONENT, Obj, add_annotation
 
 SKIP_KEY = "checkov.io/skip"
@@ -85,12 +85,25 @@ def images(obj: Obj) -> list[str]:
     return [c.get("image", "") for key in ("initContainers", "containers") for c in spec.get(key) or []]
 
 
+def bom_source(image: str, chart_images: bool = False) -> str | None:
+    """The versions-table reference `image` is, or is the registry mirror's copy of (kit/mirror.py
+    keeps the source's path and tag under a mirror prefix; validate/mirror.py makes sure the prefix
+    is the env's mirror); None for anything else. `chart_images`: the charts' own images
+    (`CHART_IMAGES`) count too."""
+    refs = [i.ref for i in versions.IMAGES.values()]
+    if chart_images:
+        refs += [r for rs in versions.CHART_IMAGES.values() for r in rs]
+    for ref in refs:
+        if image == ref or image.endswith("/" + mirror.normalize(ref)) or image.endswith("/" + mirror.split(ref)[1]):
+            return ref
+    return None
+
+
 def _pinned_by_tag(obj: Obj) -> bool:
-    """A workload whose every image is a row of the versions table (kit/versions.py), at least
-    one of them pinned by tag rather than digest."""
+    """A workload whose every image is a row of the versions table (kit/versions.py) or a registry
+    mirror's copy of one, at least one of them pinned by tag rather than digest."""
     found = images(obj)
-    pinned = {i.ref for i in versions.IMAGES.values()}
-    return bool(found) and all(i in pinned for i in found) and any("@sha256:" not in i for i in found)
+    return bool(found) and all(bom_source(i) for i in found) and any("@sha256:" not in i for i in found)
 
 
 # Registries that serve anonymous pulls of the images in the versions table. A private registry
@@ -105,7 +118,9 @@ def registry(image: str) -> str:
 
 
 def _public_and_pinned_by_tag(obj: Obj) -> bool:
-    return _pinned_by_tag(obj) and all(registry(i) in PUBLIC_REGISTRIES for i in images(obj))
+    """Pinned by tag, and public content: from a public registry, or a mirror's copy of such an image
+    (anyone can pull the same bytes from the source, so a node's cached copy bypasses nothing)."""
+    return _pinned_by_tag(obj) and all(registry(bom_source(i) or i) in PUBLIC_REGISTRIES for i in images(obj))
 
 
 def _named(kind: str, namespace: str, name: str) -> Callable[[Obj], bool]:

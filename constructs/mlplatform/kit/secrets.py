@@ -84,6 +84,8 @@ class SecretWant:
     labels: dict[str, str] | None = None
     template_data: dict[str, str] | None = None  # extra keys rendered from the fetched ones
     per_namespace: bool = False  # the same Secret in several namespaces: `<namespace>-<secret>`
+    # The Secret's type (e.g. kubernetes.io/dockerconfigjson); the Secret then holds only `template_data`.
+    secret_type: str | None = None
 
     @property
     def name(self) -> str:
@@ -141,7 +143,7 @@ def collect_wants(env, units=None) -> list[SecretWant]:
 def external_secret(name: str, *, namespace: str, component: str, env: str, prefix: str, refresh: str,
                     data: dict[str, tuple[str, str]], labels: dict[str, str] | None = None,
                     template_data: dict[str, str] | None = None, target: str | None = None,
-                    known: Mapping[str, Credential] | None = None) -> Obj:
+                    known: Mapping[str, Credential] | None = None, secret_type: str | None = None) -> Obj:
     """An ExternalSecret `name` that creates Secret `target` (default: `name`) in `namespace`.
 
     `data` maps a key of the Kubernetes Secret to (credential key, property). Every credential
@@ -149,6 +151,8 @@ def external_secret(name: str, *, namespace: str, component: str, env: str, pref
     are a builder error.
     `template_data` renders extra keys from the fetched ones (ESO template v2, e.g. a connection
     URI); when given, the Secret holds exactly the template keys plus the fetched ones.
+    `secret_type` (e.g. `kubernetes.io/dockerconfigjson`) types the Secret, which then holds only the
+    template keys (a typed Secret is validated by its keys).
     """
     known = catalog() if known is None else known
     entries = []
@@ -163,8 +167,10 @@ def external_secret(name: str, *, namespace: str, component: str, env: str, pref
                                       "conversionStrategy": "Default", "decodingStrategy": "None",
                                       "metadataPolicy": "None"}})
     tgt: Obj = {"name": target or name, "creationPolicy": "Owner", "deletionPolicy": "Retain"}
-    if labels or template_data:
-        tpl: Obj = {"engineVersion": "v2", "mergePolicy": "Merge" if template_data else "Replace"}
+    if labels or template_data or secret_type:
+        tpl: Obj = {"engineVersion": "v2", "mergePolicy": "Merge" if template_data and not secret_type else "Replace"}
+        if secret_type:
+            tpl["type"] = secret_type
         if template_data:
             tpl["data"] = dict(template_data)
         if labels:

@@ -156,8 +156,24 @@ class KnownStale:
     why: str
 
 
+@dataclass(frozen=True)
+class MirrorValue:
+    """Where a chart keeps an image source we don't set (a registry host, a repository, or a
+    repository prefix such as the GPU operator's `nvcr.io/nvidia`): with a registry mirror
+    configured, `kit/mirror.py` sets `path` (dotted) to the mirrored form of `source`. `part`:
+    `registry` (the chart joins it with a repository of its own) or `repository`; or where the chart
+    takes image pull Secrets (`kit/mirror.py` PULL_SECRET_PARTS, `source` unused). What a chart
+    runs from a path no row names escapes the mirror and fails the synth (validate/mirror.py); a
+    row whose `source` is not the chart's default at `path` fails tests/test_registry.py."""
+
+    chart: str
+    path: str
+    source: str
+    part: str = "repository"
+
+
 # What a unit's `versions` hook holds (and the shared rows below).
-Row = Union[HelmChart, ManifestSource, CrdPin, Image, ChartImages, KnownStale]
+Row = Union[HelmChart, ManifestSource, CrdPin, Image, ChartImages, KnownStale, MirrorValue]
 
 # Cluster-scoped kinds many charts install (building blocks of `cluster_kinds`).
 CLUSTER_RBAC = ("rbac.authorization.k8s.io", "ClusterRole"), ("rbac.authorization.k8s.io", "ClusterRoleBinding")
@@ -185,6 +201,14 @@ SHARED: tuple[Row, ...] = (
     # server-side diff and apply, which we use. Its CRDs are unchanged from v3.4.4 to v3.4.7
     # (validate/bom.py compares the chart's templates/crds with the pinned v3.4.7 files).
     Image("argocd", "quay.io/argoproj/argocd", "v3.4.7"),
+    # The argo-cd chart's own images besides Argo CD (kit/argocd.py sets `global.image`).
+    MirrorValue("argo-cd", "dex.image.repository", "ghcr.io/dexidp/dex"),
+    MirrorValue("argo-cd", "redis.image.repository", "ecr-public.aws.com/docker/library/redis"),
+    MirrorValue("argo-cd", "redis.exporter.image.repository", "ghcr.io/oliver006/redis_exporter"),
+    MirrorValue("argo-cd", "redis-ha.image.repository", "ecr-public.aws.com/docker/library/redis"),
+    MirrorValue("argo-cd", "redis-ha.haproxy.image.repository", "ecr-public.aws.com/docker/library/haproxy"),
+    MirrorValue("argo-cd", "server.extensions.image.repository", "quay.io/argoprojlabs/argocd-extension-installer"),
+    MirrorValue("argo-cd", "global.imagePullSecrets", "", part="pull_secrets"),
 )
 
 
@@ -208,7 +232,8 @@ CRDS: tuple[CrdPin, ...]  # every CRD whose custom resources the platform may em
 IMAGES: dict[str, Image]
 CHART_IMAGES: dict[str, tuple[str, ...]]  # chart -> the images its render runs that we don't set
 KNOWN_STALE: dict[tuple[str, str], str]  # (type, name) as in bom_rows -> why it can't move yet
-_TABLES = ("CHARTS", "MANIFESTS", "CRDS", "IMAGES", "CHART_IMAGES", "KNOWN_STALE")
+MIRROR_VALUES: dict[str, tuple[MirrorValue, ...]]  # chart -> where its default images sit (registry mirror)
+_TABLES = ("CHARTS", "MANIFESTS", "CRDS", "IMAGES", "CHART_IMAGES", "KNOWN_STALE", "MIRROR_VALUES")
 
 
 def collect(rows: Iterable[Row]) -> dict[str, Any]:
@@ -227,12 +252,20 @@ def collect(rows: Iterable[Row]) -> dict[str, Any]:
             table, key, value = "CHART_IMAGES", r.chart, r.refs
         elif isinstance(r, KnownStale):
             table, key, value = "KNOWN_STALE", (r.type, r.name), r.why
+        elif isinstance(r, MirrorValue):
+            if (r.chart, r.path) in tables["MIRROR_VALUES"]:
+                raise ValueError(f"versions: mirror value {r.chart} {r.path} is declared twice")
+            tables["MIRROR_VALUES"][(r.chart, r.path)] = r
+            continue
         else:
             raise TypeError(f"not a versions row: {r!r}")
         if key in tables[table]:
             raise ValueError(f"versions: {key!r} is declared twice in {table}")
         tables[table][key] = value
-    return {**tables, "CRDS": tuple(tables["CRDS"].values())}
+    by_chart: dict[str, tuple[MirrorValue, ...]] = {}
+    for mv in tables["MIRROR_VALUES"].values():
+        by_chart[mv.chart] = (*by_chart.get(mv.chart, ()), mv)
+    return {**tables, "CRDS": tuple(tables["CRDS"].values()), "MIRROR_VALUES": by_chart}
 
 
 def _rows() -> tuple[Row, ...]:

@@ -15,7 +15,8 @@ from ..kit import versions
 from ..kit.component import units
 from ..kit.meta import Obj, group_of
 from ..plan import Rendered
-from . import admission, bom, cel, charts, core, crd, crosschecks, metrics, monitoring, netpol, rendered, rules, scheduling
+from . import (admission, bom, cel, charts, core, crd, crosschecks, metrics, mirror, monitoring, netpol, rendered, rules,
+               scheduling)
 
 MAX_ERRORS_PER_OBJECT = 8
 BOOTSTRAP = "argocd-bootstrap"
@@ -135,5 +136,6 @@ def validate(r: Rendered) -> list[str]:
     problems += metrics.check(r)  # every metric and label a query reads: kit/metrics.py
     problems += netpol.check(r) + netpol.check_route_backends(r)
     problems += bom.check(r)  # the BOM agrees with itself and covers every image the env runs
+    problems += mirror.check(r)  # with a registry mirror, no image escapes it
     problems += admission.check(r)  # the union of ours, chart renders and controller-made pods
     return problems

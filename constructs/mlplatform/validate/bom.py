@@ -210,5 +210,10 @@ def check(r: Rendered) -> list[str]:
     for comp, docs in r.renders.docs.items():
         source = r.helm[comp].chart if comp in r.helm else (r.upstream[comp].source if comp in r.upstream else comp)
         rendered[comp] = (source, [d.obj for d in docs])
-    out += [f"{env}/{m}" for m in image_problems(r.components, rendered, versions.IMAGES, versions.CHART_IMAGES)]
+    images, chart_images = versions.IMAGES, versions.CHART_IMAGES
+    m = r.env.registry.mirror()
+    if m is not None:  # the env pulls the BOM's images from its mirror (kit/mirror.py): same rows, mirrored
+        images = {k: versions.Image(i.name, m.rewrite(i.repository), i.tag) for k, i in images.items()}
+        chart_images = {c: tuple(m.rewrite(ref) for ref in refs) for c, refs in chart_images.items()}
+    out += [f"{env}/{m}" for m in image_problems(r.components, rendered, images, chart_images)]
     return out

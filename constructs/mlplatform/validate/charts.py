@@ -57,6 +57,37 @@ def merged(defaults: Any, ours: Any) -> Any:
     return ours
 
 
+def _with_path(values: dict, keys: list[str]) -> dict:
+    """`values` (a copy where it changes) with the path `keys` present (a missing leaf: None)."""
+    head, rest = keys[0], keys[1:]
+    if not rest:
+        return values if head in values else {**values, head: None}
+    child = values.get(head)
+    return {**values, head: _with_path(child if isinstance(child, dict) else {}, rest)}
+
+
+@lru_cache(maxsize=None)
+def subchart_defaults(chart: str) -> dict[str, dict]:
+    """Subchart name -> its default values.yaml, for the subcharts the pinned archive vendors as
+    folders (`<chart>/charts/<sub>/values.yaml`, e.g. the GPU operator's node-feature-discovery)."""
+    import re
+    import tarfile
+
+    import yaml
+
+    from ..kit import helm, yamltext
+
+    helm.archive_digest(chart)
+    out: dict[str, dict] = {}
+    with tarfile.open(helm.archive_path(chart), mode="r:gz") as tar:
+        for m in sorted(tar.getmembers(), key=lambda m: m.name):
+            hit = re.match(r"^[^/]+/charts/([^/]+)/values\.yaml$", m.name)
+            f = tar.extractfile(m) if hit and m.isfile() else None
+            if f is not None:
+                out[hit.group(1)] = yaml.load(f.read(), Loader=yamltext.LOADER) or {}
+    return out
+
+
 def check_values(chart: str, values: dict) -> list[str]:
     """Schema errors (where the chart ships a schema) plus keys the chart doesn't know: charts
     whose schema allows unknown keys would otherwise ignore a typo silently. Like Helm, the
@@ -69,6 +100,12 @@ def check_values(chart: str, values: dict) -> list[str]:
                 for e in sorted(v.iter_errors(full), key=lambda e: e.json_path)]
     c = versions.CHARTS[chart]
     defaults = upstream.chart_values(chart)
+    if isinstance(defaults, dict):  # values under a subchart's name are that subchart's values
+        defaults = {**defaults, **{k: merged(v, defaults.get(k)) for k, v in subchart_defaults(chart).items()}}
+        # a registry-mirror row declares a value the chart's templates read (tests/test_registry.py
+        # checks each), although its default values.yaml may not show it (gpu-operator dcgm.imagePullSecrets)
+        for row in versions.MIRROR_VALUES.get(chart, ()):
+            defaults = _with_path(defaults, row.path.split("."))
     if c.commented_values and isinstance(defaults, dict):
         defaults = {**{k: None for k in c.commented_values}, **defaults}
     out += list(_unknown_keys(values, defaults, upstream.chart_values_schema(chart) or {}, "", c.free_form_values))

@@ -5,6 +5,7 @@ versions table (`python app.py bom`).
 from __future__ import annotations
 
 from ...kit.versions import CLUSTER_RBAC, CRD_KIND, WEBHOOKS, ChartImages, CrdPin, HelmChart
+from ...kit.versions import MirrorValue
 
 VERSIONS = (
     HelmChart("external-secrets", "https://charts.external-secrets.io", "2.9.0", "v2.9.0",
@@ -22,4 +23,14 @@ VERSIONS = (
            url="https://raw.githubusercontent.com/external-secrets/external-secrets/v2.9.0/config/crds/bases/external-secrets.io_secretstores.yaml",
            sha256="7f750858d393913915a2f15daff9e1d2f56ca207c09920c055d7a68cceacb641"),
     ChartImages("external-secrets", ("ghcr.io/external-secrets/external-secrets:v2.9.0",)),
+)
+
+# Where the chart keeps the images it runs by default (kit/mirror.py sets them to the env's registry
+# mirror, when one is configured: issue 17).
+VERSIONS += (
+    MirrorValue("external-secrets", "image.repository", "ghcr.io/external-secrets/external-secrets"),
+    MirrorValue("external-secrets", "webhook.image.repository", "ghcr.io/external-secrets/external-secrets"),
+    MirrorValue("external-secrets", "certController.image.repository", "ghcr.io/external-secrets/external-secrets"),
+    # where it takes the mirror's pull Secret (registry.pull_secret)
+    MirrorValue("external-secrets", "global.imagePullSecrets", "", part="pull_secrets"),
 )

@@ -5,6 +5,7 @@ runs, and why the chart is behind. `kit/versions.py` collects every unit's rows 
 from __future__ import annotations
 
 from ...kit.versions import CLUSTER_RBAC, ChartImages, HelmChart, Image, KnownStale
+from ...kit.versions import MirrorValue
 
 VERSIONS = (
     HelmChart("jupyterhub", "https://hub.jupyter.org/helm-chart/", "4.4.0", "5.5.0",
@@ -23,4 +24,19 @@ VERSIONS = (
                "chart 4.4.0 runs JupyterHub 5.5.0; 5.5.1 fixes two advisories: needs a newer chart (none mirrored)"),
     KnownStale("image", "jupyterhub-hub",
                "k8s-hub 4.4.0 is JupyterHub 5.5.0 (5.5.1 fixes two advisories): moves with the chart"),
+)
+
+# Where the chart keeps the images it runs by default (kit/mirror.py sets them to the env's registry
+# mirror, when one is configured: issue 17).
+VERSIONS += (
+    MirrorValue("jupyterhub", "proxy.chp.image.name", "quay.io/jupyterhub/configurable-http-proxy"),
+    MirrorValue("jupyterhub", "proxy.traefik.image.name", "traefik"),
+    MirrorValue("jupyterhub", "proxy.secretSync.image.name", "quay.io/jupyterhub/k8s-secret-sync"),
+    MirrorValue("jupyterhub", "singleuser.networkTools.image.name", "quay.io/jupyterhub/k8s-network-tools"),
+    MirrorValue("jupyterhub", "scheduling.userScheduler.image.name", "registry.k8s.io/kube-scheduler"),
+    MirrorValue("jupyterhub", "scheduling.userPlaceholder.image.name", "registry.k8s.io/pause"),
+    MirrorValue("jupyterhub", "prePuller.hook.image.name", "quay.io/jupyterhub/k8s-image-awaiter"),
+    MirrorValue("jupyterhub", "prePuller.pause.image.name", "registry.k8s.io/pause"),
+    # where it takes the mirror's pull Secret (registry.pull_secret)
+    MirrorValue("jupyterhub", "imagePullSecrets", "", part="pull_secret_names"),
 )

@@ -5,6 +5,7 @@ app.py bom`).
 from __future__ import annotations
 
 from ...kit.versions import CLUSTER_RBAC, CRD_KIND, WEBHOOKS, ChartImages, CrdPin, HelmChart
+from ...kit.versions import MirrorValue
 
 VERSIONS = (
     HelmChart("karpenter", "public.ecr.aws/karpenter", "1.14.1", "1.14.1", oci=True,
@@ -22,4 +23,12 @@ VERSIONS = (
            sha256="3bb64a20c80776b77aa19a699ebdaf34480a7b2e7ec4ef890b43225b3517f878"),
     ChartImages("karpenter", ("public.ecr.aws/karpenter/controller:1.14.1@sha256:"
                               "723130949e4cab989461ff07d1be4cd781d63515432494641b33c235f300ae23",)),
+)
+
+# Where the chart keeps the images it runs by default (kit/mirror.py sets them to the env's registry
+# mirror, when one is configured: issue 17).
+VERSIONS += (
+    MirrorValue("karpenter", "controller.image.repository", "public.ecr.aws/karpenter/controller"),
+    # where it takes the mirror's pull Secret (registry.pull_secret)
+    MirrorValue("karpenter", "imagePullSecrets", "", part="pull_secrets"),
 )

@@ -5,6 +5,7 @@ images the chart's render runs. `kit/versions.py` collects every unit's rows int
 from __future__ import annotations
 
 from ...kit.versions import CLUSTER_RBAC, CRD_KIND, WEBHOOKS, ChartImages, CrdPin, HelmChart, Image
+from ...kit.versions import MirrorValue
 
 VERSIONS = (
     HelmChart("kubeflow-trainer", "ghcr.io/kubeflow/charts", "2.3.0", "v2.3.0", oci=True,
@@ -27,4 +28,15 @@ VERSIONS = (
     Image("pytorch-cuda", "pytorch/pytorch", "2.13.0-cuda13.0-cudnn9-runtime"),
     ChartImages("kubeflow-trainer", ("ghcr.io/kubeflow/trainer/trainer-controller-manager:v2.3.0",
                                      "registry.k8s.io/jobset/jobset:v0.12.0")),
+)
+
+# Where the chart keeps the images it runs by default (kit/mirror.py sets them to the env's registry
+# mirror, when one is configured: issue 17).
+VERSIONS += (
+    MirrorValue("kubeflow-trainer", "image.registry", "ghcr.io", part="registry"),
+    MirrorValue("kubeflow-trainer", "jobset.image.repository", "registry.k8s.io/jobset/jobset"),
+    MirrorValue("kubeflow-trainer", "dataCache.cacheImage.registry", "ghcr.io", part="registry"),
+    # where it takes the mirror's pull Secret (registry.pull_secret)
+    MirrorValue("kubeflow-trainer", "image.pullSecrets", "", part="pull_secrets"),
+    MirrorValue("kubeflow-trainer", "jobset.image.pullSecrets", "", part="pull_secrets"),
 )

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from ...kit.versions import CLUSTER_RBAC, CRD_KIND, CrdPin, HelmChart, Image
+from ...kit.versions import MirrorValue
 
 VERSIONS = (
     HelmChart("kuberay-operator", "https://ray-project.github.io/kuberay-helm/", "1.7.0", "v1.7.0",
@@ -26,4 +27,9 @@ VERSIONS = (
     # In-cluster Redis for Ray GCS fault tolerance where the env has no ElastiCache.
     Image("redis", "redis", "7.4.11-alpine"),
     Image("kuberay-operator", "quay.io/kuberay/operator", "v1.7.0"),
+)
+
+# Where the chart takes the mirror's pull Secret (registry.pull_secret); the operator image is ours (IMAGES).
+VERSIONS += (
+    MirrorValue("kuberay-operator", "imagePullSecrets", "", part="pull_secrets"),
 )

@@ -46,5 +46,5 @@ def build(env: Env) -> list[Obj]:
         objs.append(external_secret(w.name, namespace=w.namespace, component=NAME, env=env.name,
                                     prefix=infra.secrets_manager_prefix, refresh=env.secrets.refresh_interval,
                                     data=w.data, labels=w.labels, template_data=w.template_data, target=w.secret,
-                                    known=known))
+                                    known=known, secret_type=w.secret_type))
     return objs

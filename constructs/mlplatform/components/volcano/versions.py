@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from ...kit.versions import CLUSTER_RBAC, CRD_KIND, WEBHOOKS, ChartImages, CrdPin, HelmChart, minors
+from ...kit.versions import MirrorValue
 
 VERSIONS = (
     HelmChart("volcano", "https://volcano-sh.github.io/helm-charts", "1.15.1", "1.15.1",
@@ -24,4 +25,12 @@ VERSIONS = (
            sha256="92203dee889b6d3bb628f96d27779e98967d8ba21e58c425c7379bcbcee8b482"),
     ChartImages("volcano", ("docker.io/volcanosh/vc-controller-manager:v1.15.1", "docker.io/volcanosh/vc-scheduler:v1.15.1",
                             "docker.io/volcanosh/vc-webhook-manager:v1.15.1")),
+)
+
+# Where the chart keeps the images it runs by default (kit/mirror.py sets them to the env's registry
+# mirror, when one is configured: issue 17).
+VERSIONS += (
+    MirrorValue("volcano", "basic.image_registry", "docker.io", part="registry"),
+    # where it takes the mirror's pull Secret (registry.pull_secret)
+    MirrorValue("volcano", "basic.image_pull_secret", "", part="pull_secret_name"),
 )
