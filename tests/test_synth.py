@@ -47,7 +47,7 @@ def test_output_layout_and_hygiene(fresh):
         comps = sorted(p.name for p in (out / env).iterdir() if p.is_dir())
         # one folder per component that emits objects (chart-only components have none)
         assert comps == ["airflow", "argocd-apps", "ingress", "jupyterhub", "keycloak", "kubeflow-trainer", "kuberay",
-                         "mlflow", "monitoring", "namespaces", "node-pools", "prometheus-rules", "secrets",
+                         "mlflow", "monitoring", "namespaces", "node-pools", "priority-classes", "prometheus-rules", "secrets",
                          "spark-operator", "storage", "vllm", "volcano"]
         # plus the env on one page, and nothing else
         assert sorted(p.name for p in (out / env).iterdir() if not p.is_dir()) == ["INVENTORY.md"]
