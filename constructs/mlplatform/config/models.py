@@ -52,6 +52,14 @@ class ComputeConfig(Model):
         if self.karpenter.gpu_pool is not None and not self.gpu.enabled:
             raise ValueError("karpenter.gpu_pool needs gpu.enabled: without the NVIDIA device plugin the nodes "
                              "never advertise nvidia.com/gpu (set gpu_pool: null for an env without GPUs)")
+        k, g = self.karpenter, self.gpu
+        pools = ([("gpu_pool", k.gpu_pool)] if k.gpu_pool is not None else []) + \
+            [(f"gpu_pools.{n}", p) for n, p in sorted(k.gpu_pools.items())]
+        mig = [where for where, p in pools if p.sharing.mode == "mig"]
+        if mig and not (g.mig_manager and g.mig_strategy == "mixed"):
+            raise ValueError(f"karpenter.{', karpenter.'.join(mig)} partition GPUs with MIG: that needs gpu.mig_manager "
+                             "true (it applies the layout) and gpu.mig_strategy mixed (each profile advertised as "
+                             "nvidia.com/mig-<profile>)")
         return self
 
 

@@ -10,7 +10,9 @@ from .config import GpuNodePoolConfig, NodePoolConfig
 # -- imports: rules, dashboards
 # -- imports: checks
 # -- imports: versions
-from .objects import GPU_POOL, GPU_RESOURCE, NAME, POOL_LABEL, build
+from .objects import GPU_POOL, GPU_RESOURCE, NAME, POOL_LABEL, build, gpu_pools
+from .placement import GpuPlacement, gpu_ask_problems, gpu_placements
+from .sharing import DEVICE_PLUGIN_CONFIG_LABEL, MIG_CONFIG_LABEL, MIG_RESOURCE_PREFIX, GpuSharing
 
 # Contribution hooks are grouped by mechanism; add lines under a group's comment only.
 UNIT = Component(
@@ -25,7 +27,10 @@ UNIT = Component(
 
 __all__ = ["UNIT", "GPU_POOL", "GPU_RESOURCE", "NAME", "POOL_LABEL"]
 # -- published facts: config
-__all__ += ["GpuNodePoolConfig", "NodePoolConfig"]
+__all__ += ["GpuNodePoolConfig", "NodePoolConfig", "GpuSharing"]
+# -- published facts: GPU pools and their sharing
+__all__ += ["gpu_pools", "GpuPlacement", "gpu_placements", "gpu_ask_problems", "DEVICE_PLUGIN_CONFIG_LABEL",
+            "MIG_CONFIG_LABEL", "MIG_RESOURCE_PREFIX"]
 # -- published facts: routes, credentials, secrets
 # -- published facts: rules, dashboards
 # -- published facts: checks

@@ -10,7 +10,9 @@ from pydantic import Field, model_validator
 from ...config.base import Model, Quantity, refuse, twice
 from ...config.strict import Loc
 from ...kit import quantity
-from ...kit.instances import GPU_INSTANCE_CATEGORIES, gpus_per_node_cap, instance_category, instance_generation
+from ...kit.instances import (GPU_INSTANCE_CATEGORIES, gpu_families, gpus_per_node_cap, instance_category,
+                              instance_generation, mig_layout_problems)
+from .sharing import GpuSharing
 
 if TYPE_CHECKING:
     from ...config.models import Env
@@ -130,6 +132,8 @@ class GpuNodePoolConfig(_NodePoolBase):
         description="how long a GPU node stays empty before it goes")
     weight: Annotated[int, Field(ge=1, le=100)] | None = Field(default=20,
         description="preference among pools that fit the same pod (higher first)")
+    sharing: GpuSharing = Field(default_factory=GpuSharing,
+        description="how the pool's GPUs are shared: whole GPUs (default), time-slicing or MIG")
 
     def gpus_per_node(self) -> tuple[int, str] | None:
         """(most GPUs on one node, why): max_gpus_per_node, else derived from the instance families."""
@@ -142,6 +146,14 @@ class GpuNodePoolConfig(_NodePoolBase):
         if self.max_gpus_per_node is not None and self.max_gpus_per_node > self.gpu_limit:
             raise ValueError(f"max_gpus_per_node {self.max_gpus_per_node} exceeds gpu_limit {self.gpu_limit}: "
                              "no node of that size could ever launch")
+        if self.sharing.mode == "mig":
+            if not self.instance_families:
+                raise ValueError("sharing.mode mig needs instance_families: the MIG layout is checked against the GPU "
+                                 "model of every family the pool may launch (A100/H100/H200: p4d, p4de, p5, p5e, p5en)")
+            fams = gpu_families(list(self.instance_categories), list(self.instance_families), self.min_generation)
+            whys = sorted({w for f in fams for w in mig_layout_problems(f, dict(self.sharing.mig_devices))})
+            if whys:
+                raise ValueError("sharing.mig_devices can't be applied: " + "; ".join(whys))
 
 
 def gpu_node_fit_problems(env: "Env") -> list[tuple[Loc, str]]:

@@ -154,6 +154,14 @@ def serving_problems(env: "Env") -> list[tuple[Loc, str]]:
     if env.compute.karpenter.gpu_pool is None:
         out.append((("serving", "models"), "serving.models need compute.karpenter.gpu_pool (every vLLM replica needs "
                                            "GPUs)"))
+    elif (mode := env.compute.karpenter.gpu_pool.sharing.mode) != "whole":
+        # vLLM sizes its KV cache from the framebuffer it measures (or gpu_memory_utilization of it):
+        # two replicas time-slicing one GPU each claim the same memory and the second OOMs; a MIG
+        # slice is not what the instance-type memory check below assumes.
+        out.append((("compute", "karpenter", "gpu_pool", "sharing", "mode"),
+                    f"the gpu pool serves vLLM models ({', '.join(m.name for m in s.models)}) but shares its GPUs "
+                    f"({mode}): vLLM sizes its KV cache from the GPU memory it sees, so replicas sharing a GPU run out "
+                    "of memory; keep gpu_pool whole and put shared GPUs in a gpu_pools entry"))
     if not env.monitoring.enabled:
         out.append((("serving", "models"), "serving.models need monitoring.enabled: the HPAs scale on queue metrics "
                                            "Prometheus collects"))
