@@ -219,6 +219,11 @@ def facts(r: Rendered) -> Facts:
         for p in env.jupyterhub.profiles:
             put("notebooks", p.slug, f"cpu {p.cpu_guarantee:g}-{p.cpu_limit:g}, memory {p.mem_guarantee}-{p.mem_limit}, "
                                      f"GPUs {p.gpus}, {p.image}" + (" (default)" if p.default else ""))
+        for p in env.jupyterhub.profiles:  # walltime: the server is stopped this long after start
+            if p.walltime_hours is not None:
+                put("notebooks", f"{p.slug} walltime", f"{p.walltime_hours:g} h")
+        for i in env.jupyterhub.images:  # the image choice after the compute profile
+            put("notebooks", f"image {i.key}", "profiles " + (", ".join(i.compute) or "all"))
 
     for comp, o in objects(r):
         md = o.get("metadata") or {}

@@ -365,7 +365,19 @@ def _notebooks(r: Rendered) -> list[str]:
             for p in j.profiles]
     return ["## Notebook profiles (JupyterHub)", "",
             *markdown_table(["profile", "name", "image", "CPU (guarantee–limit)", "memory (guarantee–limit)", "GPUs",
-                             "roles"], rows)]
+                             "roles"], rows), *_notebook_choices(r)]
+
+
+def _notebook_choices(r: Rendered) -> list[str]:
+    """The image choice per compute profile and each profile's walltime (only when configured)."""
+    j = r.env.jupyterhub
+    if not j.images and all(p.walltime_hours is None for p in j.profiles):
+        return []
+    rows = [[_code(p.slug), f"{p.walltime_hours:g} h" if p.walltime_hours is not None else "none (idle culling)",
+             ", ".join(_code(i.key) for i in j.images if not i.compute or p.slug in i.compute) or _code(p.image)]
+            for p in j.profiles]
+    return ["", "Image choices and walltime per compute profile (the walltime service stops a server this long "
+            "after it started):", "", *markdown_table(["profile", "walltime", "images offered"], rows)]
 
 
 def _components(r: Rendered) -> list[str]:

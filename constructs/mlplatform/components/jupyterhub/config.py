@@ -10,6 +10,7 @@ from ...config.base import DnsLabel, Model, Quantity, refuse, twice
 from ...config.strict import Loc
 from ...kit import quantity
 from ..keycloak import KeycloakRole
+from .catalogue import NotebookImage, catalogue_problems
 
 if TYPE_CHECKING:
     from ...config.models import Env
@@ -48,6 +49,9 @@ class NotebookProfile(Model):
         default_factory=list, description="Keycloak realm roles allowed to see and start it (empty: everyone)")
     default: bool = Field(default=False, description="preselected in the spawn menu (at most one profile)")
     run_as_root: bool = Field(default=False, description="explicit opt-in; notebooks run as uid 1000 without sudo otherwise")
+    walltime_hours: Annotated[float, Field(gt=0, le=8760)] | None = Field(default=None, description=(
+        "the server is stopped this many hours after it started, busy or idle (0.5: 30 minutes); the "
+        "walltime service stops it through the JupyterHub API. None: no walltime, idle culling only"))
 
     @model_validator(mode="after")
     def _sizes(self) -> "NotebookProfile":
@@ -92,6 +96,9 @@ class JupyterHubConfig(Model):
                                               min_length=1, description="realm roles that may log in at all")
     profiles: list[NotebookProfile] = Field(
         description="the spawn menu; a user sees the profiles whose required_roles they have", default_factory=_default_profiles, min_length=1)
+    images: list[NotebookImage] = Field(default_factory=list, description=(
+        "the image catalogue: after a compute profile the user picks one of the images it offers (each "
+        "profile's `image` is its preselected choice). Empty: each profile starts its own `image`, no choice"))
     home_size: Quantity = Field(default="10Gi", description="size of each user's home volume (a gp3 PVC per user)")
     hub_db_size: Quantity = Field(default="10Gi", description="size of the hub's sqlite database volume")
     start_timeout_seconds: Annotated[int, Field(ge=60, le=3600)] = Field(
@@ -114,6 +121,16 @@ class JupyterHubConfig(Model):
             if p.required_roles and not set(p.required_roles) & set(self.allowed_roles):
                 raise ValueError(f"profile {p.slug!r} requires roles {p.required_roles} none of which may log in "
                                  f"(allowed_roles {self.allowed_roles})")
+        return self
+
+    @model_validator(mode="after")
+    def _catalogue_and_walltime(self) -> "JupyterHubConfig":
+        catalogue_problems(self.profiles, self.images)
+        cap = self.cull.max_age_seconds
+        for n, p in enumerate(self.profiles):
+            if p.walltime_hours is not None and cap and p.walltime_hours * 3600 > cap:
+                raise ValueError(f"jupyterhub.profiles[{n}] ({p.slug}).walltime_hours {p.walltime_hours:g} exceeds "
+                                 f"cull.max_age_seconds {cap}: the culler would stop every server first")
         return self
 
 

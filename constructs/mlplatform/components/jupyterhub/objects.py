@@ -34,7 +34,9 @@ from ...kit.component import HelmRelease
 from ...kit.ingress import block_path, ingress
 from ...kit.meta import Obj, metadata
 from .. import mlflow, node_pools, storage
+from . import walltime
 from .access import JUPYTERHUB_HUB, JUPYTERHUB_OIDC, ROUTE
+from .catalogue import offered
 from .config import NotebookProfile
 
 if TYPE_CHECKING:
@@ -88,13 +90,36 @@ def override(p: NotebookProfile) -> dict:
     return o
 
 
+def image_option(env: Env, p: NotebookProfile) -> dict | None:
+    """KubeSpawner `profile_options.image` of a compute profile: the catalogue images it offers, each
+    choice overriding only `image`; the profile's own `image` is the preselected choice (and the
+    profile's override already carries it). None without a catalogue."""
+    images = offered(env.jupyterhub.images, p.slug)
+    if not images:
+        return None
+    choices = {}
+    for i in images:
+        repo, tag = _image(i.key)
+        choice: dict = {"display_name": i.display_name, "kubespawner_override": {"image": f"{repo}:{tag}"}}
+        if i.key == p.image:
+            choice["default"] = True
+        choices[i.key] = choice
+    return {"display_name": "Image", "choices": choices}
+
+
 def profile_list(env: Env) -> list[dict]:
+    """The spawn menu: compute profiles, each with its image choice (when there is a catalogue) and
+    its walltime in the description."""
     out = []
     for p in env.jupyterhub.profiles:
-        entry = {"slug": p.slug, "display_name": p.display_name, "description": p.description,
+        entry = {"slug": p.slug, "display_name": p.display_name,
+                 "description": walltime.describe(p.description, p.walltime_hours),
                  "kubespawner_override": override(p)}
         if p.default:
             entry["default"] = True
+        option = image_option(env, p)
+        if option:
+            entry["profile_options"] = {"image": option}
         out.append(entry)
     return out
 
@@ -227,6 +252,7 @@ def values(env: Env) -> dict:
                  "maxAge": j.cull.max_age_seconds},
         "ingress": {"enabled": False},  # ours, from the route (access.py)
     }
+    walltime.add_to_values(env, v)
     digest = hashlib.sha256(json.dumps(v, sort_keys=True).encode()).hexdigest()
     v["hub"]["annotations"] = {VALUES_HASH: digest}
     return v
