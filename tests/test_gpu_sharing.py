@@ -79,7 +79,7 @@ _PROD_MIG = "          mig_devices: {1g.10gb: 2, 2g.20gb: 1, 3g.40gb: 1}"
      "compute.karpenter.gpu_pools.notebooks-shared.sharing", "replicas goes with mode time-slicing"),
     ("staging", "      consolidate_after: 10m\n    gpu_pools:",
      "      consolidate_after: 10m\n      sharing: {mode: time-slicing, replicas: 2}\n    gpu_pools:",
-     "compute.karpenter.gpu_pool.sharing.mode", "shares its GPUs (time-slicing): vLLM sizes its KV cache"),
+     "serving.models[0].gpu_memory_utilization", "vLLM sizes its KV cache from the GPU memory it measures"),
 ])
 def test_impossible_sharing_is_refused(env_dir, env, old, new, field, message):
     _edit(env_dir / f"{env}.yaml", old, new)

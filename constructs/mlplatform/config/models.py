@@ -27,7 +27,7 @@ from ..components.kubeflow_trainer.config import TrainerConfig, runtime_fits
 from ..components.kuberay.config import RayConfig, ray_team_problems
 from ..components.mlflow.config import MlflowConfig
 from ..components.monitoring.config import MonitoringConfig
-from ..components.node_pools.config import gpu_node_fit_problems
+from ..components.node_pools.config import gpu_ask_config_problems, gpu_node_fit_problems
 from ..components.secrets.config import SecretsConfig
 from ..components.spark_operator.config import SparkConfig
 from ..components.storage.config import StorageConfig
@@ -229,6 +229,13 @@ class Env(Model):
     def _gpu_node_fit(self) -> "Env":
         """No pod asks one node for more GPUs than the GPU pool's nodes have."""
         raise_problems(gpu_node_fit_problems(self))
+        return self
+
+    @model_validator(mode="after")
+    def _gpu_asks(self) -> "Env":
+        """Every GPU ask names a GPU pool of the env and a resource it offers (a MIG slice of its
+        layout, whole or time-sliced GPUs), in amounts one pod can use."""
+        raise_problems(gpu_ask_config_problems(self))
         return self
 
     @model_validator(mode="after")

@@ -37,7 +37,6 @@ Ray dashboards behind Keycloak, and a RayJob template per team.
 """
 from __future__ import annotations
 
-import copy
 import json
 from typing import TYPE_CHECKING
 
@@ -80,7 +79,6 @@ WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 WRITE_BLOCKED = "ray-dashboard-read-only"  # the ALB action name (backend `use-annotation`)
 JOB_TEMPLATE_KEY = "rayjob.yaml"
 
-GPU_TOLERATION = {"key": node_pools.GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"}
 
 
 def _restricted() -> dict:
@@ -268,11 +266,12 @@ def _operator_rbac(env: Env) -> list[Obj]:
 
 
 # --------------------------------------------------------------------------- Ray pods
-def _resources(r: ControllerResources, gpus: int = 0) -> dict:
+def _resources(r: ControllerResources, gpus: dict[str, str] | None = None) -> dict:
+    """Requests and limits of a Ray container, plus its GPU resources (whole GPUs or MIG slices)."""
     out = r.render()
-    if gpus:
-        out["requests"][node_pools.GPU_RESOURCE] = str(gpus)
-        out["limits"][node_pools.GPU_RESOURCE] = str(gpus)
+    for name, n in (gpus or {}).items():
+        out["requests"][name] = n
+        out["limits"][name] = n
     return out
 
 
@@ -337,15 +336,17 @@ def _head(env: Env, team: str, c: RayClusterConfig, *, serve: bool) -> dict:
 
 
 def _group(env: Env, team: str, name: str, g: RayWorkerGroup, image: str) -> dict:
+    gpus, tolerations, selector = (node_pools.gpu_pod_parts(env, g.gpu_pool, g.mig_profile, g.gpus) if g.gpus
+                                   else ({}, [], {}))
     spec: dict = {
         "securityContext": _pod_security(),
-        "containers": [_ray_container("ray-worker", versions.IMAGES[image].ref, _resources(g.resources, g.gpus),
+        "containers": [_ray_container("ray-worker", versions.IMAGES[image].ref, _resources(g.resources, gpus),
                                       _ray_env(env), shm=True)],
         "volumes": _volumes(g.shared_memory),
     }
     if g.gpus:
-        spec["tolerations"] = [copy.deepcopy(GPU_TOLERATION)]
-        spec["nodeSelector"] = {node_pools.POOL_LABEL: node_pools.GPU_POOL}
+        spec["tolerations"] = tolerations
+        spec["nodeSelector"] = selector
     return {
         "groupName": name,
         "replicas": g.replicas,

@@ -12,6 +12,8 @@
   notebooks next to whole GPUs for serving. A shared pool's nodes carry the labels that select
   their device-plugin / MIG-manager config and a `platform.mlops.io/gpu-sharing` taint
   (`sharing.py`).
+- `NodeOverlay/<pool>-<n>gpu` for each MIG pool: the MIG slices its nodes will advertise,
+  so Karpenter launches nodes for pods asking them (`overlays.py`).
 
 Karpenter v1 only (`karpenter.sh/v1`, `karpenter.k8s.aws/v1`). The book's listing 3.3 put
 `limits`, `disruption` and `weight` under `spec.template.spec`; they belong under `spec` (the
@@ -26,6 +28,7 @@ from typing import TYPE_CHECKING
 from ...kit import versions
 from ...kit.meta import Obj, metadata
 from .config import DisruptionBudget, GpuNodePoolConfig, NodePoolConfig
+from .overlays import node_overlays
 from .sharing import node_labels, sharing_taint
 
 if TYPE_CHECKING:
@@ -147,6 +150,7 @@ def build(env: Env) -> list[Obj]:
     k = env.compute.karpenter
     objs = [node_class(env), node_pool(env, DEFAULT_POOL, k.default_pool)]
     objs += [node_pool(env, name, p) for name, p in gpu_pools(env)]
+    objs += node_overlays(env, gpu_pools(env), NAME)
     return objs
 
 

@@ -10,6 +10,7 @@ from pydantic import Field, model_validator
 from ...config.base import DNS_LABEL, ControllerResources, DnsLabel, Model, Quantity, positions, refuse, twice
 from ...config.strict import Loc
 from ...kit import quantity
+from ..node_pools import GpuPoolName, MigProfileName, gpu_pool_field, mig_profile_field
 
 if TYPE_CHECKING:
     from ...config.models import Env
@@ -79,6 +80,8 @@ class ServedModel(Model):
                                   "leaving it unset); set it only when something vLLM does not measure shares "
                                   "the GPU")
     tensor_parallel_size: Annotated[int, Field(ge=1, le=8)] = Field(default=1, description="GPUs per replica")
+    gpu_pool: GpuPoolName = gpu_pool_field()
+    mig_profile: MigProfileName | None = mig_profile_field()
     dtype: Literal["auto", "bfloat16", "float16"] = Field(default="auto",
         description="weights and activations dtype (--dtype); auto: the model config's")
     min_gpu_memory_gib: Annotated[int, Field(ge=1, le=192)] = Field(
@@ -154,14 +157,6 @@ def serving_problems(env: "Env") -> list[tuple[Loc, str]]:
     if env.compute.karpenter.gpu_pool is None:
         out.append((("serving", "models"), "serving.models need compute.karpenter.gpu_pool (every vLLM replica needs "
                                            "GPUs)"))
-    elif (mode := env.compute.karpenter.gpu_pool.sharing.mode) != "whole":
-        # vLLM sizes its KV cache from the framebuffer it measures (or gpu_memory_utilization of it):
-        # two replicas time-slicing one GPU each claim the same memory and the second OOMs; a MIG
-        # slice is not what the instance-type memory check below assumes.
-        out.append((("compute", "karpenter", "gpu_pool", "sharing", "mode"),
-                    f"the gpu pool serves vLLM models ({', '.join(m.name for m in s.models)}) but shares its GPUs "
-                    f"({mode}): vLLM sizes its KV cache from the GPU memory it sees, so replicas sharing a GPU run out "
-                    "of memory; keep gpu_pool whole and put shared GPUs in a gpu_pools entry"))
     if not env.monitoring.enabled:
         out.append((("serving", "models"), "serving.models need monitoring.enabled: the HPAs scale on queue metrics "
                                            "Prometheus collects"))
