@@ -214,3 +214,20 @@ def test_node_overlays_are_validated_by_the_crd_of_the_karpenter_chart_archive(r
     found = [p for p in validate(r) if "NodeOverlay/planted" in p]
     assert any("invalid resource restricted" in p for p in found), found
     assert any("weight" in p for p in found), found
+
+
+# --------------------------------------------------------------------------- inventory and envdiff
+def test_inventory_and_envdiff_show_each_pools_sharing_and_resource_kinds(rendered):
+    from mlplatform import envdiff, inventory
+    prod, staging = inventory.markdown(rendered["prod"]), inventory.markdown(rendered["staging"])
+    row = next(line for line in prod.splitlines() if line.startswith("| `notebooks-mig` |"))
+    assert row.endswith("| MIG per GPU: 2 x `nvidia.com/mig-1g.10gb`, 1 x `nvidia.com/mig-2g.20gb`, "
+                        "1 x `nvidia.com/mig-3g.40gb` |"), row
+    assert next(line for line in prod.splitlines() if line.startswith("| `gpu` |")).endswith("| whole GPUs |")
+    assert "| 1 x `nvidia.com/mig-1g.10gb` |" in next(line for line in prod.splitlines()
+                                                     if line.startswith("| `gpu-mig-small` |"))
+    assert "| 1 (pool `notebooks-shared`) |" in next(line for line in staging.splitlines()
+                                                    if line.startswith("| `gpu-shared` |"))
+    rows = {(r.section, r.item): r.values for r in envdiff.rows({n: envdiff.facts(rendered[n]) for n in ("staging", "prod")})}
+    assert rows[("gpu", "nodepool notebooks-shared sharing")][0] == "time-sliced: 4 pods per `nvidia.com/gpu`"
+    assert rows[("gpu", "nodepool notebooks-mig sharing")][1].startswith("MIG per GPU: 2 x `nvidia.com/mig-1g.10gb`")
