@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from ...config.base import Model
 
@@ -46,6 +46,15 @@ class GpuSharing(Model):
     mig_devices: dict[MigProfileName, Annotated[int, Field(ge=1, le=7)]] = Field(default_factory=dict,
         description="mig: MIG instances per GPU by profile (e.g. {\"1g.10gb\": 7}); the same layout on every GPU "
                     "of the pool, advertised as nvidia.com/mig-<profile>")
+
+    @field_validator("mig_devices", mode="before")
+    @classmethod
+    def _integral_counts(cls, v: object) -> object:
+        """An integral float (`2.0`) is the count 2, as for every integer field (config/strict.py); the
+        strict model's own coercion only sees a field's top-level value, not a dict's values."""
+        if isinstance(v, dict):
+            return {k: int(n) if isinstance(n, float) and n.is_integer() else n for k, n in v.items()}
+        return v
 
     @model_validator(mode="after")
     def _consistent(self) -> "GpuSharing":
