@@ -20,6 +20,7 @@ from typing import Any, Iterator
 from .components import COMPONENTS
 from .inventory import (GPU, images_used, markdown_table, natural_key, nodepools, objects, queues,
                         ray_gpu_need, requirement, served_gpu_need, team_queues)
+from .inventory_gpu import sharing
 from .kit import routes, versions
 from .plan import Rendered
 
@@ -160,6 +161,7 @@ def facts(r: Rendered) -> Facts:
         put("gpu", f"nodepool {name} limit", gpu_limit)
         put("gpu", f"nodepool {name} families", requirement(p, "karpenter.k8s.aws/instance-family") or "any")
         put("gpu", f"nodepool {name} GPUs per node", requirement(p, "karpenter.k8s.aws/instance-gpu-count") or "any")
+        put("gpu", f"nodepool {name} sharing", sharing(env, name))
     g = env.compute.gpu
     put("gpu", "gpu-operator MIG", f"{g.mig_strategy}{' + manager' if g.mig_manager else ''}" if g.enabled else "off")
 

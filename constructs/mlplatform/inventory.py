@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any, Iterable, Iterator
 
 from .components import APPS_FOLDER
+from .inventory_gpu import gpu_ask, sharing
 from .kit import mirror, routes, versions
 from .kit.meta import LABEL_TEAM, Obj
 from .kit.quantity import parse
@@ -251,15 +252,13 @@ def _gpu_budget(r: Rendered) -> list[str]:
     prow = []
     for p in nodepools(r):
         spec = p.get("spec") or {}
-        limits = spec.get("limits") or {}
-        taints = (((spec.get("template") or {}).get("spec") or {}).get("taints") or [])
-        prow.append([_code(_name(p)), limits.get(GPU), limits.get("cpu"),
-                     limits.get("memory"), requirement(p, "karpenter.k8s.aws/instance-category"),
+        limits, taints = spec.get("limits") or {}, (((spec.get("template") or {}).get("spec") or {}).get("taints") or [])
+        prow.append([_code(_name(p)), limits.get(GPU), limits.get("cpu"), limits.get("memory"),
+                     requirement(p, "karpenter.k8s.aws/instance-category"),
                      requirement(p, "karpenter.k8s.aws/instance-family") or "any",
                      requirement(p, "karpenter.k8s.aws/instance-size") or "any",
-                     requirement(p, "karpenter.k8s.aws/instance-gpu-count"),
-                     requirement(p, "karpenter.sh/capacity-type"),
-                     ", ".join(f"{t.get('key')}:{t.get('effect')}" for t in taints) or None])
+                     requirement(p, "karpenter.k8s.aws/instance-gpu-count"), requirement(p, "karpenter.sh/capacity-type"),
+                     ", ".join(f"{t.get('key')}:{t.get('effect')}" for t in taints) or None, sharing(env, _name(p))])
     pool_gpus = sum((parse(str(((p.get("spec") or {}).get("limits") or {}).get(GPU, 0))) for p in nodepools(r)),
                     Decimal(0))
     out += ["", "### Per NodePool (Karpenter)", "",
@@ -267,7 +266,7 @@ def _gpu_budget(r: Rendered) -> list[str]:
             + ("" if not env.volcano.gpu_overcommit else " (overcommit allowed: queues compete for the pool)") + ".",
             "",
             *markdown_table(["NodePool", "GPU limit", "cpu limit", "memory limit", "categories", "families", "sizes",
-                             "GPUs per node", "capacity", "taints"], prow)]
+                             "GPUs per node", "capacity", "taints", "GPU sharing"], prow)]
     return out
 
 
@@ -319,7 +318,7 @@ def _notebooks(r: Rendered) -> list[str]:
     rows = [[_code(p.slug) + (" (default)" if p.default else ""), p.display_name,
              _code(versions.IMAGES[p.image].ref) if p.image in versions.IMAGES else p.image,
              f"{fmt_number(Decimal(str(p.cpu_guarantee)))}–{fmt_number(Decimal(str(p.cpu_limit)))}",
-             f"{p.mem_guarantee}–{p.mem_limit}", p.gpus, ", ".join(p.required_roles) or "everyone allowed to log in"]
+             f"{p.mem_guarantee}–{p.mem_limit}", gpu_ask(p), ", ".join(p.required_roles) or "everyone allowed to log in"]
             for p in j.profiles]
     return ["## Notebook profiles (JupyterHub)", "",
             *markdown_table(["profile", "name", "image", "CPU (guarantee–limit)", "memory (guarantee–limit)", "GPUs",

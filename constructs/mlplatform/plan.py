@@ -67,8 +67,10 @@ def _group_kind(gk: str) -> tuple[str, str]:
     return group, kind
 
 
-def _is_custom(o: Obj) -> bool:
-    return versions.crd_for(o.get("apiVersion", ""), o.get("kind", "")) is not None
+def _is_custom(o: Obj, er: EnvRenders) -> bool:
+    """A custom resource: a pinned CRD's, or one a chart of the env installs from its archive's crds/."""
+    av = o.get("apiVersion", "")
+    return versions.crd_for(av, o.get("kind", "")) is not None or (group_of(av), o.get("kind")) in er.crds
 
 
 def _waves(r: Rendered, deps: dict[str, set[str]]) -> dict[str, int]:
@@ -186,7 +188,7 @@ def render(env: Env, components: tuple[Component, ...] = COMPONENTS, *, with_ren
                 for name in refs.priority_class_refs(o):  # pods naming a class are refused until it exists
                     if class_owner.get(name) not in (None, comp):
                         deps[comp].add(class_owner[name])
-            if _is_custom(o):
+            if _is_custom(o, r.renders):
                 key = (group_of(o["apiVersion"]), o["kind"])
                 prov = crd_prov.get(key)
                 if prov and prov == comp:
@@ -281,7 +283,8 @@ def _wire_argocd(r: Rendered, by_name: dict[str, Component]) -> None:
                 namespaces.add(o["metadata"]["name"])
             av, kind = o.get("apiVersion", ""), o.get("kind", "")
             pin = versions.crd_for(av, kind)
-            if (pin is not None and not pin.namespaced) or (pin is None and is_cluster_scoped(av, kind)):
+            if (pin is not None and not pin.namespaced) or (pin is None and is_cluster_scoped(av, kind)) \
+                    or (pin is None and namespaced(r.renders, o) is False):  # a chart archive's CRD says so
                 cluster_kinds.add((group_of(av), kind))
     for rel in r.helm.values():
         namespaces.add(rel.namespace)

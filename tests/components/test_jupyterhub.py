@@ -207,13 +207,17 @@ def test_culling_and_gpu_start_timeout_per_env(envs):
     assert all(v["singleuser"]["startTimeout"] >= 600 for v in (dev, prod))
 
 
-def test_gpu_profiles_fit_a_gpu_node_pool_and_an_impossible_one_is_caught(rendered, env_dir):
+def test_gpu_profiles_fit_a_gpu_node_pool_and_an_impossible_one_is_caught(rendered, env_dir, envs):
     for r in rendered.values():
         assert scheduling.check_gpu_scheduling(r) == []
     f = env_dir / "dev.yaml"
     f.write_text(f.read_text().replace("mem_limit: 16Gi, gpus: 1,", "mem_limit: 16Gi, gpus: 8,", 1))
+    with pytest.raises(EnvError, match="notebook profile gpu-1 ask one node for 8 nvidia.com/gpu"):
+        load_env("dev", env_dir)  # the config refuses it first...
     from mlplatform.plan import render
-    r = render(load_env("dev", env_dir))
+    env = envs["dev"]  # ...and the check of the rendered pods is the backstop (config bypassed here)
+    profiles = [p.model_copy(update={"gpus": 8}) if p.slug == "gpu-1" else p for p in env.jupyterhub.profiles]
+    r = render(env.model_copy(update={"jupyterhub": env.jupyterhub.model_copy(update={"profiles": profiles})}))
     problems = scheduling.check_gpu_scheduling(r)
     assert any("profile gpu-1" in p and "fits no NodePool" in p for p in problems), problems
 

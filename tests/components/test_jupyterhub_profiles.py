@@ -174,7 +174,7 @@ def _refused(env_dir, old: str, new: str) -> list[str]:
      "(gpu-1) offers image 'notebook-base', which the image catalogue does not allow for it"),
     ("{slug: gpu-quick,", "{slug: gpu-1,", "notebook profiles listed twice: gpu-1"),
     ("- {key: notebook-datascience,", "- {key: notebook-base,", "images listed twice: notebook-base"),
-    ("compute: [gpu-quick, gpu-1, gpu-4]}", "compute: [gpu-quick, gpu-1, gpu-8]}", "compute names no compute profile: gpu-8"),
+    ("compute: [gpu-mig-small, gpu-quick, gpu-1, gpu-4]}", "compute: [gpu-mig-small, gpu-quick, gpu-1, gpu-8]}", "compute names no compute profile: gpu-8"),
 ])
 def test_impossible_catalogues_and_walltimes_are_refused(env_dir, old, new, message):
     problems = _refused(env_dir, old, new)
@@ -232,7 +232,7 @@ def test_the_service_is_hub_managed_with_a_minimal_role(envs):
     assert script["stringData"] == inspect.getsource(walltime_service)
     args = [a for a in svc["command"][2:] if a.startswith("--walltime=")]
     assert walltime_service.parse_walltimes([a.split("=", 1)[1] for a in args]) == walltime.hours(env) == {
-        "datascience": 24, "gpu-quick": 0.5, "gpu-1": 12, "gpu-4": 12}
+        "datascience": 24, "gpu-mig-small": 8, "gpu-quick": 0.5, "gpu-1": 12, "gpu-4": 12}
     assert "--url=http://localhost:8081/jupyter/hub/api" in svc["command"]
 
 

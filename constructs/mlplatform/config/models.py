@@ -27,7 +27,7 @@ from ..components.kubeflow_trainer.config import TrainerConfig, runtime_fits
 from ..components.kuberay.config import RayConfig, ray_team_problems
 from ..components.mlflow.config import MlflowConfig
 from ..components.monitoring.config import MonitoringConfig
-from ..components.node_pools.config import gpu_node_fit_problems
+from ..components.node_pools.config import gpu_ask_config_problems, gpu_node_fit_problems
 from ..components.registry.config import RegistryConfig
 from ..components.secrets.config import SecretsConfig
 from ..components.spark_operator.config import SparkConfig
@@ -53,6 +53,14 @@ class ComputeConfig(Model):
         if self.karpenter.gpu_pool is not None and not self.gpu.enabled:
             raise ValueError("karpenter.gpu_pool needs gpu.enabled: without the NVIDIA device plugin the nodes "
                              "never advertise nvidia.com/gpu (set gpu_pool: null for an env without GPUs)")
+        k, g = self.karpenter, self.gpu
+        pools = ([("gpu_pool", k.gpu_pool)] if k.gpu_pool is not None else []) + \
+            [(f"gpu_pools.{n}", p) for n, p in sorted(k.gpu_pools.items())]
+        mig = [where for where, p in pools if p.sharing.mode == "mig"]
+        if mig and not (g.mig_manager and g.mig_strategy == "mixed"):
+            raise ValueError(f"karpenter.{', karpenter.'.join(mig)} partition GPUs with MIG: that needs gpu.mig_manager "
+                             "true (it applies the layout) and gpu.mig_strategy mixed (each profile advertised as "
+                             "nvidia.com/mig-<profile>)")
         return self
 
 
@@ -225,6 +233,13 @@ class Env(Model):
     def _gpu_node_fit(self) -> "Env":
         """No pod asks one node for more GPUs than the GPU pool's nodes have."""
         raise_problems(gpu_node_fit_problems(self))
+        return self
+
+    @model_validator(mode="after")
+    def _gpu_asks(self) -> "Env":
+        """Every GPU ask names a GPU pool of the env and a resource it offers (a MIG slice of its
+        layout, whole or time-sliced GPUs), in amounts one pod can use."""
+        raise_problems(gpu_ask_config_problems(self))
         return self
 
     @model_validator(mode="after")

@@ -118,3 +118,57 @@ def gpus_per_node_cap(categories: list[str], families: list[str], sizes: list[st
     n, types = top
     shown = ", ".join(types[:3]) + (", ..." if len(types) > 3 else "")
     return n, f"largest instances of its families: {shown}"
+
+
+# ------------------------------------------------------------------------------ GPU models and MIG
+# family -> the NVIDIA GPU model its instances carry (EC2 accelerated-computing instance pages).
+GPU_MODELS: dict[str, str] = {
+    "g4dn": "T4", "g5": "A10G", "g6": "L4", "g6e": "L40S",
+    "p4d": "A100-SXM4-40GB", "p4de": "A100-SXM4-80GB", "p5": "H100-SXM5-80GB",
+    "p5e": "H200-SXM5-141GB", "p5en": "H200-SXM5-141GB",
+}
+
+# A MIG profile `<g>g.<mem>gb`: `compute` of the GPU's 7 compute slices, `memory` of its 8 memory
+# slices, `gib` of framebuffer, at most `most` instances of it per GPU. From NVIDIA's MIG user
+# guide ("Supported MIG Profiles"; the +me media-extension variants are left out). T4, A10G, L4
+# and L40S have no MIG.
+MigProfile = tuple[int, int, int, int]  # (compute slices, memory slices, GiB, most per GPU)
+_MIG_80GB: dict[str, MigProfile] = {"1g.10gb": (1, 1, 10, 7), "1g.20gb": (1, 2, 20, 4), "2g.20gb": (2, 2, 20, 3),
+                                    "3g.40gb": (3, 4, 40, 2), "4g.40gb": (4, 4, 40, 1), "7g.80gb": (7, 8, 80, 1)}
+MIG_PROFILES: dict[str, dict[str, MigProfile]] = {
+    "A100-SXM4-40GB": {"1g.5gb": (1, 1, 5, 7), "1g.10gb": (1, 2, 10, 4), "2g.10gb": (2, 2, 10, 3),
+                       "3g.20gb": (3, 4, 20, 2), "4g.20gb": (4, 4, 20, 1), "7g.40gb": (7, 8, 40, 1)},
+    "A100-SXM4-80GB": dict(_MIG_80GB),
+    "H100-SXM5-80GB": dict(_MIG_80GB),
+    "H200-SXM5-141GB": {"1g.18gb": (1, 1, 18, 7), "1g.35gb": (1, 2, 35, 4), "2g.35gb": (2, 2, 35, 3),
+                        "3g.71gb": (3, 4, 71, 2), "4g.71gb": (4, 4, 71, 1), "7g.141gb": (7, 8, 141, 1)},
+}
+MIG_COMPUTE_SLICES, MIG_MEMORY_SLICES = 7, 8
+
+
+def mig_profiles(family: str) -> dict[str, MigProfile] | None:
+    """The MIG profiles of the GPU of `family`; None when it has no MIG (or the family is unknown)."""
+    return MIG_PROFILES.get(GPU_MODELS.get(family, ""))
+
+
+def mig_layout_problems(family: str, layout: dict[str, int]) -> list[str]:
+    """Why `layout` (profile -> instances per GPU) can't be applied to every GPU of `family`: a GPU
+    without MIG, a profile the model lacks, more instances of a profile than the model allows, or
+    more compute (7) or memory (8) slices than one GPU has. NVIDIA also constrains where instances
+    sit on the GPU; the slice sums are the necessary condition every documented layout meets."""
+    model = GPU_MODELS.get(family)
+    profiles = mig_profiles(family)
+    if profiles is None:
+        return [f"{family} ({model or 'unknown GPU'}) has no MIG (MIG GPUs: "
+                f"{', '.join(sorted(f for f in GPU_MODELS if mig_profiles(f)))})"]
+    out = [f"{family} ({model}) has no MIG profile {p} (it has {', '.join(profiles)})"
+           for p in sorted(layout) if p not in profiles]
+    known = {p: n for p, n in layout.items() if p in profiles}
+    out += [f"{family} ({model}) fits at most {profiles[p][3]} x {p} per GPU (asked {n})"
+            for p, n in sorted(known.items()) if n > profiles[p][3]]
+    compute = sum(profiles[p][0] * n for p, n in known.items())
+    memory = sum(profiles[p][1] * n for p, n in known.items())
+    if compute > MIG_COMPUTE_SLICES or memory > MIG_MEMORY_SLICES:
+        out.append(f"{family} ({model}): the layout takes {compute}/{MIG_COMPUTE_SLICES} compute and "
+                   f"{memory}/{MIG_MEMORY_SLICES} memory slices of one GPU")
+    return out

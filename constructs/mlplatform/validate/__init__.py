@@ -15,6 +15,7 @@ from ..kit import versions
 from ..kit.component import units
 from ..kit.meta import Obj, group_of
 from ..plan import Rendered
+from ..renders import namespaced as namespaced_in
 from . import (admission, bom, cel, charts, core, crd, crosschecks, metrics, mirror, monitoring, netpol, rendered, rules,
                scheduling)
 
@@ -100,6 +101,10 @@ def validate(r: Rendered) -> list[str]:
             name = md.get("name", "?")
             where = f"{env.name}/{comp}/{obj.get('kind')}/{name}"
             found, namespaced = _schema_problems(obj, cs)
+            if namespaced is None and (group_of(str(obj.get("apiVersion", ""))), obj.get("kind")) in r.renders.crds:
+                # No pinned CRD, but a chart of the env installs one from its archive's crds/ (e.g.
+                # Karpenter's NodeOverlay): the object is judged by that CRD, as the API server would.
+                found, namespaced = rendered.schema_problems(obj, cs, r.renders), namespaced_in(r.renders, obj)
             found = found[:MAX_ERRORS_PER_OBJECT]
             ns = md.get("namespace")
             if namespaced is False and ns is not None:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from ...kit import monitoring
 from ...kit.component import HelmRelease
 from ..node_pools import GPU_RESOURCE
+from .sharing import device_plugin_values, mig_manager_values
 
 if TYPE_CHECKING:
     from ...config.models import Env
@@ -49,6 +50,12 @@ _NFD_POD_SC = {"seccompProfile": {"type": "RuntimeDefault"}}
 
 def values(env: Env) -> dict:
     g = env.compute.gpu
+    device_plugin: dict = {"enabled": True, "resources": _res("50m", "64Mi", "200m", "256Mi")}
+    if (dp := device_plugin_values(env)) is not None:
+        device_plugin["config"] = dp
+    mig_manager: dict = {"enabled": g.mig_manager, "resources": _res("50m", "128Mi", "200m", "512Mi")}
+    if (mm := mig_manager_values(env)) is not None:
+        mig_manager["config"] = mm
     return {
         "operator": {
             "upgradeCRD": False,  # see the module docstring: Argo CD applies the chart's CRDs itself
@@ -59,7 +66,7 @@ def values(env: Env) -> dict:
         # The AL2023 NVIDIA AMI ships the driver and the container toolkit.
         "driver": {"enabled": False},
         "toolkit": {"enabled": False},
-        "devicePlugin": {"enabled": True, "resources": _res("50m", "64Mi", "200m", "256Mi")},
+        "devicePlugin": device_plugin,
         "gfd": {"enabled": True, "resources": _res("50m", "64Mi", "200m", "256Mi")},
         # NFD's master/worker/gc come from the vendored subchart, whose defaults carry requests,
         # memory limits and a restricted container securityContext; we add CPU limits (requests
@@ -74,7 +81,7 @@ def values(env: Env) -> dict:
         },
         "cdi": {"enabled": g.cdi},
         "mig": {"strategy": g.mig_strategy},
-        "migManager": {"enabled": g.mig_manager, "resources": _res("50m", "128Mi", "200m", "512Mi")},
+        "migManager": mig_manager,
         "validator": {"resources": _res("50m", "64Mi", "200m", "256Mi")},
         "dcgmExporter": {
             "enabled": g.dcgm_exporter,

@@ -10,6 +10,7 @@ from ...config.base import DnsLabel, Model, Quantity, refuse, twice
 from ...config.strict import Loc
 from ...kit import quantity
 from ..keycloak import KeycloakRole
+from ..node_pools import GpuPoolName, MigProfileName, gpu_pool_field, mig_profile_field
 from .catalogue import NotebookImage, catalogue_problems
 
 if TYPE_CHECKING:
@@ -44,7 +45,9 @@ class NotebookProfile(Model):
     mem_limit: BinaryMemory = Field(
         description="most memory the notebook may use before it is OOM-killed, binary units (not below mem_guarantee)")
     gpus: Annotated[int, Field(ge=0, le=8)] = Field(default=0,
-        description="nvidia.com/gpu of the notebook; above 0 it runs on the GPU pool")
+        description="GPUs of the notebook (or MIG slices: mig_profile); above 0 it runs on gpu_pool")
+    gpu_pool: GpuPoolName = gpu_pool_field()
+    mig_profile: MigProfileName | None = mig_profile_field()
     required_roles: list[KeycloakRole] = Field(
         default_factory=list, description="Keycloak realm roles allowed to see and start it (empty: everyone)")
     default: bool = Field(default=False, description="preselected in the spawn menu (at most one profile)")

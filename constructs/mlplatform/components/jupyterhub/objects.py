@@ -54,7 +54,6 @@ UID, GID = 1000, 100  # the EFS access point's POSIX user (terraform/efs.tf)
 HOME = "/home/jovyan"
 SHARED = "/home/shared"
 VALUES_HASH = "platform.mlops.io/values-sha256"
-GPU_TOLERATION = {"key": node_pools.GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"}
 # z2jh's own default tolerations of user pods (dedicated user nodes), kept when a profile sets its own.
 USER_TOLERATIONS = [
     {"key": "hub.jupyter.org/dedicated", "operator": "Equal", "value": "user", "effect": "NoSchedule"},
@@ -72,8 +71,10 @@ def _image(key: str) -> tuple[str, str]:
     return img.repository, img.tag
 
 
-def override(p: NotebookProfile) -> dict:
-    """The profile's `kubespawner_override`: only keys that are KubeSpawner traits."""
+def override(env: Env, p: NotebookProfile) -> dict:
+    """The profile's `kubespawner_override`: only keys that are KubeSpawner traits. A GPU profile
+    asks its pool's resource (whole or time-sliced `nvidia.com/gpu`, or the MIG slice's
+    `nvidia.com/mig-<profile>`) and tolerates and selects that pool (node_pools' placement)."""
     repo, tag = _image(p.image)
     o: dict = {
         "image": f"{repo}:{tag}",
@@ -83,11 +84,11 @@ def override(p: NotebookProfile) -> dict:
         "mem_limit": _mem(p.mem_limit),
     }
     if p.gpus:
-        n = str(p.gpus)
-        o["extra_resource_guarantees"] = {node_pools.GPU_RESOURCE: n}
-        o["extra_resource_limits"] = {node_pools.GPU_RESOURCE: n}
-        o["tolerations"] = [*USER_TOLERATIONS, dict(GPU_TOLERATION)]
-        o["node_selector"] = {node_pools.POOL_LABEL: node_pools.GPU_POOL}
+        resources, tolerations, selector = node_pools.gpu_pod_parts(env, p.gpu_pool, p.mig_profile, p.gpus)
+        o["extra_resource_guarantees"] = resources
+        o["extra_resource_limits"] = dict(resources)
+        o["tolerations"] = [*USER_TOLERATIONS, *tolerations]
+        o["node_selector"] = selector
     if p.run_as_root:
         o["uid"] = 0
         o["container_security_context"] = {"runAsNonRoot": False}
@@ -118,7 +119,7 @@ def profile_list(env: Env) -> list[dict]:
     for p in env.jupyterhub.profiles:
         entry = {"slug": p.slug, "display_name": p.display_name,
                  "description": walltime.describe(p.description, p.walltime_hours),
-                 "kubespawner_override": override(p)}
+                 "kubespawner_override": override(env, p)}
         if p.default:
             entry["default"] = True
         option = image_option(env, p)
@@ -268,7 +269,7 @@ def pod_spec(env: Env, p: NotebookProfile) -> dict:
     """What KubeSpawner makes of a profile (tolerations, selector, resources, security contexts) for
     the cross-checks and Pod Security admission; tests/components/test_jupyterhub.py checks this against the
     real KubeSpawner."""
-    o = override(p)
+    o = override(env, p)
     limits = {"cpu": str(p.cpu_limit), "memory": p.mem_limit, **o.get("extra_resource_limits", {})}
     requests = {"cpu": str(p.cpu_guarantee), "memory": p.mem_guarantee, **o.get("extra_resource_guarantees", {})}
     # KubeSpawner: uid/allow_privilege_escalation, then container_security_context over them

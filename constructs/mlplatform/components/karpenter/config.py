@@ -31,9 +31,16 @@ class KarpenterConfig(Model):
         description="the general-purpose NodePool (CPU instances, no taint)")
     gpu_pool: GpuNodePoolConfig | None = Field(default_factory=GpuNodePoolConfig,
                                                description="null: no GPU nodes in this env")
+    gpu_pools: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")], GpuNodePoolConfig] = Field(
+        default_factory=dict,
+        description="further GPU NodePools by name (e.g. a MIG or time-sliced pool for notebooks next to the "
+                    "whole-GPU pool `gpu` that serves models); workloads pick one with gpu_pool")
 
     @model_validator(mode="after")
     def _tags(self) -> "KarpenterConfig":
         refuse("node_tags Karpenter sets itself",
                 {k for k in self.node_tags if k in _RESERVED_NODE_TAGS or k.startswith("kubernetes.io/cluster")})
+        refuse("gpu_pools names taken by the default and gpu NodePools", set(self.gpu_pools) & {"default", "gpu"})
+        if self.gpu_pools and self.gpu_pool is None:
+            raise ValueError("gpu_pools need gpu_pool: the `gpu` pool is where whole-GPU work lands by default")
         return self

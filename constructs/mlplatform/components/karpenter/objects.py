@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from ...kit import monitoring
 from ...kit.component import HelmRelease
+from .. import node_pools
 
 if TYPE_CHECKING:
     from ...config.models import Env
@@ -30,11 +31,16 @@ SERVICE_MONITOR_CRD = monitoring.SERVICE_MONITOR_CRD
 
 def values(env: Env) -> dict:
     k, infra = env.compute.karpenter, env.infrastructure
+    settings: dict = {
+        "clusterName": infra.cluster_name,  # the chart refuses to render without it
+        "interruptionQueue": infra.karpenter_interruption_queue,
+    }
+    if node_pools.needs_node_overlay(node_pools.gpu_pools(env)):
+        # ALPHA in 1.14: NodeOverlays (node-pools unit) add the MIG slices to the instance types
+        # Karpenter simulates; without the gate it ignores them and never launches for a MIG pod.
+        settings["featureGates"] = {"nodeOverlay": True}
     return {
-        "settings": {
-            "clusterName": infra.cluster_name,  # the chart refuses to render without it
-            "interruptionQueue": infra.karpenter_interruption_queue,
-        },
+        "settings": settings,
         "serviceAccount": {"annotations": {IRSA_ANNOTATION: infra.roles.karpenter}},
         "replicas": k.replicas,
         "logLevel": k.log_level,

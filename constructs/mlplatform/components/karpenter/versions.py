@@ -10,7 +10,8 @@ from ...kit.versions import MirrorValue
 VERSIONS = (
     HelmChart("karpenter", "public.ecr.aws/karpenter", "1.14.1", "1.14.1", oci=True,
               cluster_kinds=CLUSTER_RBAC + CRD_KIND + WEBHOOKS,
-              provides_crds=("NodePool.karpenter.sh", "NodeClaim.karpenter.sh", "EC2NodeClass.karpenter.k8s.aws"),
+              provides_crds=("NodePool.karpenter.sh", "NodeClaim.karpenter.sh", "EC2NodeClass.karpenter.k8s.aws",
+                             "NodeOverlay.karpenter.sh"),  # NodeOverlay: no pin, the archive's crds/ (v1alpha1)
               free_form_values=("nodeSelector",)),
     CrdPin("EC2NodeClass", "karpenter.k8s.aws", "v1", namespaced=False,
            url="https://raw.githubusercontent.com/aws/karpenter-provider-aws/v1.14.1/pkg/apis/crds/karpenter.k8s.aws_ec2nodeclasses.yaml",

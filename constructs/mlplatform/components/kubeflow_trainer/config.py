@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 
 from ...config.base import ControllerResources, DnsLabel, Model, Quantity, refuse, res, twice
 from ...kit import quantity
+from ..node_pools import GpuPoolName, MigProfileName, gpu_pool_field, mig_profile_field
 
 if TYPE_CHECKING:
     from ...config.models import Env
@@ -28,7 +29,9 @@ class TrainingRuntimeConfig(Model):
     num_nodes: Annotated[int, Field(ge=1, le=256)] = Field(default=1,
         description="pods of one training job (torchrun nodes), started together or not at all")
     gpus_per_node: Annotated[int, Field(ge=0, le=16)] = Field(default=0,
-        description="nvidia.com/gpu per pod; must fit one node of the GPU pool; 0: CPU-only")
+        description="GPUs per pod (or MIG slices: mig_profile); must fit one node of gpu_pool; 0: CPU-only")
+    gpu_pool: GpuPoolName = gpu_pool_field()
+    mig_profile: MigProfileName | None = mig_profile_field()
     node: ControllerResources = Field(default_factory=lambda: res("2", "8Gi", "4", "16Gi"),
                                       description="requests and limits of each node's trainer container")
     shared_memory: Quantity = Field(default="2Gi", description="/dev/shm (memory-backed: NCCL, data loader workers); "

@@ -61,7 +61,7 @@ from ...kit import k8s, versions, yamltext
 from ...kit.component import HelmRelease
 from ...kit.meta import LABEL_TEAM, SYNC_WAVE, Obj, metadata
 from .. import mlflow, volcano
-from ..node_pools import GPU_RESOURCE
+from ..node_pools import gpu_pod_parts
 from .config import TrainingRuntimeConfig, runtime_fits
 from ..priority_classes import PRIORITY
 
@@ -82,7 +82,6 @@ RUNTIME_READER = "kubeflow-trainer-runtime-reader"
 EXAMPLE_KEY = "trainjob.yaml"
 EXAMPLE_JOB = "smoke-test"
 PATCH_MANAGER = "platform.mlops.io/team-queue"
-TOLERATE_GPU = {"key": GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"}
 UID = 1000  # the runtime image runs as root by default; team namespaces enforce restricted PSA
 
 # Secrets and webhook configurations the controllers fill at runtime (module docstring).
@@ -136,16 +135,17 @@ def helm(env: Env) -> HelmRelease | None:
 
 
 # --------------------------------------------------------------------------- runtimes
-def _node_resources(r: TrainingRuntimeConfig) -> dict:
+def _node_resources(env: Env, r: TrainingRuntimeConfig) -> dict:
     res = r.node.render()
-    if r.gpus_per_node:
-        res["requests"][GPU_RESOURCE] = str(r.gpus_per_node)
-        res["limits"][GPU_RESOURCE] = str(r.gpus_per_node)
+    gpus = gpu_pod_parts(env, r.gpu_pool, r.mig_profile, r.gpus_per_node)[0] if r.gpus_per_node else {}
+    res["requests"].update(gpus)
+    res["limits"].update(gpus)
     return res
 
 
-def pod_spec(r: TrainingRuntimeConfig) -> dict:
-    """The pod of every training node: restricted PSA, /dev/shm, Volcano, GPU toleration."""
+def pod_spec(env: Env, r: TrainingRuntimeConfig) -> dict:
+    """The pod of every training node: restricted PSA, /dev/shm, Volcano; a GPU runtime tolerates and
+    selects its GPU pool (whole GPUs or MIG slices: node_pools' placement)."""
     spec: dict = {
         "schedulerName": volcano.SCHEDULER_NAME,
         "priorityClassName": PRIORITY.preemptible,
@@ -156,14 +156,14 @@ def pod_spec(r: TrainingRuntimeConfig) -> dict:
             "name": TRAINER_CONTAINER,
             "image": versions.IMAGES[r.image].ref,
             "env": [{"name": "HOME", "value": "/tmp"}],  # torch/pip caches of a non-root user
-            "resources": _node_resources(r),
+            "resources": _node_resources(env, r),
             "securityContext": k8s.restricted_container(),
             "volumeMounts": [{"name": "dshm", "mountPath": "/dev/shm"}],
         }],
         "volumes": [{"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": r.shared_memory}}],
     }
     if r.gpus_per_node:
-        spec["tolerations"] = [dict(TOLERATE_GPU)]
+        _, spec["tolerations"], spec["nodeSelector"] = gpu_pod_parts(env, r.gpu_pool, r.mig_profile, r.gpus_per_node)
     return spec
 
 
@@ -203,7 +203,7 @@ def runtime(env: Env, r: TrainingRuntimeConfig, namespace: str | None = None, te
                 "name": TRAINER_JOB,
                 "template": {
                     "metadata": {"labels": {ANCESTOR_LABEL: "trainer"}},
-                    "spec": {"template": {"spec": pod_spec(r)}},
+                    "spec": {"template": {"spec": pod_spec(env, r)}},
                 },
             }]}},
         },
@@ -268,7 +268,7 @@ def example_trainjob(env: Env, team) -> Obj:
                 # torchrun reads nodes, rank and rendezvous from the PET_* env Trainer injects.
                 "command": ["torchrun", "--no-python", "python", "-c", SMOKE_TEST],
                 "env": mlflow.tracking_env(),
-                "resourcesPerNode": _node_resources(r),
+                "resourcesPerNode": _node_resources(env, r),
             },
         },
     }

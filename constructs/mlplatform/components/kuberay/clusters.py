@@ -2,7 +2,6 @@
 template), the head PodDisruptionBudget and the in-cluster Redis of GCS fault tolerance."""
 from __future__ import annotations
 
-import copy
 from typing import TYPE_CHECKING
 
 from ...config.base import ControllerResources
@@ -17,7 +16,6 @@ from .names import (CA_BUNDLE, HEAD_PORTS, NAME, RAY_GID, RAY_UID, REDIS_GID, RE
 if TYPE_CHECKING:
     from ...config.models import Env
 
-GPU_TOLERATION = {"key": node_pools.GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"}
 
 
 def restricted() -> dict:
@@ -32,11 +30,12 @@ def ray_version() -> str:
 
 
 # --------------------------------------------------------------------------- Ray pods
-def _resources(r: ControllerResources, gpus: int = 0) -> dict:
+def _resources(r: ControllerResources, gpus: dict[str, str] | None = None) -> dict:
+    """Requests and limits of a Ray container, plus its GPU resources (whole GPUs or MIG slices)."""
     out = r.render()
-    if gpus:
-        out["requests"][node_pools.GPU_RESOURCE] = str(gpus)
-        out["limits"][node_pools.GPU_RESOURCE] = str(gpus)
+    for name, n in (gpus or {}).items():
+        out["requests"][name] = n
+        out["limits"][name] = n
     return out
 
 
@@ -101,15 +100,17 @@ def _head(env: Env, team: str, c: RayClusterConfig, *, serve: bool) -> dict:
 
 
 def _group(env: Env, team: str, name: str, g: RayWorkerGroup, image: str) -> dict:
+    gpus, tolerations, selector = (node_pools.gpu_pod_parts(env, g.gpu_pool, g.mig_profile, g.gpus) if g.gpus
+                                   else ({}, [], {}))
     spec: dict = {
         "securityContext": pod_security(),
-        "containers": [_ray_container("ray-worker", versions.IMAGES[image].ref, _resources(g.resources, g.gpus),
+        "containers": [_ray_container("ray-worker", versions.IMAGES[image].ref, _resources(g.resources, gpus),
                                       ray_env(env), shm=True)],
         "volumes": _volumes(g.shared_memory),
     }
     if g.gpus:
-        spec["tolerations"] = [copy.deepcopy(GPU_TOLERATION)]
-        spec["nodeSelector"] = {node_pools.POOL_LABEL: node_pools.GPU_POOL}
+        spec["tolerations"] = tolerations
+        spec["nodeSelector"] = selector
     return {
         "groupName": name,
         "replicas": g.replicas,

@@ -10,6 +10,7 @@ from pydantic import AfterValidator, Field, model_validator
 from ...config.base import DNS_LABEL, ControllerResources, DnsLabel, Model, Quantity, refuse, res, twice
 from ...config.strict import Loc
 from ...kit import quantity
+from ..node_pools import GpuPoolName, MigProfileName, gpu_pool_field, mig_profile_field
 
 if TYPE_CHECKING:
     from ...config.models import Env
@@ -43,7 +44,10 @@ class RayWorkerGroup(Model):
         description="the autoscaler never goes above this many pods (quota checks count this many)")
     resources: ControllerResources = Field(default=res("2", "8Gi", "2", "8Gi"),
         description="requests and limits of each worker pod's Ray container")
-    gpus: Annotated[int, Field(ge=0, le=16)] = Field(default=0, description="nvidia.com/gpu per pod")
+    gpus: Annotated[int, Field(ge=0, le=16)] = Field(default=0,
+        description="GPUs per pod (or MIG slices: mig_profile), on gpu_pool")
+    gpu_pool: GpuPoolName = gpu_pool_field()
+    mig_profile: MigProfileName | None = mig_profile_field()
     shared_memory: Quantity = Field(
         default="1Gi", description="size of /dev/shm (a memory-backed emptyDir: Ray's object store); "
                                    "counts against the pod's memory limit")

@@ -10,7 +10,9 @@ from pydantic import Field, model_validator
 from ...config.base import Model, Quantity, refuse, twice
 from ...config.strict import Loc
 from ...kit import quantity
-from ...kit.instances import GPU_INSTANCE_CATEGORIES, gpus_per_node_cap, instance_category, instance_generation
+from ...kit.instances import (GPU_INSTANCE_CATEGORIES, gpu_families, gpus_per_node_cap, instance_category,
+                              instance_generation, mig_layout_problems)
+from .sharing import GpuSharing
 
 if TYPE_CHECKING:
     from ...config.models import Env
@@ -130,6 +132,8 @@ class GpuNodePoolConfig(_NodePoolBase):
         description="how long a GPU node stays empty before it goes")
     weight: Annotated[int, Field(ge=1, le=100)] | None = Field(default=20,
         description="preference among pools that fit the same pod (higher first)")
+    sharing: GpuSharing = Field(default_factory=GpuSharing,
+        description="how the pool's GPUs are shared: whole GPUs (default), time-slicing or MIG")
 
     def gpus_per_node(self) -> tuple[int, str] | None:
         """(most GPUs on one node, why): max_gpus_per_node, else derived from the instance families."""
@@ -142,32 +146,43 @@ class GpuNodePoolConfig(_NodePoolBase):
         if self.max_gpus_per_node is not None and self.max_gpus_per_node > self.gpu_limit:
             raise ValueError(f"max_gpus_per_node {self.max_gpus_per_node} exceeds gpu_limit {self.gpu_limit}: "
                              "no node of that size could ever launch")
+        if self.sharing.mode == "mig":
+            if not self.instance_families:
+                raise ValueError("sharing.mode mig needs instance_families: the MIG layout is checked against the GPU "
+                                 "model of every family the pool may launch (A100/H100/H200: p4d, p4de, p5, p5e, p5en)")
+            fams = gpu_families(list(self.instance_categories), list(self.instance_families), self.min_generation)
+            whys = sorted({w for f in fams for w in mig_layout_problems(f, dict(self.sharing.mig_devices))})
+            if whys:
+                raise ValueError("sharing.mig_devices can't be applied: " + "; ".join(whys))
 
 
 def gpu_node_fit_problems(env: "Env") -> list[tuple[Loc, str]]:
-    """Pods that ask one node for more GPUs than any node of the GPU pool has -- max_gpus_per_node,
+    """Pods that ask one node for more GPUs than any node of their GPU pool has -- max_gpus_per_node,
     or without it the largest instance of the families the pool allows: training runtimes'
-    gpus_per_node, Ray GPU worker groups, served models' tensor_parallel_size."""
-    pool = env.compute.karpenter.gpu_pool
-    cap = pool.gpus_per_node() if pool is not None else None
-    if cap is None:
-        return []
-    n, why = cap
-    asks: list[tuple[Loc, int, str]] = []
-    if env.trainer.enabled:
-        asks += [(("trainer", "runtimes", i, "gpus_per_node"), r.gpus_per_node, f"runtime {r.name}'s pods")
-                 for i, r in enumerate(env.trainer.runtimes)]
-    if env.ray.enabled:
-        asks += [(("ray", "clusters", t, "gpu_workers", "gpus"), c.gpu_workers.gpus, f"team {t}'s Ray GPU workers")
-                 for t, c in env.ray.clusters.items() if c.gpu_workers is not None]
-        asks += [(("ray", "services", i, "cluster", "gpu_workers", "gpus"), s.cluster.gpu_workers.gpus,
-                  f"Ray service {s.name}'s GPU workers") for i, s in enumerate(env.ray.services)
-                 if s.cluster.gpu_workers is not None]
-    if env.serving.enabled:
-        asks += [(("serving", "models", i, "tensor_parallel_size"), m.gpus, f"model {m.name}'s replicas")
-                 for i, m in enumerate(env.serving.models)]
-    where = "compute.karpenter.gpu_pool." + ("max_gpus_per_node" if pool.max_gpus_per_node is not None
-                                              else "instance_families")
-    return [(loc, f"{what} ask one node for {gpus} nvidia.com/gpu but no GPU node has more than {n} "
-                  f"({where}: {why}): the pods would stay Pending")
-            for loc, gpus, what in asks if gpus > n]
+    gpus_per_node, Ray GPU worker groups, served models' tensor_parallel_size, notebook profiles.
+    Whole GPUs only: a time-sliced pod asks for one, and MIG slices per node are `gpu_ask_problems`'s
+    (placement.py)."""
+    from .asks import gpu_asks
+    from .objects import gpu_pools
+    pools = dict(gpu_pools(env))
+    out: list[tuple[Loc, str]] = []
+    for a in gpu_asks(env):
+        pool = pools.get(a.pool)
+        if pool is None or a.mig_profile is not None or pool.sharing.mode != "whole":
+            continue
+        cap = pool.gpus_per_node()
+        if cap is None or a.count <= cap[0]:
+            continue
+        n, why = cap
+        name = "gpu_pool" if a.pool == "gpu" else f"gpu_pools.{a.pool}"
+        where = f"compute.karpenter.{name}." + ("max_gpus_per_node" if pool.max_gpus_per_node is not None
+                                                else "instance_families")
+        out.append((a.loc, f"{a.what} ask one node for {a.count} nvidia.com/gpu but no GPU node has more than {n} "
+                           f"({where}: {why}): the pods would stay Pending"))
+    return out
+
+
+def gpu_ask_config_problems(env: "Env") -> list[tuple[Loc, str]]:
+    """The refused GPU asks of the env's workloads (asks.py `gpu_ask_env_problems`)."""
+    from .asks import gpu_ask_env_problems
+    return gpu_ask_env_problems(env)

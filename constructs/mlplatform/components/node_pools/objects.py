@@ -8,6 +8,12 @@
 - `NodePool/default`: general-purpose CPU instances (c/m/r), no taint.
 - `NodePool/gpu`: NVIDIA instances (g/p), tainted `nvidia.com/gpu:NoSchedule`, limited in
   CPU, memory and `nvidia.com/gpu` (the cost ceiling of the env).
+- `NodePool/<name>` for each of `gpu_pools`: further GPU pools, e.g. time-sliced or MIG GPUs for
+  notebooks next to whole GPUs for serving. A shared pool's nodes carry the labels that select
+  their device-plugin / MIG-manager config and a `platform.mlops.io/gpu-sharing` taint
+  (`sharing.py`).
+- `NodeOverlay/<pool>-<n>gpu` for each MIG pool: the MIG slices its nodes will advertise,
+  so Karpenter launches nodes for pods asking them (`overlays.py`).
 
 Karpenter v1 only (`karpenter.sh/v1`, `karpenter.k8s.aws/v1`). The book's listing 3.3 put
 `limits`, `disruption` and `weight` under `spec.template.spec`; they belong under `spec` (the
@@ -22,6 +28,8 @@ from typing import TYPE_CHECKING
 from ...kit import versions
 from ...kit.meta import Obj, metadata
 from .config import DisruptionBudget, GpuNodePoolConfig, NodePoolConfig
+from .overlays import node_overlays
+from .sharing import node_labels, sharing_taint
 
 if TYPE_CHECKING:
     from ...config.models import Env
@@ -114,11 +122,16 @@ def node_pool(env: Env, name: str, p: Pool) -> Obj:
         "expireAfter": p.expire_after,
     }
     limits = {"cpu": p.cpu_limit, "memory": p.memory_limit}
+    labels = {POOL_LABEL: name}
     if gpu:
         template_spec["taints"] = [dict(GPU_TAINT)]
+        # Karpenter counts the instances' physical GPUs against the limit, whatever the sharing.
         limits[GPU_RESOURCE] = str(p.gpu_limit)
+        if (t := sharing_taint(p.sharing)) is not None:
+            template_spec["taints"].append(t)
+        labels.update(node_labels(name, p.sharing))
     spec: dict = {
-        "template": {"metadata": {"labels": {POOL_LABEL: name}}, "spec": template_spec},
+        "template": {"metadata": {"labels": dict(sorted(labels.items()))}, "spec": template_spec},
         "limits": limits,
         "disruption": {"consolidationPolicy": p.consolidation_policy, "consolidateAfter": p.consolidate_after,
                        "budgets": [_budget(b) for b in p.budgets]},
@@ -136,7 +149,15 @@ def node_pool(env: Env, name: str, p: Pool) -> Obj:
 def build(env: Env) -> list[Obj]:
     k = env.compute.karpenter
     objs = [node_class(env), node_pool(env, DEFAULT_POOL, k.default_pool)]
-    if k.gpu_pool is not None:
-        objs.append(node_pool(env, GPU_POOL, k.gpu_pool))
+    objs += [node_pool(env, name, p) for name, p in gpu_pools(env)]
+    objs += node_overlays(env, gpu_pools(env), NAME)
     return objs
+
+
+def gpu_pools(env: Env) -> list[tuple[str, GpuNodePoolConfig]]:
+    """The env's GPU NodePools by name: `gpu` first, then `gpu_pools` by name."""
+    k = env.compute.karpenter
+    if k.gpu_pool is None:
+        return []
+    return [(GPU_POOL, k.gpu_pool), *sorted(k.gpu_pools.items())]
 

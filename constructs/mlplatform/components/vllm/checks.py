@@ -25,6 +25,7 @@ from ...kit.meta import Obj
 from ...kit.nodepools import FAMILY, SIZE, node_pools
 from ...kit.quantity import parse
 from ...kit.selectors import matches
+from ..node_pools import MIG_RESOURCE_PREFIX, gpu_pools
 from .metrics import MODEL_LABEL
 from .objects import GPU_POOL, NAME, POOL_LABEL, models, served_name
 
@@ -138,33 +139,44 @@ def check_autoscaling(r: RenderedEnv) -> list[str]:
 
 
 def check_gpu_capacity(r: RenderedEnv) -> list[str]:
-    """Every served model fits an instance of its GPU pool; the pool's GPU limit holds them all."""
+    """Every served model fits an instance of its GPU pool (`gpu_pool`); each pool's GPU limit holds
+    the models it serves at max replicas. On a shared pool a replica takes a fraction of a physical
+    GPU: 1/replicas of a time-sliced one, 1/instances-per-GPU of a MIG one (the limit counts
+    physical GPUs)."""
     env, out = r.env, []
     pools = {p.labels.get(POOL_LABEL): p for p in node_pools(r.components, env.name)}
-    need: dict[str, Decimal] = {}
+    sharing = {name: p.sharing for name, p in gpu_pools(env)}
+    need: dict[str, dict[str, Decimal]] = {}
     for m in models(env):
         model_at = f"{env.name}/{NAME}/Deployment/{m.name}"
-        pool = pools.get(GPU_POOL)
+        pool = pools.get(m.gpu_pool)
         if pool is None:
-            out.append(f"{model_at}: no NodePool labelled {POOL_LABEL}={GPU_POOL} (GPU nodes)")
+            out.append(f"{model_at}: no NodePool labelled {POOL_LABEL}={m.gpu_pool} (GPU nodes)")
             continue
+        s = sharing.get(m.gpu_pool)
+        resource = f"{MIG_RESOURCE_PREFIX}{m.mig_profile}" if m.mig_profile else "nvidia.com/gpu"
+        per_gpu = (s.per_gpu(resource) if s is not None else 1) or 1
         families = [v for op, vals in pool.reqs(FAMILY) if op == "In" for v in vals]
         sizes = [v for op, vals in pool.reqs(SIZE) if op == "In" for v in vals] or None
-        fits, why = instances.fitting(families, sizes, gpus=m.gpus, gpu_memory_gib=m.min_gpu_memory_gib,
+        # A MIG replica's memory is its slice's (the env validator checked it); here: a node of the pool.
+        fits, why = instances.fitting(families, sizes, gpus=-(-m.gpus // per_gpu),
+                                      gpu_memory_gib=1 if m.mig_profile else m.min_gpu_memory_gib,
                                       memory=parse(m.resources.memory_request), max_gpus=pool.max_gpus_per_node)
         if not fits:
             out.append(f"{model_at}: no instance type of NodePool {pool.name} fits one replica: {why}")
-        per_replica = Decimal(m.gpus)
-        need[m.name] = per_replica * (m.autoscaling.max_replicas + (1 if m.rollout == "surge" else 0))
-        if pool.gpu_limit is not None and need[m.name] > pool.gpu_limit:
-            out.append(f"{model_at}: max replicas need {need[m.name]} GPUs, more than NodePool {pool.name}'s limit "
-                       f"{pool.gpu_limit}")
-    pool = pools.get(GPU_POOL)
-    total = sum(need.values(), Decimal(0))
-    if pool is not None and pool.gpu_limit is not None and total > pool.gpu_limit:
-        out.append(f"{env.name}/{NAME}: all models at max replicas need {total} GPUs, more than NodePool "
-                   f"{pool.name}'s limit {pool.gpu_limit} (raise compute.karpenter.gpu_pool.gpu_limit or lower "
-                   f"autoscaling.max_replicas)")
+        per_replica = Decimal(m.gpus) / per_gpu
+        need.setdefault(pool.name, {})[m.name] = per_replica * (m.autoscaling.max_replicas + (1 if m.rollout == "surge" else 0))
+        if pool.gpu_limit is not None and need[pool.name][m.name] > pool.gpu_limit:
+            out.append(f"{model_at}: max replicas need {need[pool.name][m.name]:g} GPUs, more than NodePool {pool.name}'s "
+                       f"limit {pool.gpu_limit}")
+    for name, by_model in sorted(need.items()):
+        pool = pools[name]
+        total = sum(by_model.values(), Decimal(0))
+        if pool.gpu_limit is not None and total > pool.gpu_limit:
+            field = "gpu_pool" if name == GPU_POOL else f"gpu_pools.{name}"
+            out.append(f"{env.name}/{NAME}: all models at max replicas need {total:g} GPUs, more than NodePool "
+                       f"{pool.name}'s limit {pool.gpu_limit} (raise compute.karpenter.{field}.gpu_limit or lower "
+                       f"autoscaling.max_replicas)")
     return out
 
 

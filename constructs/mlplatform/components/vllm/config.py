@@ -10,6 +10,7 @@ from pydantic import Field, model_validator
 from ...config.base import DNS_LABEL, ControllerResources, DnsLabel, Model, Quantity, positions, refuse, twice
 from ...config.strict import Loc
 from ...kit import quantity
+from ..node_pools import GpuPoolName, MigProfileName, gpu_pool_field, mig_profile_field
 
 if TYPE_CHECKING:
     from ...config.models import Env
@@ -79,6 +80,8 @@ class ServedModel(Model):
                                   "leaving it unset); set it only when something vLLM does not measure shares "
                                   "the GPU")
     tensor_parallel_size: Annotated[int, Field(ge=1, le=8)] = Field(default=1, description="GPUs per replica")
+    gpu_pool: GpuPoolName = gpu_pool_field()
+    mig_profile: MigProfileName | None = mig_profile_field()
     dtype: Literal["auto", "bfloat16", "float16"] = Field(default="auto",
         description="weights and activations dtype (--dtype); auto: the model config's")
     min_gpu_memory_gib: Annotated[int, Field(ge=1, le=192)] = Field(

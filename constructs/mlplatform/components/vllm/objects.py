@@ -47,8 +47,7 @@ from ...kit.meta import LABEL_TEAM, Obj, metadata
 from ...kit.quantity import parse
 from .. import storage
 from .access import HF_TOKEN, VLLM_API_KEY
-from ..gpu_operator import TOLERATE_GPU_TAINT
-from ..node_pools import GPU_POOL, GPU_RESOURCE, POOL_LABEL
+from ..node_pools import GPU_POOL, POOL_LABEL, gpu_pod_parts
 from .config import ServedModel
 from .metrics import queue_metric
 from ..priority_classes import PRIORITY
@@ -184,7 +183,8 @@ def _storage_request(env: Env) -> str:
 
 
 def container(env: Env, m: ServedModel, mounts: list[dict]) -> dict:
-    r, gpus = m.resources, str(m.gpus)
+    r = m.resources
+    gpus, _, _ = gpu_pod_parts(env, m.gpu_pool, m.mig_profile, m.gpus)
     return {
         "name": "vllm",
         "image": versions.IMAGES[env.serving.image].ref,
@@ -194,9 +194,9 @@ def container(env: Env, m: ServedModel, mounts: list[dict]) -> dict:
         "env": _env_vars(env, m),
         "ports": [{"name": PORT_NAME, "containerPort": PORT, "protocol": "TCP"}],
         "resources": {
-            "requests": {"cpu": r.cpu_request, "memory": r.memory_request, GPU_RESOURCE: gpus,
+            "requests": {"cpu": r.cpu_request, "memory": r.memory_request, **gpus,
                          "ephemeral-storage": _storage_request(env)},
-            "limits": {"cpu": r.cpu_limit, "memory": r.memory_limit, GPU_RESOURCE: gpus},
+            "limits": {"cpu": r.cpu_limit, "memory": r.memory_limit, **gpus},
         },
         # Download + load: nothing else runs until this succeeds, so liveness can't kill a loading server.
         "startupProbe": _probe(10, max(1, math.ceil(m.startup_timeout_seconds / 10)), 5),
@@ -213,6 +213,7 @@ def container(env: Env, m: ServedModel, mounts: list[dict]) -> dict:
 def pod_spec(env: Env, m: ServedModel) -> dict:
     ns = namespace(env, m)
     volumes, mounts = _volumes(env, m, ns)
+    _, tolerations, node_selector = gpu_pod_parts(env, m.gpu_pool, m.mig_profile, m.gpus)
     spec: dict = {
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
@@ -220,11 +221,11 @@ def pod_spec(env: Env, m: ServedModel) -> dict:
                             "seccompProfile": {"type": "RuntimeDefault"}},
         "terminationGracePeriodSeconds": m.termination_grace_seconds,
         "priorityClassName": PRIORITY.serving,
-        "nodeSelector": {POOL_LABEL: GPU_POOL},
+        "nodeSelector": node_selector,
         "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
             {"matchExpressions": [{"key": GPU_MEMORY_LABEL, "operator": "Gt",
                                    "values": [str(m.min_gpu_memory_gib * 1024 - 1)]}]}]}}},
-        "tolerations": [dict(TOLERATE_GPU_TAINT)],
+        "tolerations": tolerations,
         "containers": [container(env, m, mounts)],
         "volumes": volumes,
     }
