@@ -132,7 +132,9 @@ def test_every_team_cluster_has_the_platform_shape(rendered):
                 assert {"cpu", "memory"} <= set(c["resources"]["requests"]) and {"cpu", "memory"} <= set(c["resources"]["limits"])
                 assert {"name": "MLFLOW_TRACKING_URI", "value": mlflow.TRACKING_URI} in c["env"], where
                 expected = cfg.gpu_image if group == "gpu" else cfg.image
-                assert c["image"] == versions.IMAGES[expected].ref, where
+                ref = versions.IMAGES[expected].ref
+                mirror = env.registry.mirror()  # an env with a registry mirror pulls through it
+                assert c["image"] == (mirror.rewrite(ref) if mirror else ref), where
             groups = {g["groupName"]: g for g in spec["workerGroupSpecs"]}
             cpu = groups["cpu"]
             assert (cpu["replicas"], cpu["minReplicas"], cpu["maxReplicas"]) == (

@@ -61,7 +61,8 @@ def test_the_server_is_started_with_exactly_the_configured_model(envs, rendered)
     env = envs["prod"]
     m = env.serving.models[0]
     c = find(_objs(rendered["prod"], "Deployment"), "Deployment", m.name)["spec"]["template"]["spec"]["containers"][0]
-    assert c["image"] == "vllm/vllm-openai:v0.34.0"
+    mirror = env.registry.mirror()  # prod pulls through its registry mirror
+    assert c["image"] == (mirror.rewrite("vllm/vllm-openai:v0.34.0") if mirror else "vllm/vllm-openai:v0.34.0")
     assert c["command"] == ["vllm", "serve"] and c["args"][0] == m.model
     args = c["args"]
     flag = lambda f: args[args.index(f) + 1]  # noqa: E731
