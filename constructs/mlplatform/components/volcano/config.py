@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from ...config.base import ControllerResources, DnsLabel, Model, Quantity, positions, refuse, res
 from ...config.strict import Loc
@@ -26,6 +26,14 @@ class QueueCapability(Model):
         default_factory=dict, description=(
             "MIG slices by profile (nvidia.com/mig-<profile>): the team's slice budget, at most its "
             "quota.mig_slices; every profile a GPU pool of the env offers is written, 0 when left out"))
+
+    @field_validator("mig_slices", mode="before")
+    @classmethod
+    def _integral_counts(cls, v: object) -> object:
+        """An integral float (`2.0`) is the count 2, as for every integer field (config/strict.py)."""
+        if isinstance(v, dict):
+            return {k: int(n) if isinstance(n, float) and n.is_integer() else n for k, n in v.items()}
+        return v
 
     def of(self, resource: str) -> int:
         """The queue's capability of a GPU resource (`nvidia.com/gpu` or `nvidia.com/mig-<profile>`)."""
