@@ -103,6 +103,8 @@ def test_a_served_model_on_a_mig_slice(env_dir):
     name_at = text.index("    - name: ", first)
     _edit(env_dir / "prod.yaml", text[name_at:text.index("\n", name_at) + 1],
           text[name_at:text.index("\n", name_at) + 1] + "      gpu_pool: notebooks-mig\n      mig_profile: 3g.40gb\n")
+    # its team's quota must hold the slices (6 replicas + a surge one): test_gpu_quotas.py
+    _edit(env_dir / "prod.yaml", "gpus: 24, pods: 500, storage: 5Ti}", "gpus: 24, pods: 500, storage: 5Ti, mig_slices: {3g.40gb: 7}}")
     env = load_env("prod", env_dir)
     m = env.serving.models[0]
     assert m.min_gpu_memory_gib <= 40

@@ -583,3 +583,57 @@ def test_runbook_url_points_at_the_readme_of_the_synced_revision(env, repo, web)
     data["gitops"].update(repo_url=repo, revision="release-7")
     rule = _rule(pr.build(Env.model_validate(data)), "GPUTemperatureHigh")
     assert rule["annotations"]["runbook_url"] == f"{web}/blob/release-7/README.md#alerts-and-runbooks"
+
+
+# ------------------------------------------------------------------------------ (b') GPU: MIG slices
+@pytest.fixture(scope="module")
+def mig_env(envs) -> Env:
+    """prod (pool notebooks-mig partitions its GPUs with MIG) with the unit tests' thresholds."""
+    data = _data(envs["prod"])
+    data.setdefault("monitoring", {})["alerts"] = dict(ALERTS)
+    return Env.model_validate(data)
+
+
+def mig(env: Env, gpu: str, instance: str, profile: str, holder: tuple[str, str, str] | None = None) -> dict:
+    """A DCGM series of one MIG instance: the GPU's labels plus GPU_I_ID / GPU_I_PROFILE."""
+    labels = dcgm(env, gpu, NODE, holder)
+    labels.update({"modelName": "NVIDIA H100 80GB HBM3", gpu_mon.MIG_INSTANCE: instance, gpu_mon.MIG_PROFILE: profile})
+    return labels
+
+
+def test_mig_rules_only_where_a_pool_uses_mig(mig_env, env):
+    def names(e):
+        return {r.get("alert") or r.get("record") for g in _groups(pr.build(e)) for r in g["rules"]}
+    assert {"MIGSliceAllocatedButIdle", "namespace_pod_mig:dcgm_gr_engine_active:avg"} <= names(mig_env)
+    assert not {"MIGSliceAllocatedButIdle", "namespace_pod_mig:dcgm_gr_engine_active:avg"} & names(env)  # time-sliced
+
+
+def test_mig_idle_alert_fires_for_an_idle_slice_only(mig_env, tmp_path, promtool):
+    """An idle notebook on a 1g.10gb slice alerts; a busy slice on the same GPU, a whole GPU (no
+    GPU_I_PROFILE) and a free slice do not. GPUAllocatedButIdle can't see slices: no GPU_UTIL."""
+    idle = mig(mig_env, "0", "7", "1g.10gb", ("jupyterhub", "jupyter-alice", "notebook"))
+    busy = mig(mig_env, "0", "1", "3g.40gb", ("team-research", "resnet-worker-0", "pytorch"))
+    free = mig(mig_env, "0", "8", "1g.10gb")
+    whole = dcgm(mig_env, "1", NODE, ("team-vision", "detr-worker-0", "pytorch"))
+    t = _test([_series("DCGM_FI_PROF_GR_ENGINE_ACTIVE", idle, "0.01x100"),
+               _series("DCGM_FI_PROF_GR_ENGINE_ACTIVE", busy, "0.8x100"),
+               _series("DCGM_FI_PROF_GR_ENGINE_ACTIVE", free, "0x100"),
+               _series("DCGM_FI_PROF_GR_ENGINE_ACTIVE", whole, "0x100")],
+              [("MIGSliceAllocatedButIdle", "50m", []),
+               ("MIGSliceAllocatedButIdle", "75m", [as_alert(idle, severity="warning")])],
+              [{"expr": "namespace_pod_mig:dcgm_gr_engine_active:avg", "eval_time": "5m", "exp_samples": [
+                  {"labels": 'namespace_pod_mig:dcgm_gr_engine_active:avg{GPU_I_PROFILE="1g.10gb",'
+                             'namespace="jupyterhub",pod="jupyter-alice"}', "value": 0.01},
+                  {"labels": 'namespace_pod_mig:dcgm_gr_engine_active:avg{GPU_I_PROFILE="3g.40gb",'
+                             'namespace="team-research",pod="resnet-worker-0"}', "value": 0.8}]}])
+    _unit(promtool, tmp_path, mig_env, [t])
+
+
+def test_the_gpu_dashboard_shows_mig_instances_where_a_pool_uses_mig(mig_env, env):
+    (with_mig,), (without,) = gpu_mon.dashboards(mig_env), gpu_mon.dashboards(env)
+    panel = next(p for p in with_mig.panels if p.title == "MIG slice utilization")
+    assert "GPU_I_ID" in panel.queries[0].expr and "GPU_I_PROFILE" in panel.queries[0].expr
+    assert "DCGM_FI_PROF_GR_ENGINE_ACTIVE" in panel.queries[0].expr
+    assert "MIG slice utilization" not in {p.title for p in without.panels}
+    util = next(p for p in without.panels if p.title == "GPU utilization")
+    assert "time-sliced GPU is shown once" in util.description

@@ -34,6 +34,7 @@ from ..components.spark_operator.config import SparkConfig
 from ..components.storage.config import StorageConfig
 from ..components.vllm.config import ServingConfig, serving_problems
 from ..components.volcano.config import VolcanoConfig, training_team_problems
+from ..kit.instances import GPU_RESOURCE, gpu_resource
 from ..kit.versions import SUPPORTED_KUBERNETES_MINORS
 from .base import DNS_LABEL, DnsLabel, Model
 from .guard import GuardConfig
@@ -64,57 +65,82 @@ class ComputeConfig(Model):
         return self
 
 
-def team_gpu_demand(env: "Env", team: "Team") -> list[tuple[str, int, bool]]:
-    """(what, GPUs, gang-scheduled by Volcano) of everything the team can run at once: its models at
-    max replicas (plus a surge replica each with rollout: surge), its Ray clusters with their GPU
-    groups at max_replicas (a RayService twice: an upgrade starts the new cluster next to the old),
-    and the largest training runtime it may use (num_nodes x gpus_per_node)."""
-    out: list[tuple[str, int, bool]] = []
+def team_gpu_demand(env: "Env", team: "Team") -> list[tuple[str, str, int, bool]]:
+    """(what, resource, count, gang-scheduled by Volcano) of everything the team can run at once:
+    its models at max replicas (plus a surge replica each with rollout: surge), its Ray clusters with
+    their GPU groups at max_replicas (a RayService twice: an upgrade starts the new cluster next to the
+    old), and per resource the largest training runtime it may use (num_nodes x gpus_per_node). The
+    resource is what the ask counts against: `nvidia.com/gpu` (whole or time-sliced GPUs) or its MIG
+    slice's `nvidia.com/mig-<profile>`."""
+    out: list[tuple[str, str, int, bool]] = []
     if env.serving.enabled:
         for m in env.serving.models:
             if m.team == team.name:
                 n = m.gpus * (m.autoscaling.max_replicas + (1 if m.rollout == "surge" else 0))
-                out.append((f"model {m.name} {n}", n, False))
+                out.append((f"model {m.name} {n}", gpu_resource(m.mig_profile), n, False))
     if env.ray.enabled:
         volcano = env.volcano.enabled
         c = env.ray.clusters.get(team.name)
         if c is not None and c.gpu_workers is not None and c.gpu_workers.gpus:
             n = c.gpu_workers.max_replicas * c.gpu_workers.gpus
-            out.append((f"Ray cluster {n}", n, volcano))
+            out.append((f"Ray cluster {n}", gpu_resource(c.gpu_workers.mig_profile), n, volcano))
         for s in env.ray.services:
             g = s.cluster.gpu_workers
             if s.team == team.name and g is not None and g.gpus:
                 n = 2 * g.max_replicas * g.gpus
-                out.append((f"RayService {s.name} {n} (twice during an upgrade)", n, volcano))
+                out.append((f"RayService {s.name} {n} (twice during an upgrade)", gpu_resource(g.mig_profile), n,
+                            volcano))
     if env.trainer.enabled:
         fits = [r for r in env.trainer.runtimes if runtime_fits(env, r, team) and r.gpus_per_node]
-        if fits:
-            r = max(fits, key=lambda r: (r.num_nodes * r.gpus_per_node, r.name))
+        for res in sorted({gpu_resource(r.mig_profile) for r in fits}):
+            r = max((r for r in fits if gpu_resource(r.mig_profile) == res),
+                    key=lambda r: (r.num_nodes * r.gpus_per_node, r.name))
             n = r.num_nodes * r.gpus_per_node
-            out.append((f"training runtime {r.name} {n}", n, env.volcano.enabled))
+            out.append((f"training runtime {r.name} {n}", res, n, env.volcano.enabled))
     return out
+
+
+def _offered_slices(env: "Env") -> set[str]:
+    """The MIG profiles some GPU pool of the env partitions its GPUs into."""
+    k = env.compute.karpenter
+    pools = ([k.gpu_pool] if k.gpu_pool is not None else []) + list(k.gpu_pools.values())
+    return {prof for p in pools if p.sharing.mode == "mig" for prof in p.sharing.mig_devices}
 
 
 def team_demand_problems(env: "Env") -> list[tuple[Loc, str]]:
     """Each team's GPU demand in total (`team_gpu_demand`) against its quota, and the part Volcano
-    schedules against its queue's capability: a team that uses everything it was given at once must
-    not have pods refused by the quota, or gangs waiting forever in the queue."""
+    schedules against its queue's capability, per resource (whole/time-sliced GPUs and each MIG
+    slice kind apart): a team that uses everything it was given at once must not have pods refused by
+    the quota, or gangs waiting forever in the queue. A slice quota of a profile no pool offers is
+    refused too (a typo, or a layout that changed)."""
     out: list[tuple[Loc, str]] = []
+    offered = _offered_slices(env)
     for i, t in enumerate(env.teams):
+        for prof in sorted(set(t.quota.mig_slices) - offered):
+            out.append((("teams", i, "quota", "mig_slices", prof),
+                        f"team {t.name} has a quota of MIG slice {prof}, which no GPU pool of this env offers "
+                        f"({', '.join(sorted(offered)) or 'no pool uses sharing.mode mig'})"))
         demand = team_gpu_demand(env, t)
-        total = sum(n for _, n, _ in demand)
-        if total > t.quota.gpus:
-            out.append((("teams", i, "quota", "gpus"),
-                        f"team {t.name} can run {total} GPUs at once ({', '.join(w for w, _, _ in demand)}) but its "
-                        f"quota.gpus is {t.quota.gpus}: raise it (within compute.karpenter.gpu_pool.gpu_limit), lower "
-                        "max_replicas, or limit the runtime to other teams (trainer.runtimes[].teams)"))
         q = env.volcano.queues.get(t.name) if env.volcano.enabled else None
-        gang = [(w, n) for w, n, v in demand if v]
-        if q is not None and sum(n for _, n in gang) > q.capability.gpus:
-            out.append((("volcano", "queues", t.name, "capability", "gpus"),
-                        f"team {t.name}'s Volcano-scheduled work needs {sum(n for _, n in gang)} GPUs at once "
-                        f"({', '.join(w for w, _ in gang)}) but its queue may hold {q.capability.gpus}: the gangs past "
-                        "it would wait for each other"))
+        for res in sorted({r for _, r, _, _ in demand}):
+            mine = [(w, n, v) for w, r, n, v in demand if r == res]
+            total, quota = sum(n for _, n, _ in mine), t.quota.of(res)
+            field = t.quota.field_of(res)
+            unit = "GPUs" if res == GPU_RESOURCE else f"{res} slices"
+            if total > quota:
+                fix = ("raise it (within compute.karpenter.gpu_pool.gpu_limit)" if res == GPU_RESOURCE else
+                       f"give the team teams[].quota.mig_slices.{field[1]}: {total}" if quota == 0 else "raise it")
+                out.append((("teams", i, "quota", *field),
+                            f"team {t.name} can run {total} {unit} at once ({', '.join(w for w, _, _ in mine)}) but its "
+                            f"quota.{'.'.join(map(str, field))} is {quota}: {fix}, lower max_replicas, or limit the "
+                            "runtime to other teams (trainer.runtimes[].teams)"))
+            gang = [(w, n) for w, n, v in mine if v]
+            need = sum(n for _, n in gang)
+            if q is not None and gang and need > q.capability.of(res):
+                out.append((("volcano", "queues", t.name, "capability", *q.capability.field_of(res)),
+                            f"team {t.name}'s Volcano-scheduled work needs {need} {unit} at once "
+                            f"({', '.join(w for w, _ in gang)}) but its queue may hold {q.capability.of(res)}: the "
+                            "gangs past it would wait for each other"))
     return out
 
 

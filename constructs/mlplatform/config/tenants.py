@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from ..kit import quantity
+from ..kit.instances import GPU_RESOURCE, MIG_PROFILE_PATTERN, MIG_RESOURCE_PREFIX
 from .base import DNS_LABEL, DnsLabel, Model, Quantity, refuse, twice
 
 
@@ -19,12 +20,41 @@ class TeamQuota(Model):
     limits_memory: Quantity | None = Field(default=None, description="limits.memory (default: memory)")
     gpus: Annotated[int, Field(ge=0)] = Field(default=0,
         description="requests.nvidia.com/gpu hard limit of the team namespace: everything the team can run at once (models at max replicas, Ray GPU groups, its largest training runtime) must fit; 0: no GPUs")
+    mig_slices: dict[Annotated[str, Field(pattern=MIG_PROFILE_PATTERN)], Annotated[int, Field(ge=0, le=10000)]] = Field(
+        default_factory=dict, description=(
+            "MIG slices the team may hold at once, by profile (e.g. {\"1g.10gb\": 4}): requests.nvidia.com/mig-<profile> "
+            "hard limits. A slice is its own resource, not counted in gpus; every profile a GPU pool of the env offers "
+            "is quota'd, so a profile left out here is 0 for the team"))
     pods: Annotated[int, Field(ge=1)] = Field(default=100,
         description="most pods the team namespace may hold at once (ResourceQuota pods)")
     persistent_volume_claims: Annotated[int, Field(ge=0)] = Field(default=20,
         description="most PVCs the team namespace may hold (ResourceQuota persistentvolumeclaims)")
     storage: Quantity = Field(default="500Gi",
         description="total storage all the team's PVCs may request (ResourceQuota requests.storage)")
+
+
+    @field_validator("mig_slices", mode="before")
+    @classmethod
+    def _integral_counts(cls, v: object) -> object:
+        """An integral float (`2.0`) is the count 2, as for every integer field (config/strict.py)."""
+        if isinstance(v, dict):
+            return {k: int(n) if isinstance(n, float) and n.is_integer() else n for k, n in v.items()}
+        return v
+
+    def of(self, resource: str) -> int:
+        """The team's hard limit of a GPU resource: `nvidia.com/gpu` (whole or time-sliced GPUs) or a
+        MIG slice `nvidia.com/mig-<profile>` (0 when the team has none of it)."""
+        if resource.startswith(MIG_RESOURCE_PREFIX):
+            return self.mig_slices.get(resource.removeprefix(MIG_RESOURCE_PREFIX), 0)
+        if resource != GPU_RESOURCE:
+            raise ValueError(f"{resource} is not a GPU resource")
+        return self.gpus
+
+    def field_of(self, resource: str) -> tuple[str | int, ...]:
+        """The config path (under `quota`) of the limit `of(resource)` reads."""
+        if resource.startswith(MIG_RESOURCE_PREFIX):
+            return ("mig_slices", resource.removeprefix(MIG_RESOURCE_PREFIX))
+        return ("gpus",)
 
 
 class ContainerDefaults(Model):

@@ -144,6 +144,17 @@ MIG_PROFILES: dict[str, dict[str, MigProfile]] = {
                         "3g.71gb": (3, 4, 71, 2), "4g.71gb": (4, 4, 71, 1), "7g.141gb": (7, 8, 141, 1)},
 }
 MIG_COMPUTE_SLICES, MIG_MEMORY_SLICES = 7, 8
+# How a MIG profile is spelled, and the extended resource the device plugin advertises it as under
+# the operator's `mig.strategy: mixed` (`nvidia.com/mig-1g.10gb`); whole and time-sliced GPUs are
+# `nvidia.com/gpu`.
+MIG_PROFILE_PATTERN = r"^[1-7]g\.[0-9]{1,3}gb$"
+MIG_RESOURCE_PREFIX = "nvidia.com/mig-"
+GPU_RESOURCE = "nvidia.com/gpu"
+
+
+def gpu_resource(mig_profile: str | None) -> str:
+    """The extended resource a GPU ask counts against: its MIG slice's, or `nvidia.com/gpu`."""
+    return MIG_RESOURCE_PREFIX + mig_profile if mig_profile else GPU_RESOURCE
 
 
 def mig_profiles(family: str) -> dict[str, MigProfile] | None:

@@ -12,7 +12,12 @@ the env, as Karpenter would judge it when launching a node:
   `nvidia.com/gpu.product`, set by GPU feature discovery after the node joined, gives Karpenter
   nothing to launch for (DaemonSets excepted: they only ever land on existing nodes);
 - the pool launches GPU instances at all, and the GPUs one pod asks for fit both the pool's
-  `limits["nvidia.com/gpu"]` and its largest instance (`instance-gpu-count`).
+  `limits["nvidia.com/gpu"]` and its largest instance (`instance-gpu-count`);
+- MIG slices (`nvidia.com/mig-<profile>`) are their own resource, not fractions of a GPU: a pod
+  asking for a slice fits only a pool whose nodes advertise it, as the pool's NodeOverlays
+  (`karpenter.sh/v1alpha1`, what Karpenter adds to its simulation of an instance; see
+  components/node_pools/overlays.py) say, and no more of it than one node advertises; a pool
+  whose overlays advertise slices has its GPUs partitioned, so it runs no `nvidia.com/gpu` pod.
 
 `unschedulable` judges pods against the pools and says why each pool refused a pod:
 `validate/scheduling.py` over every pod template of the env, the units' checks over the pods
@@ -20,13 +25,13 @@ their controllers will make (a TrainJob's pods from its runtime).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from .instances import GPU_INSTANCE_CATEGORIES, gpus_per_node_cap, instance_category, instance_generation
 from .meta import Obj
-from .pods import GPU, pod_gpus, tolerates, tolerates_gpu_taint
+from .pods import GPU, MIG_PREFIX, pod_gpu_resources, tolerates, tolerates_gpu_taint
 from .quantity import parse
 
 CATEGORY = "karpenter.k8s.aws/instance-category"
@@ -62,6 +67,7 @@ class Pool:
     max_gpus_per_node: int | None = None
     max_gpus_why: str = ""  # where max_gpus_per_node comes from
     where: str = ""
+    slices: dict[str, int] = field(default_factory=dict)  # MIG resource -> most of it on one node (NodeOverlays)
 
     def reqs(self, key: str) -> list[tuple[str, list[str]]]:
         return [(op, vals) for k, op, vals in self.requirements if k == key]
@@ -74,6 +80,7 @@ class PodSpec:
     kind: str
     spec: dict
     gpus: Decimal = Decimal(0)
+    slices: dict[str, Decimal] = field(default_factory=dict)  # MIG resource -> how many one pod asks
 
 
 # --------------------------------------------------------------------------- pools
@@ -151,9 +158,31 @@ def _max_gpus(p: Pool) -> int | None:
 
 
 def node_pools(objs_by_component: dict[str, list[Obj]], env: str) -> list[Pool]:
-    return [_pool(o, f"{env}/{comp}/NodePool/{o['metadata']['name']}")
-            for comp, objs in sorted(objs_by_component.items()) for o in objs
-            if o.get("kind") == "NodePool" and str(o.get("apiVersion", "")).startswith("karpenter.sh/")]
+    pools = [_pool(o, f"{env}/{comp}/NodePool/{o['metadata']['name']}")
+             for comp, objs in sorted(objs_by_component.items()) for o in objs
+             if o.get("kind") == "NodePool" and str(o.get("apiVersion", "")).startswith("karpenter.sh/")]
+    by_name = {p.name: p for p in pools}
+    for objs in objs_by_component.values():
+        for o in objs:
+            if o.get("kind") == "NodeOverlay" and str(o.get("apiVersion", "")).startswith("karpenter.sh/"):
+                _overlay_slices(o, by_name)
+    return pools
+
+
+def _overlay_slices(o: Obj, pools: dict[str, Pool]) -> None:
+    """Record the MIG slices a NodeOverlay adds to the instances of the pools it names
+    (`karpenter.sh/nodepool In [...]`); an overlay naming no pool matches every pool's instances."""
+    spec = o.get("spec") or {}
+    capacity = {k: _int(v) for k, v in (spec.get("capacity") or {}).items() if str(k).startswith(MIG_PREFIX)}
+    names: list[str] | None = None
+    for r in spec.get("requirements") or []:
+        if r.get("key") == NODEPOOL and r.get("operator") == "In":
+            names = [str(v) for v in r.get("values") or []]
+    for name in (names if names is not None else list(pools)):
+        if name in pools:
+            for k, n in capacity.items():
+                if n is not None:
+                    pools[name].slices[k] = max(pools[name].slices.get(k, 0), n)
 
 
 # --------------------------------------------------------------------------- label satisfiability
@@ -264,9 +293,20 @@ def fit(pod: PodSpec, p: Pool) -> list[str]:
     """Why pool `p` can't run the pod (empty: it can)."""
     why: list[str] = []
     spec, runtime_ok = pod.spec, pod.kind == "DaemonSet"
-    if pod.gpus > 0:
+    if pod.gpus > 0 or pod.slices:
         if not p.offers_gpus:
             return ["launches no NVIDIA GPU instances"]
+    for res, n in sorted(pod.slices.items()):
+        most = p.slices.get(res)
+        if most is None:
+            why.append(f"its nodes advertise no {res}" + (f" (its MIG slices: {', '.join(sorted(p.slices))})"
+                                                          if p.slices else " (no NodeOverlay gives it MIG slices)"))
+        elif n > most:
+            why.append(f"one pod needs {_n(n)} {res} but a node of the pool advertises at most {most} (NodeOverlay)")
+    if pod.gpus > 0 and p.slices:
+        why.append(f"its GPUs are partitioned into MIG slices ({', '.join(sorted(p.slices))}): its nodes advertise "
+                   f"no {GPU}")
+    if pod.gpus > 0:
         if p.gpu_limit is not None and pod.gpus > p.gpu_limit:
             why.append(f"one pod needs {_n(pod.gpus)} {GPU} but the pool's limit is {_n(p.gpu_limit)}")
         if p.max_gpus_per_node is not None and pod.gpus > p.max_gpus_per_node:
@@ -307,15 +347,17 @@ def unschedulable(env: str, pools: list[Pool], candidates: list[tuple[str, str, 
     problems: list[str] = []
     for where, kind, path, spec in candidates:
         try:
-            gpus = pod_gpus(spec)
+            asks = pod_gpu_resources(spec)
         except ValueError as e:
             problems.append(f"{where}: {path}: {GPU}: {e}")
             continue
-        if gpus <= 0 and not tolerates_gpu_taint(spec):
+        gpus = asks.pop(GPU, Decimal(0))
+        if gpus <= 0 and not asks and not tolerates_gpu_taint(spec):
             continue
-        pod = PodSpec(where=where, path=path, kind=kind, spec=spec, gpus=gpus)
-        what = f"pod requesting {_n(gpus)} {GPU}" if gpus > 0 else f"pod tolerating the {GPU} taint"
-        if gpus > 0 and not any(p.offers_gpus for p in pools):
+        pod = PodSpec(where=where, path=path, kind=kind, spec=spec, gpus=gpus, slices=asks)
+        wanted = ([f"{_n(gpus)} {GPU}"] if gpus > 0 else []) + [f"{_n(n)} {k}" for k, n in sorted(asks.items())]
+        what = f"pod requesting {', '.join(wanted)}" if wanted else f"pod tolerating the {GPU} taint"
+        if wanted and not any(p.offers_gpus for p in pools):
             problems.append(f"{where}: {path}: {what}, but no NodePool in env {env} launches NVIDIA GPU instances")
             continue
         if not pools:

@@ -9,6 +9,7 @@ from .meta import Obj
 from .quantity import parse
 
 GPU = "nvidia.com/gpu"
+MIG_PREFIX = "nvidia.com/mig-"  # a MIG slice (operator mig.strategy mixed): its own resource per profile
 
 
 def tolerates(tolerations: list[dict], taint: dict) -> bool:
@@ -27,18 +28,36 @@ def tolerates(tolerations: list[dict], taint: dict) -> bool:
     return False
 
 
-def _gpus(container: dict) -> Decimal:
+def is_gpu_resource(name: str) -> bool:
+    """Whole or time-sliced GPUs (`nvidia.com/gpu`) or a MIG slice (`nvidia.com/mig-<profile>`)."""
+    return name == GPU or name.startswith(MIG_PREFIX)
+
+
+def _gpus(container: dict, resource: str = GPU) -> Decimal:
     res = container.get("resources") or {}
-    vals = [parse(v) for v in ((res.get("limits") or {}).get(GPU), (res.get("requests") or {}).get(GPU)) if v is not None]
+    vals = [parse(v) for v in ((res.get("limits") or {}).get(resource), (res.get("requests") or {}).get(resource))
+            if v is not None]
     return max(vals, default=Decimal(0))
 
 
-def pod_gpus(spec: dict) -> Decimal:
-    """GPUs one pod needs: its containers (plus sidecar init containers), or its largest init container."""
+def pod_gpus(spec: dict, resource: str = GPU) -> Decimal:
+    """How much of one GPU resource (`nvidia.com/gpu` by default, or a MIG slice's) one pod needs: its
+    containers (plus sidecar init containers), or its largest init container."""
     inits = [c for c in spec.get("initContainers") or [] if isinstance(c, dict)]
     sidecars = [c for c in inits if c.get("restartPolicy") == "Always"]
-    running = sum((_gpus(c) for c in (spec.get("containers") or []) + sidecars if isinstance(c, dict)), Decimal(0))
-    return max([running] + [_gpus(c) for c in inits])
+    running = sum((_gpus(c, resource) for c in (spec.get("containers") or []) + sidecars if isinstance(c, dict)),
+                  Decimal(0))
+    return max([running] + [_gpus(c, resource) for c in inits])
+
+
+def pod_gpu_resources(spec: dict) -> dict[str, Decimal]:
+    """Every GPU resource one pod needs, by kind (`nvidia.com/gpu` and each `nvidia.com/mig-<profile>`
+    apart: a slice is not a fraction of a GPU to the scheduler), leaving out kinds it needs none of."""
+    names = {k for c in (spec.get("containers") or []) + (spec.get("initContainers") or []) if isinstance(c, dict)
+             for part in ("limits", "requests") for k in ((c.get("resources") or {}).get(part) or {})
+             if is_gpu_resource(k)}
+    out = {n: pod_gpus(spec, n) for n in sorted(names)}
+    return {n: v for n, v in out.items() if v > 0}
 
 
 def pod_specs(obj: Obj) -> Iterable[tuple[str, dict]]:

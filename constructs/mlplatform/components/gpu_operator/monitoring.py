@@ -3,17 +3,28 @@
 - `rules(env)`: area `gpu` (when the env runs the DCGM exporter with its ServiceMonitor): GPU use
   per node and per pod holding a GPU, GPUs requested vs allocatable; alerts on a GPU held but idle,
   a nearly full framebuffer, hardware and program XID errors, heat. Thresholds from
-  `monitoring.alerts`.
-- `dashboards(env)`: "GPUs (DCGM)".
+  `monitoring.alerts`. With a MIG pool: use per MIG instance, and an alert on a slice held but idle.
+- `dashboards(env)`: "GPUs (DCGM)", with a panel per MIG instance where the env has a MIG pool.
+
+Shared GPUs as DCGM sees them: a time-sliced GPU is one physical GPU to DCGM -- its series
+(utilization, framebuffer) are the whole GPU's, whichever of the pods sharing it runs, so per-pod
+figures of a time-sliced GPU are the GPU's, not the pod's share. A MIG instance is reported on its
+own: its series carry `GPU_I_ID` (the instance on the GPU) and `GPU_I_PROFILE` (e.g. 1g.10gb), its
+framebuffer is the instance's, and the pod label names the pod holding that slice. NVML reports no
+`DCGM_FI_DEV_GPU_UTIL` for a MIG instance; its use is the profiling field
+`DCGM_FI_PROF_GR_ENGINE_ACTIVE` (ratio of time the instance's graphics engine is busy), which the
+operator's collectors file enables (dcp-metrics-included.csv).
 - `FACTS`: the dcgm-exporter rows of the metrics facts table.
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 from ...kit.dashboards import Dashboard, Panel, Query, Variable
 from ...kit.metrics import SERVICE_MONITOR_LABELS, UNVERIFIED, Exporter, Metric
 from ...kit.rules import Alert, Record, RuleArea, any_of
+from ..node_pools import gpu_placements
 from .objects import values
 
 if TYPE_CHECKING:
@@ -31,6 +42,9 @@ DCGM_FB_USED = "DCGM_FI_DEV_FB_USED"
 DCGM_FB_FREE = "DCGM_FI_DEV_FB_FREE"
 DCGM_TEMP = "DCGM_FI_DEV_GPU_TEMP"
 DCGM_XID = "DCGM_FI_DEV_XID_ERRORS"
+DCGM_GR_ACTIVE = "DCGM_FI_PROF_GR_ENGINE_ACTIVE"  # 0..1; the one utilization a MIG instance reports
+# The labels dcgm-exporter adds to the series of a MIG instance (empty on a whole GPU).
+MIG_INSTANCE, MIG_PROFILE = "GPU_I_ID", "GPU_I_PROFILE"
 # The chart's dcgmExporter.serviceMonitor.honorLabels default (gpu-operator v26.7.0 values.yaml).
 # With it false, Prometheus keeps the scrape target's namespace/pod (the exporter's own) and renames
 # the exporter's workload labels to exported_namespace/exported_pod.
@@ -48,7 +62,7 @@ KSM_GPU = 'resource="nvidia_com_gpu"'
 _DCGM = (f"NVIDIA/dcgm-exporter etc/dcp-metrics-included.csv (counters), internal/pkg/transformation/const.go "
          f"(pod labels) ({UNVERIFIED})")
 _DCGM_L = ("gpu", "UUID", "pci_bus_id", "device", "modelName", "Hostname", "exported_namespace",
-           "exported_pod", "exported_container")
+           "exported_pod", "exported_container", MIG_INSTANCE, MIG_PROFILE)
 
 FACTS = (
     # dcgm-exporter as the gpu-operator chart deploys it; honorLabels false renames the exporter's
@@ -56,7 +70,7 @@ FACTS = (
     Exporter("dcgm-exporter", "chart", "gpu-operator", "v26.7.0", SERVICE_MONITOR_LABELS),
     *(Metric(n, "dcgm-exporter", _DCGM_L, _DCGM, False) for n in (
         "DCGM_FI_DEV_GPU_UTIL", "DCGM_FI_DEV_FB_USED", "DCGM_FI_DEV_FB_FREE", "DCGM_FI_DEV_GPU_TEMP",
-        "DCGM_FI_DEV_POWER_USAGE", "DCGM_FI_DEV_XID_ERRORS")),
+        "DCGM_FI_DEV_POWER_USAGE", "DCGM_FI_DEV_XID_ERRORS", DCGM_GR_ACTIVE)),
 )
 
 
@@ -101,6 +115,40 @@ def _held(env: Env, metric: str) -> str:
     return f'{metric}{{{pod_label}!=""}}'
 
 
+def has_mig(env: Env) -> bool:
+    """Whether a GPU pool of the env partitions its GPUs with MIG (series per MIG instance exist)."""
+    return any(p.mode == "mig" for p in gpu_placements(env).values())
+
+
+def _mig_rules(env: Env) -> tuple[list[Record], list[Alert]]:
+    """Use per MIG instance, and the idle-slice alert (GPUAllocatedButIdle reads DCGM_FI_DEV_GPU_UTIL,
+    which a MIG instance never reports)."""
+    t = env.monitoring.alerts
+    ns_label, pod_label = dcgm_workload_labels(env)
+    held = f'{DCGM_GR_ACTIVE}{{{pod_label}!="",{MIG_PROFILE}!=""}}'
+    records = [Record("namespace_pod_mig:dcgm_gr_engine_active:avg",
+                      f"avg by (namespace, pod, {MIG_PROFILE}) ({_as_workload(env, held)})")]
+    idle = f"100 * avg_over_time({held}[10m]) < {t.gpu_idle_utilization_percent}"
+    serving = _serving_gpus(env, DCGM_GR_ACTIVE)
+    if serving:
+        idle = f"({idle})\nunless on ({ns_label}, {pod_label}) ({serving})"
+    alert = Alert(
+        "MIGSliceAllocatedButIdle", _as_workload(env, idle), "warning",
+        "A pod holds a MIG slice it does not use",
+        f"MIG slice {{{{ $labels.{MIG_PROFILE} }}}} (instance {{{{ $labels.{MIG_INSTANCE} }}}} of GPU "
+        f"{{{{ $labels.gpu }}}}) on {{{{ $labels.Hostname }}}} is held by {{{{ $labels.namespace }}}}/"
+        f"{{{{ $labels.pod }}}} and its engine was busy {{{{ $value | printf \"%.1f\" }}}}% of the time "
+        f"(below {t.gpu_idle_utilization_percent}%) for {t.gpu_idle_for}.",
+        "the slice is reserved (nobody else can schedule on it) but the pod computes nothing on it; a MIG "
+        "pool's slices are few, so one idle slice is a user waiting for a notebook. vLLM replicas are left out.",
+        "which pod it is: a notebook left open (jupyterhub namespace, jupyter-<user>), a job waiting on data; "
+        "its logs and its owner.",
+        "ask the owner to stop it (notebooks: stop the server from the hub; the culler and the profile's "
+        "walltime stop it eventually); for jobs, fix the input pipeline.",
+        for_=t.gpu_idle_for)
+    return records, [alert]
+
+
 def rules(env: Env) -> list[RuleArea]:
     """Area `gpu`: GPU use per node and pod, GPUs requested vs allocatable; alerts on idle held GPUs,
     full framebuffers, XID errors and heat (vLLM replicas left out where their use is by design)."""
@@ -130,7 +178,9 @@ def rules(env: Env) -> list[RuleArea]:
     if serving_fb:
         fb = f"({fb})\nunless on ({ns_label}, {pod_label}) ({serving_fb})"
     hardware = " or ".join(f"{DCGM_XID} == {x}" for x in HARDWARE_XIDS)
-    alerts = [
+    mig_records, mig_alerts = _mig_rules(env) if has_mig(env) else ([], [])
+    recording += mig_records
+    alerts = mig_alerts + [
         Alert("GPUAllocatedButIdle", _as_workload(env, idle), "warning",
               "A pod holds a GPU it does not use",
               f"GPU {{{{ $labels.gpu }}}} ({{{{ $labels.modelName }}}}) on {{{{ $labels.Hostname }}}} is held by "
@@ -200,7 +250,9 @@ GPUS = Dashboard(
     variables=(Variable("node", "Node", "DCGM_FI_DEV_GPU_UTIL", "Hostname"),),
     panels=(
         Panel("GPU utilization", (Query(f"avg by (Hostname, gpu) (DCGM_FI_DEV_GPU_UTIL{{{_N}}})", "{{Hostname}} gpu{{gpu}}"),),
-              unit="percent"),
+              unit="percent", description=(
+                  "Per physical GPU. A time-sliced GPU is shown once, whichever of the pods sharing it runs; "
+                  "MIG-partitioned GPUs report no utilization here (see MIG slice utilization).")),
         Panel("Framebuffer used", (Query(
             f"max by (Hostname, gpu) (DCGM_FI_DEV_FB_USED{{{_N}}}) / (max by (Hostname, gpu) (DCGM_FI_DEV_FB_USED{{{_N}}}) "
             f"+ max by (Hostname, gpu) (DCGM_FI_DEV_FB_FREE{{{_N}}}))", "{{Hostname}} gpu{{gpu}}"),),
@@ -220,5 +272,18 @@ GPUS = Dashboard(
 )
 
 
+MIG_PANEL = Panel(
+    "MIG slice utilization", (Query(
+        f'100 * avg by (Hostname, gpu, {MIG_INSTANCE}, {MIG_PROFILE}) '
+        f'({DCGM_GR_ACTIVE}{{{_N},{MIG_PROFILE}!=""}})',
+        "{{Hostname}} gpu{{gpu}} " + f"{{{{{MIG_PROFILE}}}}} #{{{{{MIG_INSTANCE}}}}}"),),
+    unit="percent", width=24, description=(
+        "Per MIG instance (GPU_I_ID on the GPU, GPU_I_PROFILE its slice): the share of time its graphics engine "
+        "was busy (DCGM_FI_PROF_GR_ENGINE_ACTIVE). The framebuffer panel shows MIG instances' own memory."))
+
+
 def dashboards(env: Env) -> list[Dashboard]:
+    """The GPU dashboard; with a MIG pool, one more panel per MIG instance."""
+    if has_mig(env):
+        return [dataclasses.replace(GPUS, panels=(*GPUS.panels, MIG_PANEL))]
     return [GPUS]

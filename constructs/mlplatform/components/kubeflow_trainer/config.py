@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 
 from ...config.base import ControllerResources, DnsLabel, Model, Quantity, refuse, res, twice
 from ...kit import quantity
+from ...kit.instances import gpu_resource
 from ..node_pools import GpuPoolName, MigProfileName, gpu_pool_field, mig_profile_field
 
 if TYPE_CHECKING:
@@ -92,12 +93,13 @@ def runtime_fits(env: "Env", r: TrainingRuntimeConfig, team: "Team") -> bool:
     team could ever start, so the team gets no access to it (components/kubeflow_trainer.py)."""
     if r.teams and team.name not in r.teams:
         return False
+    gpu_res = gpu_resource(r.mig_profile)  # a MIG runtime's slices count against their own quota
     need = {"gpus": Decimal(r.num_nodes * r.gpus_per_node), "cpu": r.num_nodes * quantity.parse(r.node.cpu_request),
             "memory": r.num_nodes * quantity.parse(r.node.memory_request)}
     q = team.quota
-    caps = [{"gpus": Decimal(q.gpus), "cpu": quantity.parse(q.cpu), "memory": quantity.parse(q.memory)}]
+    caps = [{"gpus": Decimal(q.of(gpu_res)), "cpu": quantity.parse(q.cpu), "memory": quantity.parse(q.memory)}]
     queue = env.volcano.queues.get(team.name) if env.volcano.enabled else None
     if queue is not None:
         c = queue.capability
-        caps.append({"gpus": Decimal(c.gpus), "cpu": quantity.parse(c.cpu), "memory": quantity.parse(c.memory)})
+        caps.append({"gpus": Decimal(c.of(gpu_res)), "cpu": quantity.parse(c.cpu), "memory": quantity.parse(c.memory)})
     return all(need[k] <= cap[k] for cap in caps for k in need)

@@ -60,6 +60,7 @@ import yaml
 from ...kit import k8s, versions, yamltext
 from ...kit.component import HelmRelease
 from ...kit.meta import LABEL_TEAM, SYNC_WAVE, Obj, metadata
+from ...kit.instances import gpu_resource
 from .. import mlflow, volcano
 from ..node_pools import gpu_pod_parts
 from .config import TrainingRuntimeConfig, runtime_fits
@@ -235,14 +236,18 @@ def example_runtime(env: Env, team) -> tuple[TrainingRuntimeConfig, int]:
     """(runtime, nodes) of a team's example: the GPU runtime with the most GPUs per node that the
     team's queue can hold (up to two nodes, as many as the GPU budget allows); without a GPU
     budget, the first CPU runtime at its default size."""
-    budget = env.volcano.queues[team.name].capability.gpus if team.name in env.volcano.queues else 0
+    cap = env.volcano.queues[team.name].capability if team.name in env.volcano.queues else None
+
+    def budget(r: TrainingRuntimeConfig) -> int:
+        """The queue's budget of what the runtime's pods ask: GPUs, or its MIG slice."""
+        return cap.of(gpu_resource(r.mig_profile)) if cap is not None else 0
     mine = ([r for r in env.trainer.runtimes if runtime_fits(env, r, team)]
             or [r for r in env.trainer.runtimes if usable_by(r, team)] or env.trainer.runtimes)
-    gpu = sorted((r for r in mine if 0 < r.gpus_per_node <= budget),
-                 key=lambda r: (-r.gpus_per_node, r.name))
+    gpu = sorted((r for r in mine if 0 < r.gpus_per_node <= budget(r)),
+                 key=lambda r: (-r.gpus_per_node, r.mig_profile is not None, r.name))
     if gpu:
         r = gpu[0]
-        return r, max(1, min(max(r.num_nodes, 2), budget // r.gpus_per_node))
+        return r, max(1, min(max(r.num_nodes, 2), budget(r) // r.gpus_per_node))
     cpu = [r for r in mine if r.gpus_per_node == 0]
     r = cpu[0] if cpu else mine[0]
     return r, r.num_nodes

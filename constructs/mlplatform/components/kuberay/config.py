@@ -10,6 +10,7 @@ from pydantic import AfterValidator, Field, model_validator
 from ...config.base import DNS_LABEL, ControllerResources, DnsLabel, Model, Quantity, refuse, res, twice
 from ...config.strict import Loc
 from ...kit import quantity
+from ...kit.instances import GPU_RESOURCE, gpu_resource
 from ..node_pools import GpuPoolName, MigProfileName, gpu_pool_field, mig_profile_field
 
 if TYPE_CHECKING:
@@ -263,23 +264,26 @@ def ray_team_problems(env: Env) -> list[tuple[Loc, str]]:
         mine = [(c, n) for t, c, n in clusters if t == name]
         if not mine:
             continue
-        pods = [(c.head, 1, 0) for c, n in mine for _ in range(n)]
-        pods += [(c.autoscaler, 1, 0) for c, n in mine for _ in range(n)]
-        pods += [(g.resources, g.max_replicas, g.gpus) for c, n in mine for _ in range(n)
-                 for g in (c.cpu_workers, c.gpu_workers) if g is not None]
+        pods = [(c.head, 1, 0, GPU_RESOURCE) for c, n in mine for _ in range(n)]
+        pods += [(c.autoscaler, 1, 0, GPU_RESOURCE) for c, n in mine for _ in range(n)]
+        pods += [(g.resources, g.max_replicas, g.gpus, gpu_resource(g.mig_profile)) for c, n in mine
+                 for _ in range(n) for g in (c.cpu_workers, c.gpu_workers) if g is not None]
         if ray.redis == "in_cluster" and name in ray.fault_tolerant_teams():
-            pods.append((ray.redis_resources, 1, 0))
-        for r, count, gpus in pods:
+            pods.append((ray.redis_resources, 1, 0, GPU_RESOURCE))
+        for r, count, gpus, gpu_res in pods:
             total["requests.cpu"] += count * quantity.parse(r.cpu_request)
             total["requests.memory"] += count * quantity.parse(r.memory_request)
             total["limits.cpu"] += count * quantity.parse(r.cpu_limit)
             total["limits.memory"] += count * quantity.parse(r.memory_limit)
-            total["nvidia.com/gpu"] += count * gpus
+            # a MIG slice counts against its own quota, not nvidia.com/gpu
+            total[gpu_res] = total.get(gpu_res, Decimal(0)) + count * gpus
         q = team.quota
         hard = {"requests.cpu": q.cpu, "requests.memory": q.memory,
                 "limits.cpu": q.limits_cpu or str(2 * quantity.parse(q.cpu)),
-                "limits.memory": q.limits_memory or q.memory, "nvidia.com/gpu": str(q.gpus)}
-        over = [f"{k} {_human(v, k)} > quota {hard[k]}" for k, v in total.items() if v > quantity.parse(hard[k])]
+                "limits.memory": q.limits_memory or q.memory}
+        hard.update({r: str(q.of(r)) for r in total if r.startswith("nvidia.com/")})
+        over = [f"{k} {_human(v, k)} > quota{''.join('.' + str(f) for f in q.field_of(k)) if '/mig-' in k else ''} "
+                f"{hard[k]}" for k, v in total.items() if v > quantity.parse(hard[k])]
         if over:
             where = ("ray", "clusters", name) if name in ray.clusters else \
                 ("ray", "services", next(i for i, s in enumerate(ray.services) if s.team == name))

@@ -23,7 +23,7 @@ from ...config.tenants import ContainerDefaults, Team
 from ...kit import k8s
 from ...kit.meta import LABEL_TEAM, Obj
 from ...kit.quantity import parse
-from .. import kuberay, mlflow, volcano
+from .. import kuberay, mlflow, node_pools, volcano
 
 if TYPE_CHECKING:
     from ...config.models import Env
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 NAME = "namespaces"
 
 
-def _quota_hard(team: Team) -> dict[str, str]:
+def _quota_hard(env: Env, team: Team) -> dict[str, str]:
     q = team.quota
     limits_cpu = q.limits_cpu or _fmt(parse(q.cpu) * 2)
     hard = {
@@ -45,6 +45,13 @@ def _quota_hard(team: Team) -> dict[str, str]:
         # Extended resources can only be quota'd on requests (requests == limits for GPUs).
         "requests.nvidia.com/gpu": str(q.gpus),
     }
+    # A MIG slice is its own resource: a quota without it would let the team take every slice of
+    # the cluster, so every slice kind a GPU pool offers is limited (0 for a team without it).
+    offered = {r for p in node_pools.gpu_placements(env).values() for r in p.resources
+               if r.startswith(node_pools.MIG_RESOURCE_PREFIX)}
+    offered |= {node_pools.MIG_RESOURCE_PREFIX + p for p in q.mig_slices}
+    for r in sorted(offered):
+        hard[f"requests.{r}"] = str(q.of(r))
     return hard
 
 
@@ -194,5 +201,5 @@ def build(env: Env) -> list[Obj]:
         objs += _team_operator_access(env, ns)
         objs += _egress_policies(env, ns, _team_egress(env, team))
         objs.append(k8s.resource_quota(f"{ns}-quota", namespace=ns, component=NAME, env=env.name,
-                                       hard=_quota_hard(team)))
+                                       hard=_quota_hard(env, team)))
     return objs

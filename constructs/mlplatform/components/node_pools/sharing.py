@@ -26,13 +26,12 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from ...config.base import Model
+from ...kit.instances import GPU_RESOURCE, MIG_PROFILE_PATTERN, MIG_RESOURCE_PREFIX
 
-GPU_RESOURCE = "nvidia.com/gpu"
 SHARING_TAINT_KEY = "platform.mlops.io/gpu-sharing"
 DEVICE_PLUGIN_CONFIG_LABEL = "nvidia.com/device-plugin.config"
 MIG_CONFIG_LABEL = "nvidia.com/mig.config"
-MIG_RESOURCE_PREFIX = "nvidia.com/mig-"
-MigProfileName = Annotated[str, Field(pattern=r"^[1-7]g\.[0-9]{1,3}gb$", examples=["1g.10gb", "3g.40gb"])]
+MigProfileName = Annotated[str, Field(pattern=MIG_PROFILE_PATTERN, examples=["1g.10gb", "3g.40gb"])]
 
 
 class GpuSharing(Model):

@@ -10,6 +10,7 @@ from pydantic import Field, model_validator
 from ...config.base import DNS_LABEL, ControllerResources, DnsLabel, Model, Quantity, positions, refuse, twice
 from ...config.strict import Loc
 from ...kit import quantity
+from ...kit.instances import GPU_RESOURCE, gpu_resource
 from ..node_pools import GpuPoolName, MigProfileName, gpu_pool_field, mig_profile_field
 
 if TYPE_CHECKING:
@@ -161,13 +162,18 @@ def serving_problems(env: "Env") -> list[tuple[Loc, str]]:
         out.append((("serving", "models"), "serving.models need monitoring.enabled: the HPAs scale on queue metrics "
                                            "Prometheus collects"))
     for name, team in sorted(teams.items()):
-        mine = [m for m in s.models if m.team == name]
-        need = sum(m.gpus * (m.autoscaling.max_replicas + (1 if m.rollout == "surge" else 0)) for m in mine)
-        if mine and need > team.quota.gpus:
-            out.append((("teams", at[name], "quota", "gpus"),
-                        f"team {name}'s models ({', '.join(m.name for m in mine)}) need {need} GPUs at max replicas "
-                        f"(plus one surge replica per model with rollout: surge) but teams[{name}].quota.gpus is "
-                        f"{team.quota.gpus}: the quota would refuse the replicas the HPA asks for"))
+        # per resource: whole/time-sliced GPUs and each MIG slice kind have their own quota
+        for res in sorted({gpu_resource(m.mig_profile) for m in s.models if m.team == name}):
+            mine = [m for m in s.models if m.team == name and gpu_resource(m.mig_profile) == res]
+            need = sum(m.gpus * (m.autoscaling.max_replicas + (1 if m.rollout == "surge" else 0)) for m in mine)
+            have, field = team.quota.of(res), team.quota.field_of(res)
+            if need > have:
+                unit = "GPUs" if res == GPU_RESOURCE else f"{res} slices"
+                quota = "quota." + ".".join(map(str, field))
+                out.append((("teams", at[name], "quota", *field),
+                            f"team {name}'s models ({', '.join(m.name for m in mine)}) need {need} {unit} at max "
+                            f"replicas (plus one surge replica per model with rollout: surge) but teams[{name}].{quota} "
+                            f"is {have}: the quota would refuse the replicas the HPA asks for"))
     if s.model_cache == "efs":
         mounted = {mnt.namespace for mnt in env.storage.efs_mounts}
         for i, m in enumerate(s.models):

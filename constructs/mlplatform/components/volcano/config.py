@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from ...config.base import ControllerResources, DnsLabel, Model, Quantity, positions, refuse, res
 from ...config.strict import Loc
 from ...kit import quantity
+from ...kit.instances import GPU_RESOURCE, MIG_PROFILE_PATTERN, MIG_RESOURCE_PREFIX
 
 if TYPE_CHECKING:
     from ...config.models import Env
@@ -21,6 +22,32 @@ class QueueCapability(Model):
     cpu: Quantity = Field(description="CPU requests the queue's running jobs may hold in total")
     memory: Quantity = Field(description="memory requests the queue's running jobs may hold in total")
     gpus: Annotated[int, Field(ge=0, le=10000)] = Field(default=0, description="nvidia.com/gpu: the team's GPU budget")
+    mig_slices: dict[Annotated[str, Field(pattern=MIG_PROFILE_PATTERN)], Annotated[int, Field(ge=0, le=10000)]] = Field(
+        default_factory=dict, description=(
+            "MIG slices by profile (nvidia.com/mig-<profile>): the team's slice budget, at most its "
+            "quota.mig_slices; every profile a GPU pool of the env offers is written, 0 when left out"))
+
+    @field_validator("mig_slices", mode="before")
+    @classmethod
+    def _integral_counts(cls, v: object) -> object:
+        """An integral float (`2.0`) is the count 2, as for every integer field (config/strict.py)."""
+        if isinstance(v, dict):
+            return {k: int(n) if isinstance(n, float) and n.is_integer() else n for k, n in v.items()}
+        return v
+
+    def of(self, resource: str) -> int:
+        """The queue's capability of a GPU resource (`nvidia.com/gpu` or `nvidia.com/mig-<profile>`)."""
+        if resource.startswith(MIG_RESOURCE_PREFIX):
+            return self.mig_slices.get(resource.removeprefix(MIG_RESOURCE_PREFIX), 0)
+        if resource != GPU_RESOURCE:
+            raise ValueError(f"{resource} is not a GPU resource")
+        return self.gpus
+
+    def field_of(self, resource: str) -> tuple[str, ...]:
+        """The config path (under `capability`) of the limit `of(resource)` reads."""
+        if resource.startswith(MIG_RESOURCE_PREFIX):
+            return ("mig_slices", resource.removeprefix(MIG_RESOURCE_PREFIX))
+        return ("gpus",)
 
 
 class QueueGuarantee(Model):
@@ -129,6 +156,12 @@ def training_team_problems(env: "Env") -> list[tuple[Loc, str]]:
             out.append((("volcano", "queues", name, "capability", "gpus"),
                         f"{q.capability.gpus} exceeds teams[{name}].quota.gpus {teams[name].quota.gpus} (the namespace "
                         "quota would refuse pods the queue admits)"))
+        for prof, n in sorted(q.capability.mig_slices.items()):
+            have = teams[name].quota.mig_slices.get(prof, 0) if name in teams else n
+            if n > have:
+                out.append((("volcano", "queues", name, "capability", "mig_slices", prof),
+                            f"{n} exceeds teams[{name}].quota.mig_slices.{prof} ({have}): the namespace quota would "
+                            f"refuse the {MIG_RESOURCE_PREFIX}{prof} pods the queue admits"))
     for i, r in enumerate(env.trainer.runtimes if env.trainer.enabled else []):
         unknown = sorted(set(r.teams) - set(teams))
         if unknown:
