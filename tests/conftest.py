@@ -1,3 +1,4 @@
+import copy
 import os
 import shutil
 import sys
@@ -37,3 +38,13 @@ def find(objs, kind, name):
     hits = [o for o in objs if o["kind"] == kind and o["metadata"]["name"] == name]
     assert len(hits) == 1, f"{kind}/{name}: {len(hits)} found"
     return hits[0]
+
+
+def with_objects(r, comp, objs, helm=None):
+    """A shallow copy of rendered env `r` whose component `comp` holds `objs` (and, if given, these
+    Helm releases): planted cases for checks over the whole env, the session's render untouched."""
+    r = copy.copy(r)
+    r.components = {**r.components, comp: list(objs)}
+    if helm is not None:
+        r.helm = helm
+    return r

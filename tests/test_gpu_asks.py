@@ -13,7 +13,8 @@ from mlplatform.components.node_pools import objects as node_pools
 from mlplatform.components.vllm import objects as vllm
 from mlplatform.config.loader import EnvError, load_env
 from mlplatform.kit.pods import tolerates
-from test_jupyterhub import _no_cluster, _spawn  # noqa: F401  (autouse fixture: no cluster)
+from hub import no_cluster  # noqa: F401  (autouse: no cluster)
+from test_jupyterhub import _spawn
 
 MIG = "nvidia.com/mig-1g.10gb"
 

@@ -8,6 +8,7 @@ from kubespawner import KubeSpawner
 from oauthenticator.generic import GenericOAuthenticator
 from traitlets.config import Config
 
+from hub import User as _User, hub_config as _hub_config, no_cluster  # noqa: F401  (autouse: no cluster)
 from conftest import find
 from mlplatform.components.jupyterhub import objects as jh, objects as jupyterhub
 from mlplatform.config.models import Env
@@ -17,55 +18,6 @@ from mlplatform.kit import routes
 from mlplatform.validate import scheduling, charts
 from mlplatform.validate.charts import check_resources, check_values
 import json
-
-KUBECONFIG = """\
-apiVersion: v1
-kind: Config
-clusters: [{name: none, cluster: {server: "https://127.0.0.1:9"}}]
-users: [{name: none, user: {token: unused}}]
-contexts: [{name: none, context: {cluster: none, user: none}}]
-current-context: none
-"""
-
-
-@pytest.fixture(autouse=True)
-def _no_cluster(tmp_path, monkeypatch):
-    """KubeSpawner loads a kube config in its constructor; it never calls the API here."""
-    import kubernetes_asyncio.config.kube_config as kc
-    (tmp_path / "kubeconfig").write_text(KUBECONFIG)
-    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "kubeconfig"))
-    monkeypatch.setattr(kc, "KUBE_CONFIG_DEFAULT_LOCATION", str(tmp_path / "kubeconfig"))
-
-
-class _User(Mock):
-    name = "alice"
-    server = Server()
-
-    @property
-    def escaped_name(self):
-        return self.name
-
-    @property
-    def url(self):
-        return self.server.url
-
-
-def _hub_config(env) -> Config:
-    """The KubeSpawner part of our hub config, as z2jh's jupyterhub_config.py would load it,
-    then our extraConfig (role gating) executed on it."""
-    v = jh.values(env)
-    c = Config()
-    for k, val in v["hub"]["config"]["KubeSpawner"].items():
-        setattr(c.KubeSpawner, k, val)
-    su = v["singleuser"]
-    c.KubeSpawner.uid = su["uid"]
-    c.KubeSpawner.fs_gid = su["fsGid"]
-    c.KubeSpawner.allow_privilege_escalation = su["allowPrivilegeEscalation"]
-    c.KubeSpawner.profile_list = su["profileList"]
-    for code in v["hub"]["extraConfig"].values():
-        exec(compile(code, "hub.extraConfig", "exec"), {"c": c})
-    return c
-
 
 def _spawn(env, roles: list[str], profile: str):
     async def run():

@@ -23,33 +23,13 @@ from jupyterhub.objects import Hub
 from kubespawner import KubeSpawner
 from traitlets.config import Config
 
+from hub import User as _User, hub_config as _hub_config, no_cluster  # noqa: F401  (autouse: no cluster)
 from mlplatform.components.jupyterhub import objects as jh
 from mlplatform.components.jupyterhub import walltime, walltime_service
 from mlplatform.config.loader import EnvError, load_env
 from mlplatform.validate.charts import check_values
-from test_jupyterhub import _no_cluster, _User  # noqa: F401  (autouse fixture: no cluster)
 
 UTC = timezone.utc
-
-
-def _hub_config(env) -> Config:
-    """KubeSpawner's and JupyterHub's config as z2jh's jupyterhub_config.py builds it from our values
-    (the traits we set, singleuser.extraEnv as `environment`, services/load_roles reset), then our
-    extraConfig entries executed in key order, as the chart does."""
-    v = jh.values(env)
-    c = Config()
-    for k, val in v["hub"]["config"]["KubeSpawner"].items():
-        setattr(c.KubeSpawner, k, val)
-    su = v["singleuser"]
-    c.KubeSpawner.uid = su["uid"]
-    c.KubeSpawner.fs_gid = su["fsGid"]
-    c.KubeSpawner.environment = dict(su["extraEnv"])
-    c.KubeSpawner.profile_list = su["profileList"]
-    c.JupyterHub.services = []
-    c.JupyterHub.load_roles = [dict(r) for r in v["hub"].get("loadRoles", {}).values()]
-    for _, code in sorted(v["hub"]["extraConfig"].items()):
-        exec(compile(code, "hub.extraConfig", "exec"), {"c": c})
-    return c
 
 
 def _spawner(env, roles, started=None):

@@ -18,6 +18,7 @@ from kubernetes_asyncio.client import ApiClient
 from kubespawner import KubeSpawner
 from traitlets.config import Config
 
+from hub import User as _User, hub_config as _hub_config, no_cluster  # noqa: F401  (autouse: no cluster)
 from conftest import find
 from mlplatform.components.jupyterhub import identity
 from mlplatform.components.jupyterhub import objects as jh
@@ -29,15 +30,6 @@ from mlplatform.components.keycloak import objects as keycloak
 from mlplatform.config.loader import EnvError, load_env
 from mlplatform.validate.admission_pss import check_pod_spec
 
-KUBECONFIG = """\
-apiVersion: v1
-kind: Config
-clusters: [{name: none, cluster: {server: "https://127.0.0.1:9"}}]
-users: [{name: none, user: {token: unused}}]
-contexts: [{name: none, context: {cluster: none, user: none}}]
-current-context: none
-"""
-
 DIRECTORY = """\
   directory:
     vendor: ldap
@@ -48,15 +40,6 @@ DIRECTORY = """\
     groups_dn: ou=groups,dc=example,dc=org
     group_roles: [{group: scientists, roles: [data-scientist]}]
 """
-
-
-@pytest.fixture(autouse=True)
-def _no_cluster(tmp_path, monkeypatch):
-    """KubeSpawner loads a kube config in its constructor; it never calls the API here."""
-    import kubernetes_asyncio.config.kube_config as kc
-    (tmp_path / "kubeconfig").write_text(KUBECONFIG)
-    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "kubeconfig"))
-    monkeypatch.setattr(kc, "KUBE_CONFIG_DEFAULT_LOCATION", str(tmp_path / "kubeconfig"))
 
 
 def _dev_with(env_dir, keycloak_block: str, extra: str = ""):
@@ -203,38 +186,6 @@ def test_identity_clients_must_be_realm_clients(env_dir):
 
 
 # --------------------------------------------------------------------------- the hub
-class _User(Mock):
-    name = "alice"
-    server = Server()
-
-    @property
-    def escaped_name(self):
-        return self.name
-
-    @property
-    def url(self):
-        return self.server.url
-
-
-def _hub_config(env) -> Config:
-    """KubeSpawner's part of our hub config as z2jh loads it, then every extraConfig snippet."""
-    v = jh.values(env)
-    c = Config()
-    for k, val in v["hub"]["config"]["KubeSpawner"].items():
-        setattr(c.KubeSpawner, k, val)
-    su = v["singleuser"]
-    c.KubeSpawner.uid = su["uid"]
-    c.KubeSpawner.fs_gid = su["fsGid"]
-    c.KubeSpawner.allow_privilege_escalation = su["allowPrivilegeEscalation"]
-    c.KubeSpawner.profile_list = su["profileList"]
-    c.KubeSpawner.environment = dict(su["extraEnv"])
-    c.KubeSpawner.volumes = list(su["storage"]["extraVolumes"])  # z2jh adds these (and the home claim)
-    c.KubeSpawner.volume_mounts = list(su["storage"]["extraVolumeMounts"])
-    for key, code in sorted(v["hub"]["extraConfig"].items()):
-        exec(compile(code, f"hub.extraConfig.{key}", "exec"), {"c": c})
-    return c
-
-
 def _spawn(env, claims: dict | None, profile: str = "small", roles=("data-scientist",), name="alice"):
     """JupyterHub's order: pre_spawn_hook, KubeSpawner loads the profile, builds the pod, then
     modify_pod_hook. Returns the pod as the API would receive it."""

@@ -4,7 +4,7 @@ import copy
 
 import pytest
 
-from conftest import find
+from conftest import find, with_objects
 from mlplatform.components.kubeflow_trainer import checks as trainer_checks
 from mlplatform.components.kubeflow_trainer.checks import check_trainjobs
 from mlplatform.components.kubeflow_trainer import objects as kt
@@ -22,14 +22,6 @@ QUEUE = "scheduling.volcano.sh/queue-name"
 
 def _examples(r):
     return [e for o in r.components["kubeflow-trainer"] for e in embedded(o)]
-
-
-def _with(r, comp, objs, helm=None):
-    r = copy.copy(r)
-    r.components = {**r.components, comp: list(objs)}
-    if helm is not None:
-        r.helm = helm
-    return r
 
 
 def test_trainer_webhook_failure_policy_from_config(envs):
@@ -75,9 +67,9 @@ def test_runtimes_are_gang_scheduled_by_volcano(envs):
 def test_runtime_pods_are_judged_by_the_gpu_scheduling_check(rendered, envs):
     rt = find(kt.build(envs["staging"]), "TrainingRuntime", "torch-distributed-4gpu")
     assert [p for p, _ in pod_specs(rt)] == ["spec.template.spec.replicatedJobs[0].template.spec.template.spec"]
-    assert check_gpu_scheduling(_with(rendered["staging"], "kubeflow-trainer", [rt])) == []
+    assert check_gpu_scheduling(with_objects(rendered["staging"], "kubeflow-trainer", [rt])) == []
     # dev's GPU pool launches one-GPU nodes only: the same runtime fits no NodePool there
-    (p,) = check_gpu_scheduling(_with(rendered["dev"], "kubeflow-trainer", [rt]))
+    (p,) = check_gpu_scheduling(with_objects(rendered["dev"], "kubeflow-trainer", [rt]))
     assert p.startswith("dev/kubeflow-trainer/TrainingRuntime/torch-distributed-4gpu: spec.template.spec."
                         "replicatedJobs[0].template.spec.template.spec: pod requesting 4 nvidia.com/gpu fits no NodePool")
     assert "largest instance has 1" in p
@@ -190,7 +182,7 @@ def test_trainer_runtimes_pair_scheduler_and_pod_group(rendered, envs):
     no_sched = copy.deepcopy(rt)
     no_sched["metadata"]["name"] = "no-sched"
     del no_sched["spec"]["template"]["spec"]["replicatedJobs"][0]["template"]["spec"]["template"]["spec"]["schedulerName"]
-    problems = trainer_checks.check_runtimes(_with(r, "kubeflow-trainer", [no_gang, no_sched]))
+    problems = trainer_checks.check_runtimes(with_objects(r, "kubeflow-trainer", [no_gang, no_sched]))
     assert any("ClusterTrainingRuntime/torch-distributed-cpu: pods use schedulerName: volcano without "
                "podGroupPolicy.volcano" in p for p in problems), problems
     assert any("ClusterTrainingRuntime/no-sched: podGroupPolicy.volcano, but its pods do not say schedulerName: "
@@ -214,7 +206,7 @@ def test_trainjobs_that_could_never_run(rendered):
     no_toleration["metadata"]["name"] = "eight"
     no_toleration["spec"]["trainer"]["resourcesPerNode"] = {"requests": {"cpu": "1", "memory": "1Gi", "nvidia.com/gpu": "8"},
                                                             "limits": {"memory": "1Gi", "nvidia.com/gpu": "8"}}
-    problems = check_trainjobs(_with(r, "jobs", [too_big, unknown, no_toleration]))
+    problems = check_trainjobs(with_objects(r, "jobs", [too_big, unknown, no_toleration]))
     assert any(p.startswith("staging/jobs/TrainJob/too-big: the gang needs 3 nvidia.com/gpu at once but queue "
                             "team-research may hold 2") for p in problems), problems
     assert "staging/jobs/TrainJob/unknown: runtimeRef ClusterTrainingRuntime/tensorflow is not a runtime of env staging" \
@@ -224,7 +216,7 @@ def test_trainjobs_that_could_never_run(rendered):
     # without a queue of its own the job is judged against the namespace's default queue
     no_patch = _job(r, "research", numNodes=3)
     del no_patch["spec"]["runtimePatches"]
-    assert any("queue team-research may hold 2" in p for p in check_trainjobs(_with(r, "jobs", [no_patch])))
+    assert any("queue team-research may hold 2" in p for p in check_trainjobs(with_objects(r, "jobs", [no_patch])))
 
 
 def test_teams_read_only_the_runtimes_that_fit_them(envs):

@@ -9,7 +9,7 @@ import yaml
 from hcl2 import SerializationOptions
 from pydantic import ValidationError
 
-from conftest import ROOT, find
+from conftest import ROOT, find, with_objects
 from mlplatform.components.keycloak import objects as keycloak
 from mlplatform.components.kuberay import checks as kuberay_checks
 from mlplatform.components.kuberay import objects as kuberay
@@ -463,15 +463,6 @@ def test_an_env_without_ray_has_no_operator_clusters_or_dashboards(envs):
     assert [p for p in validate(r) if "kuberay" in p or "ray-" in p] == []
 
 
-def _with_objects(r, comp, objs, helm=None):
-    """A copy of the rendered env with one component's objects (and optionally the releases) replaced."""
-    r = copy.copy(r)
-    r.components = {**r.components, comp: list(objs)}
-    if helm is not None:
-        r.helm = helm
-    return r
-
-
 # --------------------------------------------------------------------------- cross-checks: failing cases
 def _ray(name, team, queue, *, scheduler=True):
     labels = {"volcano.sh/queue-name": queue}
@@ -488,13 +479,13 @@ def test_ray_handed_to_volcano_needs_kuberay_configured_for_it(rendered):
     kuberay = HelmRelease(chart="kuberay-operator", release="kuberay-operator", namespace="kuberay-system",
                           values={"batchScheduler": {"enabled": False}})
     helm = {**{k: v for k, v in r.helm.items() if v.chart != "kuberay-operator"}, "kuberay": kuberay}
-    problems = kuberay_checks.check_volcano_operator(_with_objects(r, "kuberay", [_ray("llm", "nlp", "team-nlp")], helm=helm))
+    problems = kuberay_checks.check_volcano_operator(with_objects(r, "kuberay", [_ray("llm", "nlp", "team-nlp")], helm=helm))
     assert any(p.startswith("dev/kuberay/RayCluster/llm: handed to Volcano") and "batchScheduler.name: volcano" in p
                for p in problems), problems
     ok = HelmRelease(chart="kuberay-operator", release="kuberay-operator", namespace="kuberay-system",
                      values={"batchScheduler": {"name": "volcano"}})
     assert kuberay_checks.check_volcano_operator(
-        _with_objects(r, "kuberay", [_ray("llm", "nlp", "team-nlp")], helm={**helm, "kuberay": ok})) == []
+        with_objects(r, "kuberay", [_ray("llm", "nlp", "team-nlp")], helm={**helm, "kuberay": ok})) == []
 
 
 def test_ray_nodes_podmonitor_per_team_namespace(rendered):

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from unittest.mock import Mock
-
 import pytest
+from hub import User, hub_config, no_cluster  # noqa: F401
 from mlplatform.components.priority_classes import PRIORITY
 from mlplatform.components.priority_classes import objects as pc
 from mlplatform.validate import admission
@@ -101,39 +100,14 @@ def test_chart_made_pods_carry_the_class_their_values_ask_for(rendered):
     assert f"priorityClassName: {PRIORITY.preemptible}" in cfg["data"]["pod_template_file.yaml"]
 
 
-_KUBECONFIG = """\
-apiVersion: v1
-kind: Config
-clusters: [{name: none, cluster: {server: "https://127.0.0.1:9"}}]
-users: [{name: none, user: {token: unused}}]
-contexts: [{name: none, context: {cluster: none, user: none}}]
-current-context: none
-"""
-
-
-def test_notebooks_get_the_preemptible_class_from_the_real_kubespawner(rendered, tmp_path, monkeypatch):
+def test_notebooks_get_the_preemptible_class_from_the_real_kubespawner(envs, no_cluster):
     """Our hub config, loaded into the real KubeSpawner, puts the class on the notebook pod."""
-    import kubernetes_asyncio.config.kube_config as kc
-    from jupyterhub.objects import Hub, Server
+    from jupyterhub.objects import Hub
     from kubespawner import KubeSpawner
-    from traitlets.config import Config
-
-    (tmp_path / "kubeconfig").write_text(_KUBECONFIG)  # KubeSpawner loads one; it never calls the API here
-    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "kubeconfig"))
-    monkeypatch.setattr(kc, "KUBE_CONFIG_DEFAULT_LOCATION", str(tmp_path / "kubeconfig"))
-
-    class User(Mock):
-        name = "ada"
-        server = Server()
-        escaped_name = "ada"
-        url = "/user/ada/"
-
-    cfg = Config()
-    for k, v in rendered["prod"].helm["jupyterhub"].values["hub"]["config"]["KubeSpawner"].items():
-        setattr(cfg.KubeSpawner, k, v)
 
     async def spawn():
-        sp = KubeSpawner(config=cfg, hub=Hub(), user=User(), api_token="t", oauth_client_id="unused", _mock=True)
+        sp = KubeSpawner(config=hub_config(envs["prod"]), hub=Hub(), user=User(), api_token="t",
+                         oauth_client_id="unused", _mock=True)
         return await sp.get_pod_manifest()
     assert asyncio.run(spawn()).spec.priority_class_name == PRIORITY.preemptible
 

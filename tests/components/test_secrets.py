@@ -1,6 +1,7 @@
 """The `secrets` unit: one ExternalSecret per wanted Secret, reading catalogued names under the env's
 prefix, and the ClusterSecretStore serving only the namespaces that need it."""
 from mlplatform.components.secrets import objects as sec
+from test_secret_collectors import _fakes
 from mlplatform.kit.secrets import DATABASE_PROPERTIES, catalog
 
 
@@ -44,23 +45,6 @@ def test_store_serves_only_the_namespaces_that_need_it(rendered):
 
 
 # ------------------------------------------------------------------------------ two fake units
-def _unit(name, credentials=(), wants=None):
-    from mlplatform.kit.component import Component, no_objects
-    return Component(name, f"fake unit {name}", no_objects, credentials=tuple(credentials),
-                     secrets=None if wants is None else (lambda env: list(wants)))
-
-
-def _fakes():
-    from mlplatform.kit.secrets import Credential, SecretWant
-    alpha = _unit("alpha", [Credential("alpha/key", ("value",), "alpha's key")],
-                  [SecretWant("alpha-key", "alpha", {"key": ("alpha/key", "value")}),
-                   SecretWant("alpha-db", "alpha", {"username": ("rds/alpha", "username")})])
-    beta = _unit("beta", [Credential("beta/token", ("token",), "beta's token", optional=True)],
-                 [SecretWant("token", "team-a", {"token": ("beta/token", "token")}, per_namespace=True),
-                  SecretWant("token", "team-b", {"token": ("beta/token", "token")}, per_namespace=True)])
-    return alpha, beta
-
-
 def test_the_secrets_unit_emits_what_the_units_want_without_naming_them(envs, monkeypatch):
     from mlplatform.kit import secrets as kit_secrets
     alpha, beta = _fakes()

@@ -7,7 +7,9 @@ import shutil
 import pytest
 import yaml
 
-from conftest import ROOT, find
+from test_kubeflow_trainer import _examples
+from test_kuberay import _ray
+from conftest import ROOT, find, with_objects
 from mlplatform.components.kubeflow_trainer import checks as trainer_checks
 from mlplatform.components.kubeflow_trainer import objects as kt
 from mlplatform.components.kuberay import checks as kuberay_checks
@@ -30,18 +32,6 @@ QUEUE = "scheduling.volcano.sh/queue-name"
 def check_training(r):
     """The checks of the units this module is about (Volcano, Trainer, KubeRay's Volcano hand-off)."""
     return volcano_checks.checks(r) + trainer_checks.checks(r) + kuberay_checks.checks(r)
-
-
-def _examples(r):
-    return [e for o in r.components["kubeflow-trainer"] for e in embedded(o)]
-
-
-def _with(r, comp, objs, helm=None):
-    r = copy.copy(r)
-    r.components = {**r.components, comp: list(objs)}
-    if helm is not None:
-        r.helm = helm
-    return r
 
 
 # --------------------------------------------------------------------------- everything validates
@@ -238,16 +228,6 @@ def test_guarantee_within_capability(env_dir):
 
 
 # --------------------------------------------------------------------------- cross-checks: failing cases
-def _ray(name, team, queue, *, scheduler=True):
-    labels = {"volcano.sh/queue-name": queue}
-    if scheduler:
-        labels["ray.io/scheduler-name"] = "volcano"
-    return {"apiVersion": "ray.io/v1", "kind": "RayCluster",
-            "metadata": {"name": name, "namespace": f"team-{team}", "labels": labels},
-            "spec": {"headGroupSpec": {"template": {"spec": {"containers": [
-                {"name": "head", "image": "rayproject/ray:2.52.0"}]}}}}}
-
-
 def test_unknown_queues_are_reported_wherever_they_are_named(rendered):
     r = rendered["dev"]
     job = copy.deepcopy(_examples(r)[0])
@@ -256,12 +236,12 @@ def test_unknown_queues_are_reported_wherever_they_are_named(rendered):
           "data": {"job.yaml": yaml.safe_dump(job)}}
     pg = {"apiVersion": "scheduling.volcano.sh/v1beta1", "kind": "PodGroup",
           "metadata": {"name": "pg", "namespace": "team-nlp"}, "spec": {"queue": "training-queue"}}
-    problems = check_queue_refs(_with(r, "serving", [_ray("llm", "nlp", "team-ghost"), cm, pg]))
+    problems = check_queue_refs(with_objects(r, "serving", [_ray("llm", "nlp", "team-ghost"), cm, pg]))
     assert any(p.startswith("dev/serving/RayCluster/llm: metadata.labels.volcano.sh/queue-name names Volcano queue "
                             "'team-ghost', which no Queue in env dev defines") for p in problems), problems
     assert any("dev/serving/TrainJob/smoke-test: spec.runtimePatches[0]" in p and "'team-ghost'" in p for p in problems)
     assert any("dev/serving/PodGroup/pg: spec.queue names Volcano queue 'training-queue'" in p for p in problems)
-    assert check_queue_refs(_with(r, "serving", [_ray("llm", "nlp", "team-nlp")])) == []
+    assert check_queue_refs(with_objects(r, "serving", [_ray("llm", "nlp", "team-nlp")])) == []
 
 
 def test_queue_gpu_budgets_must_fit_the_gpu_pool(rendered, envs):
@@ -269,18 +249,18 @@ def test_queue_gpu_budgets_must_fit_the_gpu_pool(rendered, envs):
     big = volcano.queue(envs["dev"], "team-nlp", envs["dev"].volcano.queues["nlp"].model_copy(
         update={"capability": envs["dev"].volcano.queues["nlp"].capability.model_copy(update={"gpus": 4})}), team="nlp")
     others = [o for o in r.components["volcano"] if o["metadata"]["name"] != "team-nlp"]
-    (p,) = check_gpu_budget(_with(r, "volcano", others + [big]))
+    (p,) = check_gpu_budget(with_objects(r, "volcano", others + [big]))
     assert p == ("dev/crosscheck: Volcano queues' GPU capabilities add up to 6 (team-nlp 4, team-research 2) but the "
                  "GPU NodePools allow 5 (gpu 5): lower the queues or the budgets, raise gpu_pool.gpu_limit, or set "
                  "volcano.gpu_overcommit")
-    over = _with(r, "volcano", others + [big])
+    over = with_objects(r, "volcano", others + [big])
     over.env = envs["dev"].model_copy(update={"volcano": envs["dev"].volcano.model_copy(update={"gpu_overcommit": True})})
     assert check_gpu_budget(over) == []
 
 
 def test_volcano_users_need_volcano(rendered):
     r = rendered["dev"]
-    no_volcano = _with(r, "volcano", [], helm={k: v for k, v in r.helm.items() if v.chart != "volcano"})
+    no_volcano = with_objects(r, "volcano", [], helm={k: v for k, v in r.helm.items() if v.chart != "volcano"})
     problems = volcano_checks.check_users(no_volcano)
     assert any(p.startswith("dev/crosscheck: Volcano is used (") and "does not install it (volcano.enabled)" in p
                for p in problems), problems

@@ -4,32 +4,19 @@ The unit's public surface: `UNIT` (the registry reads it) and the facts other un
 from __future__ import annotations
 
 from ...kit.component import Component, no_objects
-# -- imports: routes, credentials, secrets
-# -- imports: rules, dashboards
 from . import monitoring
-# -- imports: checks
-# -- imports: versions
 from .versions import VERSIONS
 from .objects import NAME, TOLERATE_GPU_TAINT, helm, values
 
-# Contribution hooks are grouped by mechanism; add lines under a group's comment only.
 UNIT = Component(
     NAME,
     "NVIDIA GPU operator: device plugin, GFD/NFD, DCGM exporter (AMI ships the driver)",
     no_objects,
     helm=helm,
-    # -- routes, credentials, secrets
-    # -- rules, dashboards
     rules=monitoring.rules,
     dashboards=monitoring.dashboards,
     metrics=monitoring.FACTS,
-    # -- checks
-    # -- versions
     versions=VERSIONS,
 )
 
 __all__ = ["UNIT", "NAME", "TOLERATE_GPU_TAINT", "values"]
-# -- published facts: routes, credentials, secrets
-# -- published facts: rules, dashboards
-# -- published facts: checks
-# -- published facts: versions

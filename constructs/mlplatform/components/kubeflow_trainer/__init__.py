@@ -4,31 +4,18 @@ The unit's public surface: `UNIT` (the registry reads it) and the facts other un
 from __future__ import annotations
 
 from ...kit.component import Component
-# -- imports: routes, credentials, secrets
-# -- imports: rules, dashboards
-# -- imports: checks
 from . import checks
-# -- imports: versions
 from .versions import VERSIONS
 from .objects import NAME, build, helm
 
-# Contribution hooks are grouped by mechanism; add lines under a group's comment only.
 UNIT = Component(
     NAME,
     "Kubeflow Trainer v2 (TrainJob, JobSet): torchrun runtimes gang-scheduled "
               "by Volcano, team RBAC, example jobs",
     build,
     helm=helm,
-    # -- routes, credentials, secrets
-    # -- rules, dashboards
-    # -- checks
     checks=checks.checks,
-    # -- versions
     versions=VERSIONS,
 )
 
 __all__ = ["UNIT", "NAME"]
-# -- published facts: routes, credentials, secrets
-# -- published facts: rules, dashboards
-# -- published facts: checks
-# -- published facts: versions

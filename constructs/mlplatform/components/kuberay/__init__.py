@@ -4,42 +4,29 @@ The unit's public surface: `UNIT` (the registry reads it) and the facts other un
 from __future__ import annotations
 
 from ...kit.component import Component
-# -- imports: routes, credentials, secrets
 from . import access
-# -- imports: rules, dashboards
 from . import monitoring
-# -- imports: checks
 from . import checks
-# -- imports: versions
 from .versions import VERSIONS
 from .names import DASHBOARD_PORT, HEAD_PORTS, METRICS_PORT, NAME, NAMESPACE, SERVE_PORT, cluster_name, dashboard_routes, head_service, serve_service, team_namespace
 from .objects import build
 from .operator import helm, member_group
 
-# Contribution hooks are grouped by mechanism; add lines under a group's comment only.
 UNIT = Component(
     NAME,
     "KubeRay operator; a Ray cluster per team (Volcano queue, GPU group), RayServices, "
               "dashboards behind Keycloak",
     build,
     helm=helm,
-    # -- routes, credentials, secrets
     routes=dashboard_routes,
     credentials=access.CREDENTIALS,
     secrets=access.secrets,
-    # -- rules, dashboards
     rules=monitoring.rules,
     dashboards=monitoring.dashboards,
     metrics=monitoring.FACTS,
-    # -- checks
     checks=checks.checks,
     made_services=checks.made_services,
-    # -- versions
     versions=VERSIONS,
 )
 
 __all__ = ["UNIT", "DASHBOARD_PORT", "HEAD_PORTS", "METRICS_PORT", "NAME", "NAMESPACE", "SERVE_PORT", "cluster_name", "dashboard_routes", "head_service", "member_group", "serve_service", "team_namespace"]
-# -- published facts: routes, credentials, secrets
-# -- published facts: rules, dashboards
-# -- published facts: checks
-# -- published facts: versions

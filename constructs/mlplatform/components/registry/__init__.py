@@ -9,18 +9,15 @@ The unit's public surface: `UNIT` (the registry reads it) and the facts other un
 from __future__ import annotations
 
 from ...kit.component import Component, no_objects
-# -- imports: routes, credentials, secrets
 from .access import CREDENTIALS, secrets
 from .config import PULL_SECRET
 
 NAME = "registry"
 
-# Contribution hooks are grouped by mechanism; add lines under a group's comment only.
 UNIT = Component(
     NAME,
     "the registry mirror every image is pulled from, and its pull Secret",
     no_objects,
-    # -- routes, credentials, secrets
     credentials=CREDENTIALS,
     secrets=secrets,
 )

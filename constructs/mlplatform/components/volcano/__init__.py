@@ -4,33 +4,20 @@ The unit's public surface: `UNIT` (the registry reads it) and the facts other un
 from __future__ import annotations
 
 from ...kit.component import Component
-# -- imports: routes, credentials, secrets
-# -- imports: rules, dashboards
-# -- imports: checks
 from . import checks
 from .checks import queue_gpus, queues
 from .objects import QUEUE_LABEL
-# -- imports: versions
 from .versions import VERSIONS
 from .objects import NAME, POD_GROUP_CRD, QUEUE_ANNOTATION, SCHEDULER_NAME, build, helm, namespace_annotations, queue_name
 
-# Contribution hooks are grouped by mechanism; add lines under a group's comment only.
 UNIT = Component(
     NAME,
     "Volcano batch scheduler: gang scheduling, one queue (GPU budget) per team",
     build,
     helm=helm,
-    # -- routes, credentials, secrets
-    # -- rules, dashboards
-    # -- checks
     checks=checks.checks,
-    # -- versions
     versions=VERSIONS,
 )
 
 __all__ = ["UNIT", "NAME", "POD_GROUP_CRD", "QUEUE_ANNOTATION", "SCHEDULER_NAME", "namespace_annotations", "queue_name"]
-# -- published facts: routes, credentials, secrets
-# -- published facts: rules, dashboards
-# -- published facts: checks
 __all__ += ["QUEUE_LABEL", "queue_gpus", "queues"]
-# -- published facts: versions
