@@ -48,3 +48,25 @@ def with_objects(r, comp, objs, helm=None):
     if helm is not None:
         r.helm = helm
     return r
+
+
+def edit(path, old, new, count=1):
+    """Replace `old` (which must be there, `count` times at least) in a copied env file."""
+    text = path.read_text()
+    assert text.count(old) >= count, old
+    path.write_text(text.replace(old, new, count))
+
+
+def load_problems(env_dir, name="dev") -> list[str]:
+    """The problems loading env `name` from `env_dir` reports (it must fail)."""
+    from mlplatform.config.loader import EnvError
+    with pytest.raises(EnvError) as e:
+        load_env(name, env_dir)
+    return e.value.problems
+
+
+def one_problem(env_dir, old, new, name="dev") -> str:
+    """Plant `old` -> `new` in env `name` and return the one problem the loader reports."""
+    edit(env_dir / f"{name}.yaml", old, new)
+    (p,) = load_problems(env_dir, name)
+    return p

@@ -4,31 +4,19 @@ ask the pool's resource and tolerate and select exactly that pool. The notebook 
 judged by the real KubeSpawner; the refusals are planted in copies of the env files."""
 import pytest
 
-from conftest import find
+from conftest import edit, find, load_problems
 from mlplatform.components.jupyterhub import objects as jh
 from mlplatform.components.kubeflow_trainer import objects as trainer
 from mlplatform.components.kuberay import objects as kuberay
 from mlplatform.components.node_pools import gpu_asks
 from mlplatform.components.node_pools import objects as node_pools
 from mlplatform.components.vllm import objects as vllm
-from mlplatform.config.loader import EnvError, load_env
+from mlplatform.config.loader import load_env
 from mlplatform.kit.pods import tolerates
 from hub import no_cluster  # noqa: F401  (autouse: no cluster)
 from test_jupyterhub import _spawn
 
 MIG = "nvidia.com/mig-1g.10gb"
-
-
-def _problems(env_dir, name):
-    with pytest.raises(EnvError) as e:
-        load_env(name, env_dir)
-    return e.value.problems
-
-
-def _edit(path, old, new):
-    text = path.read_text()
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1))
 
 
 def _pool_taints(env, pool):
@@ -75,7 +63,7 @@ def test_every_gpu_ask_of_the_envs_is_listed(envs):
 
 # --------------------------------------------------------------------------- Ray, runtimes, models
 def test_ray_trainer_and_vllm_pods_land_on_the_pool_they_name(env_dir):
-    _edit(env_dir / "prod.yaml", "      gpu_workers: {replicas: 0, min_replicas: 0, max_replicas: 4, gpus: 1, shared_memory: 16Gi,",
+    edit(env_dir / "prod.yaml", "      gpu_workers: {replicas: 0, min_replicas: 0, max_replicas: 4, gpus: 1, shared_memory: 16Gi,",
           "      gpu_workers: {replicas: 0, min_replicas: 0, max_replicas: 4, gpus: 1, shared_memory: 16Gi,\n"
           "                    gpu_pool: notebooks-mig, mig_profile: 3g.40gb,")
     env = load_env("prod", env_dir)
@@ -102,10 +90,10 @@ def test_a_served_model_on_a_mig_slice(env_dir):
     text = (env_dir / "prod.yaml").read_text()
     first = text.index("serving:")
     name_at = text.index("    - name: ", first)
-    _edit(env_dir / "prod.yaml", text[name_at:text.index("\n", name_at) + 1],
+    edit(env_dir / "prod.yaml", text[name_at:text.index("\n", name_at) + 1],
           text[name_at:text.index("\n", name_at) + 1] + "      gpu_pool: notebooks-mig\n      mig_profile: 3g.40gb\n")
     # its team's quota must hold the slices (6 replicas + a surge one): test_gpu_quotas.py
-    _edit(env_dir / "prod.yaml", "gpus: 24, pods: 500, storage: 5Ti}", "gpus: 24, pods: 500, storage: 5Ti, mig_slices: {3g.40gb: 7}}")
+    edit(env_dir / "prod.yaml", "gpus: 24, pods: 500, storage: 5Ti}", "gpus: 24, pods: 500, storage: 5Ti, mig_slices: {3g.40gb: 7}}")
     env = load_env("prod", env_dir)
     m = env.serving.models[0]
     assert m.min_gpu_memory_gib <= 40
@@ -134,8 +122,8 @@ _STAGING_SHARED = "       gpu_pool: notebooks-shared, required_roles"
      "jupyterhub.profiles[3].gpus", "refuses more than one"),
 ])
 def test_impossible_gpu_asks_are_refused(env_dir, env, old, new, field, message):
-    _edit(env_dir / f"{env}.yaml", old, new)
-    problems = _problems(env_dir, env)
+    edit(env_dir / f"{env}.yaml", old, new)
+    problems = load_problems(env_dir, env)
     assert any(f": {field}: " in p and message in p for p in problems), problems
 
 
@@ -143,37 +131,37 @@ def _first_model_gets(env_dir, env, lines):
     text = (env_dir / f"{env}.yaml").read_text()
     at = text.index("    - name: ", text.index("serving:"))
     line = text[at:text.index("\n", at) + 1]
-    _edit(env_dir / f"{env}.yaml", line, line + "".join(f"      {x}\n" for x in lines))
+    edit(env_dir / f"{env}.yaml", line, line + "".join(f"      {x}\n" for x in lines))
 
 
 def test_vllm_sized_by_memory_on_a_time_sliced_pool_is_refused(env_dir):
     _first_model_gets(env_dir, "staging", ["gpu_pool: notebooks-shared"])
-    problems = _problems(env_dir, "staging")
+    problems = load_problems(env_dir, "staging")
     assert any(": serving.models[0].gpu_memory_utilization: " in p and "time-sliced pool notebooks-shared" in p
                and "at most 1/4" in p for p in problems), problems
 
 
 def test_vllm_with_a_memory_share_per_replica_may_time_slice(env_dir):
-    _edit(env_dir / "staging.yaml", "{mode: time-slicing, replicas: 4}", "{mode: time-slicing, replicas: 2}")
+    edit(env_dir / "staging.yaml", "{mode: time-slicing, replicas: 4}", "{mode: time-slicing, replicas: 2}")
     _first_model_gets(env_dir, "staging", ["gpu_pool: notebooks-shared", "gpu_memory_utilization: 0.6"])
-    problems = _problems(env_dir, "staging")
+    problems = load_problems(env_dir, "staging")
     assert any("2 replicas per GPU x gpu_memory_utilization 0.6 claim more" in p for p in problems), problems
-    _edit(env_dir / "staging.yaml", "gpu_memory_utilization: 0.6", "gpu_memory_utilization: 0.45")
+    edit(env_dir / "staging.yaml", "gpu_memory_utilization: 0.6", "gpu_memory_utilization: 0.45")
     env = load_env("staging", env_dir)
     assert env.serving.models[0].gpu_pool == "notebooks-shared"
 
 
 def test_vllm_bigger_than_its_mig_slice_is_refused(env_dir):
     _first_model_gets(env_dir, "prod", ["gpu_pool: notebooks-mig", "mig_profile: 1g.10gb"])
-    problems = _problems(env_dir, "prod")
+    problems = load_problems(env_dir, "prod")
     assert any(": serving.models[0].min_gpu_memory_gib: " in p and "1g.10gb slice has 10 GiB" in p
                for p in problems), problems
 
 
 def test_nccl_over_several_mig_slices_is_refused(env_dir):
-    _edit(env_dir / "prod.yaml", "       gpus_per_node: 1, shared_memory: 8Gi,",
+    edit(env_dir / "prod.yaml", "       gpus_per_node: 1, shared_memory: 8Gi,",
           "       gpus_per_node: 2, gpu_pool: notebooks-mig, mig_profile: 3g.40gb, shared_memory: 8Gi,")
-    problems = _problems(env_dir, "prod")
+    problems = load_problems(env_dir, "prod")
     assert any(": trainer.runtimes[0].gpus_per_node: " in p and "torchrun over NCCL" in p
                and "one MIG device" in p for p in problems), problems
 

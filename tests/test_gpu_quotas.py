@@ -7,26 +7,14 @@ import copy
 
 import pytest
 
-from conftest import find
+from conftest import edit, find, load_problems
 from mlplatform.components import namespaces, volcano
-from mlplatform.config.loader import EnvError, load_env
+from mlplatform.config.loader import load_env
 from mlplatform.validate import admission
 
 MIG_RAY = ("      gpu_workers: {replicas: 0, min_replicas: 0, max_replicas: 4, gpus: 1, shared_memory: 16Gi,",
            "      gpu_workers: {replicas: 0, min_replicas: 0, max_replicas: 4, gpus: 1, shared_memory: 16Gi,\n"
            "                    gpu_pool: notebooks-mig, mig_profile: 1g.10gb,")
-
-
-def _problems(env_dir, name):
-    with pytest.raises(EnvError) as e:
-        load_env(name, env_dir)
-    return e.value.problems
-
-
-def _edit(path, old, new, count=1):
-    text = path.read_text()
-    assert text.count(old) >= count, old
-    path.write_text(text.replace(old, new, count))
 
 
 # --------------------------------------------------------------------------- rendered quotas and queues
@@ -71,16 +59,16 @@ def test_a_team_without_slice_quota_asking_for_slices_is_refused(env_dir):
     text = text[:line_end] + "\n                    gpu_pool: notebooks-mig, mig_profile: 1g.10gb," + text[line_end:]
     text = text.replace("max_replicas: 4, gpus: 2, shared_memory: 16Gi,", "max_replicas: 4, gpus: 1, shared_memory: 16Gi,")
     (env_dir / "prod.yaml").write_text(text)
-    problems = _problems(env_dir, "prod")
+    problems = load_problems(env_dir, "prod")
     assert any(p.split(": ", 1)[1] == (
         "ray.clusters.nlp: team nlp's Ray clusters at full scale exceed its quota: nvidia.com/mig-1g.10gb 4 > "
         "quota.mig_slices.1g.10gb 0 (lower max_replicas or sizes, or raise teams[].quota)") for p in problems), problems
 
 
 def test_a_served_model_on_slices_needs_the_teams_slice_quota(env_dir):
-    _edit(env_dir / "prod.yaml", "      min_gpu_memory_gib: 24\n",
+    edit(env_dir / "prod.yaml", "      min_gpu_memory_gib: 24\n",
           "      min_gpu_memory_gib: 24\n      gpu_pool: notebooks-mig\n      mig_profile: 3g.40gb\n")
-    problems = _problems(env_dir, "prod")
+    problems = load_problems(env_dir, "prod")
     assert any(p.split(": ", 1)[1].startswith(
         "teams[1].quota.mig_slices.3g.40gb: team nlp's models (mistral-7b-instruct) need 7 "
         "nvidia.com/mig-3g.40gb slices at max replicas") for p in problems), problems
@@ -89,27 +77,27 @@ def test_a_served_model_on_slices_needs_the_teams_slice_quota(env_dir):
 def test_a_slice_ask_counts_against_its_slice_quota_not_whole_gpus(env_dir):
     """research's Ray GPU workers on 1g.10gb slices (4 at most) fit its slice quota of 8; its whole
     GPU quota is then lowered to 0 and nothing is refused -- the slices are not nvidia.com/gpu."""
-    _edit(env_dir / "prod.yaml", *MIG_RAY)
+    edit(env_dir / "prod.yaml", *MIG_RAY)
     env = load_env("prod", env_dir)
     assert env.teams[0].quota.mig_slices == {"1g.10gb": 8, "3g.40gb": 4}
-    _edit(env_dir / "prod.yaml", "gpus: 12, pods: 300, storage: 2Ti,", "gpus: 0, pods: 300, storage: 2Ti,")
-    _edit(env_dir / "prod.yaml", "    research: {weight: 1, capability: {cpu: \"128\", memory: 512Gi, gpus: 12,",
+    edit(env_dir / "prod.yaml", "gpus: 12, pods: 300, storage: 2Ti,", "gpus: 0, pods: 300, storage: 2Ti,")
+    edit(env_dir / "prod.yaml", "    research: {weight: 1, capability: {cpu: \"128\", memory: 512Gi, gpus: 12,",
           "    research: {weight: 1, capability: {cpu: \"128\", memory: 512Gi, gpus: 0,")
-    _edit(env_dir / "prod.yaml", "    - {name: torch-distributed-gpu,", "    - {name: torch-distributed-gpu, teams: [nlp, vision],")
-    _edit(env_dir / "prod.yaml", "    - {name: torch-distributed-8gpu,", "    - {name: torch-distributed-8gpu, teams: [nlp, vision],")
+    edit(env_dir / "prod.yaml", "    - {name: torch-distributed-gpu,", "    - {name: torch-distributed-gpu, teams: [nlp, vision],")
+    edit(env_dir / "prod.yaml", "    - {name: torch-distributed-8gpu,", "    - {name: torch-distributed-8gpu, teams: [nlp, vision],")
     load_env("prod", env_dir)
     # ... and past the slice quota the same asks are refused
-    _edit(env_dir / "prod.yaml", "mig_slices: {1g.10gb: 8, 3g.40gb: 4}", "mig_slices: {1g.10gb: 2, 3g.40gb: 4}", count=2)
-    problems = _problems(env_dir, "prod")
+    edit(env_dir / "prod.yaml", "mig_slices: {1g.10gb: 8, 3g.40gb: 4}", "mig_slices: {1g.10gb: 2, 3g.40gb: 4}", count=2)
+    problems = load_problems(env_dir, "prod")
     assert any(p.split(": ", 1)[1] == (
         "ray.clusters.research: team research's Ray clusters at full scale exceed its quota: nvidia.com/mig-1g.10gb 4 "
         "> quota.mig_slices.1g.10gb 2 (lower max_replicas or sizes, or raise teams[].quota)") for p in problems), problems
 
 
 def test_a_queue_must_hold_the_teams_volcano_scheduled_slices(env_dir):
-    _edit(env_dir / "prod.yaml", *MIG_RAY)
-    _edit(env_dir / "prod.yaml", "gpus: 12, mig_slices: {1g.10gb: 8, 3g.40gb: 4}}}", "gpus: 12, mig_slices: {3g.40gb: 4}}}")
-    problems = _problems(env_dir, "prod")
+    edit(env_dir / "prod.yaml", *MIG_RAY)
+    edit(env_dir / "prod.yaml", "gpus: 12, mig_slices: {1g.10gb: 8, 3g.40gb: 4}}}", "gpus: 12, mig_slices: {3g.40gb: 4}}}")
+    problems = load_problems(env_dir, "prod")
     assert any(p.split(": ", 1)[1] == (
         "volcano.queues.research.capability.mig_slices.1g.10gb: team research's Volcano-scheduled work needs 4 "
         "nvidia.com/mig-1g.10gb slices at once (Ray cluster 4) but its queue may hold 0: the gangs past it would "
@@ -127,8 +115,8 @@ def test_a_queue_must_hold_the_teams_volcano_scheduled_slices(env_dir):
      "teams[0].quota.mig_slices.1g.10GB"),
 ])
 def test_impossible_slice_quotas_are_refused(env_dir, old, new, message):
-    _edit(env_dir / "prod.yaml", old, new)
-    problems = _problems(env_dir, "prod")
+    edit(env_dir / "prod.yaml", old, new)
+    problems = load_problems(env_dir, "prod")
     assert any(message in p for p in problems), problems
 
 

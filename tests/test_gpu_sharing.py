@@ -4,24 +4,11 @@ pinned gpu-operator chart renders them (real helm, through the synth's renders).
 import pytest
 import yaml
 
-from conftest import find
+from conftest import edit, find, load_problems
 from mlplatform.components.node_pools import gpu_ask_problems, gpu_placements
 from mlplatform.components.node_pools import objects as node_pools
-from mlplatform.config.loader import EnvError, load_env
 from mlplatform.kit.instances import mig_layout_problems, mig_profiles
 from mlplatform.kit.pods import tolerates
-
-
-def _problems(env_dir, name):
-    with pytest.raises(EnvError) as e:
-        load_env(name, env_dir)
-    return e.value.problems
-
-
-def _edit(path, old, new):
-    text = path.read_text()
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1))
 
 
 def _doc(r, comp, kind, name):
@@ -82,14 +69,14 @@ _PROD_MIG = "          mig_devices: {1g.10gb: 2, 2g.20gb: 1, 3g.40gb: 1}"
      "serving.models[0].gpu_memory_utilization", "vLLM sizes its KV cache from the GPU memory it measures"),
 ])
 def test_impossible_sharing_is_refused(env_dir, env, old, new, field, message):
-    _edit(env_dir / f"{env}.yaml", old, new)
-    problems = _problems(env_dir, env)
+    edit(env_dir / f"{env}.yaml", old, new)
+    problems = load_problems(env_dir, env)
     assert any(f": {field}: " in p and message in p for p in problems), problems
 
 
 def test_pool_names_of_the_fixed_pools_are_refused(env_dir):
-    _edit(env_dir / "staging.yaml", "      notebooks-shared:\n", "      gpu:\n")
-    assert any("gpu_pools names taken by the default and gpu NodePools: gpu" in p for p in _problems(env_dir, "staging"))
+    edit(env_dir / "staging.yaml", "      notebooks-shared:\n", "      gpu:\n")
+    assert any("gpu_pools names taken by the default and gpu NodePools: gpu" in p for p in load_problems(env_dir, "staging"))
 
 
 # --------------------------------------------------------------------------- NodePools and placement

@@ -4,7 +4,7 @@ import copy
 
 import pytest
 
-from conftest import find, with_objects
+from conftest import find, one_problem, with_objects
 from mlplatform.components.kubeflow_trainer import checks as trainer_checks
 from mlplatform.components.kubeflow_trainer.checks import check_trainjobs
 from mlplatform.components.kubeflow_trainer import objects as kt
@@ -158,19 +158,8 @@ def test_example_smoke_test_is_python():
 
 
 # --------------------------------------------------------------------------- config errors
-def _problem(env_dir, old, new, name="dev"):
-    path = env_dir / f"{name}.yaml"
-    text = path.read_text()
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1))
-    with pytest.raises(EnvError) as e:
-        load_env(name, env_dir)
-    (p,) = e.value.problems
-    return p
-
-
 def test_trainer_needs_volcano(env_dir):
-    p = _problem(env_dir, "  leader_election: true\n", "  leader_election: true\n  enabled: false\n")
+    p = one_problem(env_dir, "  leader_election: true\n", "  leader_election: true\n  enabled: false\n")
     assert "trainer needs volcano.enabled" in p, p
 
 

@@ -9,7 +9,7 @@ import yaml
 
 from test_kubeflow_trainer import _examples
 from test_kuberay import _ray
-from conftest import ROOT, find, with_objects
+from conftest import ROOT, find, one_problem, with_objects
 from mlplatform.components.kubeflow_trainer import checks as trainer_checks
 from mlplatform.components.kubeflow_trainer import objects as kt
 from mlplatform.components.kuberay import checks as kuberay_checks
@@ -188,17 +188,6 @@ def test_other_queues_are_refused_in_team_namespaces(envs):
 
 
 # --------------------------------------------------------------------------- config errors
-def _problem(env_dir, old, new, name="dev"):
-    path = env_dir / f"{name}.yaml"
-    text = path.read_text()
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1))
-    with pytest.raises(EnvError) as e:
-        load_env(name, env_dir)
-    (p,) = e.value.problems
-    return p
-
-
 @pytest.mark.parametrize("old,new,messages", [
     ('    nlp: {weight: 1, capability: {cpu: "16"', '    nlpx: {weight: 1, capability: {cpu: "16"',
      ["volcano.queues.nlpx: volcano.queues for teams this env does not have: nlpx",
@@ -223,7 +212,7 @@ def test_queue_config_must_match_the_teams(env_dir, old, new, messages):
 
 
 def test_guarantee_within_capability(env_dir):
-    p = _problem(env_dir, 'gpus: 16}, guarantee: {gpus: 4}}', 'gpus: 16}, guarantee: {gpus: 17}}', name="prod")
+    p = one_problem(env_dir, 'gpus: 16}, guarantee: {gpus: 4}}', 'gpus: 16}, guarantee: {gpus: 17}}', name="prod")
     assert "volcano.queues.nlp" in p and "guarantee exceeds capability: gpus" in p, p
 
 
@@ -270,7 +259,7 @@ def test_volcano_users_need_volcano(rendered):
 def test_a_teams_gpu_demand_is_checked_in_total(env_dir):
     """Issue 14 item 6: models at max (+surge), Ray at max and the largest runtime the team may use,
     together, against the team's quota; the Volcano-scheduled part against its queue."""
-    p = _problem(env_dir, "gpus: 24, pods: 500", "gpus: 16, pods: 500", name="prod")
+    p = one_problem(env_dir, "gpus: 24, pods: 500", "gpus: 16, pods: 500", name="prod")
     lines = (env_dir / "prod.yaml").read_text().splitlines()
     where, msg = p.split(": ", 1)
     assert where.endswith(f"prod.yaml:{lines.index(next(x for x in lines if 'gpus: 16, pods: 500' in x)) + 1}")
@@ -279,7 +268,7 @@ def test_a_teams_gpu_demand_is_checked_in_total(env_dir):
                    "compute.karpenter.gpu_pool.gpu_limit), lower max_replicas, or limit the runtime to other teams "
                    "(trainer.runtimes[].teams)")
     shutil.copy(ROOT / "environments/prod.yaml", env_dir / "prod.yaml")
-    p = _problem(env_dir, "capability: {cpu: \"256\", memory: 1Ti, gpus: 16}", "capability: {cpu: \"256\", memory: 1Ti, gpus: 12}",
+    p = one_problem(env_dir, "capability: {cpu: \"256\", memory: 1Ti, gpus: 16}", "capability: {cpu: \"256\", memory: 1Ti, gpus: 12}",
                  name="prod")
     assert p.split(": ", 1)[1] == (
         "volcano.queues.nlp.capability.gpus: team nlp's Volcano-scheduled work needs 16 GPUs at once (Ray cluster 8, "
