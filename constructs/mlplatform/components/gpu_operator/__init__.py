@@ -6,7 +6,7 @@ from __future__ import annotations
 from ...kit.component import Component, no_objects
 from . import monitoring
 from .versions import VERSIONS
-from .objects import NAME, TOLERATE_GPU_TAINT, helm, values
+from .objects import NAME, TOLERATE_GPU_TAINT, helm
 
 UNIT = Component(
     NAME,
@@ -19,4 +19,4 @@ UNIT = Component(
     versions=VERSIONS,
 )
 
-__all__ = ["UNIT", "NAME", "TOLERATE_GPU_TAINT", "values"]
+__all__ = ["UNIT", "NAME", "TOLERATE_GPU_TAINT"]

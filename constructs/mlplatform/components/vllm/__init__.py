@@ -4,7 +4,6 @@ The unit's public surface: `UNIT` (the registry reads it) and the facts other un
 from __future__ import annotations
 
 from ...kit.component import Component
-from .config import ServedModel
 from . import access
 from . import metrics, monitoring
 from .metrics import MODEL_LABEL
@@ -28,5 +27,4 @@ UNIT = Component(
 )
 
 __all__ = ["UNIT", "APP", "GPU_POOL", "NAME", "POOL_LABEL", "PORT", "model_routes", "models", "namespace", "served_name"]
-__all__ += ["ServedModel"]
 __all__ += ["MODEL_LABEL"]
